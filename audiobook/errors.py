@@ -1,0 +1,49 @@
+"""One error family, so front ends can turn any failure into one clear line.
+
+Every error the user can cause (bad input, missing voice, unwritable output) is an
+``AudiobookError``; anything else is a bug and may show a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AudiobookError(Exception):
+    """Base class: ``str(err)`` is the one line shown to the user."""
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.message = message
+        self.path = None if path is None else Path(path)
+        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+
+
+class LoadError(AudiobookError):
+    """A story file could not be read or decoded (empty, binary, broken EPUB...)."""
+
+
+class StructureError(AudiobookError):
+    """The text was read but holds nothing to narrate."""
+
+
+class CastError(AudiobookError):
+    """The sidecar or a roster file is malformed, or names an unknown voice."""
+
+
+class VoiceError(AudiobookError):
+    """A voice model is missing, corrupt or incomplete."""
+
+
+class SynthError(AudiobookError):
+    """The TTS engine failed on a segment."""
+
+
+class ExportError(AudiobookError):
+    """Audio could not be encoded or written (unwritable folder, disk full...)."""
+
+
+class Cancelled(AudiobookError):
+    """The user stopped a render; finished work is kept and a re-run resumes."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled; run again to resume")
