@@ -1,0 +1,125 @@
+"""Text in, script out: the analysis half of the pipeline, shared by CLI and TUI.
+
+Loads a story, finds its structure, splits it into segments and attributes speakers,
+then applies the user's decisions from the sidecar (title, roster, speaker fixes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .attribute import attribute
+from .load import load
+from .model import Character, Script, Segment
+from .segment import segment
+from .sidecar import Sidecar, SpeakerFix, load_sidecar
+from .speech import spoken_text
+from .structure import build
+
+
+def analyze(
+    path: str | Path,
+    *,
+    roster: Sequence[Character] | None = None,
+    read_front_matter: bool = False,
+    sidecar: Sidecar | None = None,
+) -> Script:
+    """``roster`` (e.g. from ``--characters``) wins over the sidecar's, which wins over
+    discovery."""
+    path = Path(path)
+    doc = load(path)
+    sc = sidecar if sidecar is not None else load_sidecar(path)
+    structure = build(doc, read_front_matter=read_front_matter)
+    segs = segment(doc, structure)
+    characters = attribute(doc.text, segs, roster if roster is not None else sc.roster)
+    apply_fixes(segs, sc.fixes, characters)
+    meta = structure.meta
+    if sc.title:
+        meta.title = sc.title
+    if sc.author:
+        meta.author = sc.author
+    return Script(
+        source=path,
+        format=doc.format,
+        text=doc.text,
+        meta=meta,
+        chapters=structure.chapters,
+        characters=characters,
+        segments=segs,
+    )
+
+
+def apply_fixes(
+    segs: Sequence[Segment], fixes: Sequence[SpeakerFix], characters: list[Character]
+) -> None:
+    """User fixes always win. A fix is matched by offsets, or by its text near them if
+    the story was edited since; one that matches nothing is ignored."""
+    if not fixes:
+        return
+    by_span = {(s.start, s.end): s for s in segs if s.kind == "dialogue"}
+    dialogue = [s for s in segs if s.kind == "dialogue"]
+    known = {c.name for c in characters}
+    for fx in fixes:
+        seg = by_span.get((fx.start, fx.end))
+        if seg is None and fx.text:
+            near = [s for s in dialogue if s.text == fx.text]
+            seg = min(near, key=lambda s: abs(s.start - fx.start), default=None)
+        if seg is None:
+            continue
+        if fx.speaker and fx.speaker not in known:
+            characters.append(Character(name=fx.speaker))
+            known.add(fx.speaker)
+        seg.speaker, seg.sieve, seg.confidence = fx.speaker, "user", 1.0
+    counts: dict[str, int] = {}
+    for s in dialogue:
+        if s.speaker:
+            counts[s.speaker] = counts.get(s.speaker, 0) + 1
+    for c in characters:
+        c.lines = counts.get(c.name, 0)
+
+
+def script_json(script: Script) -> dict[str, Any]:
+    """The stable contract printed by ``audiobook script --json`` (see README).
+
+    Extra fields (``sieve``, ``spoken``, ``paragraph``, ``scene``, ``format``,
+    ``description``) add to it without changing it.
+    """
+    return {
+        "source": str(script.source),
+        "format": script.format,
+        "title": script.title,
+        "author": script.meta.author,
+        "description": script.meta.description,
+        "chapters": [
+            {"index": c.index, "title": c.title, "start": c.start, "end": c.end}
+            for c in script.chapters
+        ],
+        "characters": [
+            {
+                "name": c.name,
+                "aliases": list(c.aliases),
+                "gender": c.gender,
+                "narrator": c.narrator,
+                "lines": c.lines,
+            }
+            for c in script.characters
+        ],
+        "segments": [
+            {
+                "kind": s.kind,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "speaker": s.speaker,
+                "confidence": round(s.confidence, 3),
+                "chapter": s.chapter,
+                "paragraph": s.paragraph,
+                "scene": s.scene,
+                "sieve": s.sieve,
+                "spoken": spoken_text(s) if s.kind != "skip" else "",
+            }
+            for s in script.segments
+        ],
+    }

@@ -1,0 +1,231 @@
+"""Command line: ``audiobook make``, ``audiobook script``, ``audiobook voices``.
+
+The CLI only adapts: it parses options, calls the core, and turns an ``AudiobookError``
+into one line on stderr and an exit status (0 all done, 1 some input failed, 2 usage,
+130 interrupted). Heavy modules are imported inside commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import AudiobookError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(err: AudiobookError) -> None:
+    click.echo(f"audiobook: error: {err}", err=True)
+
+
+def errors_to_exit(fn: F) -> F:
+    """No traceback for anything the user can cause; Ctrl-C keeps finished work."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AudiobookError as e:
+            _fail(e)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo(
+                "\naudiobook: interrupted; finished work is kept, run again to resume", err=True
+            )
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="audiobook")
+def main() -> None:
+    """Turn stories (.txt, .md, AO3 .html, .epub) into multi-voice audiobooks, offline."""
+
+
+@main.command()
+@click.argument("stories", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder (Author/Title/NN - Chapter.mp3 inside).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Synthesis worker processes [default: number of cores].",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Segment audio cache [default: $AUDIOBOOK_CACHE_DIR or the user cache dir].",
+)
+@click.option(
+    "--voice-dir",
+    "voice_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of Piper voices (.onnx + .onnx.json); repeatable.",
+)
+@click.option(
+    "--read-front-matter",
+    is_flag=True,
+    help="Also read summaries, author's notes and disclaimers aloud.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["piper", "tone"]),
+    default="piper",
+    show_default=True,
+    help="'tone' is a silent-fast stand-in for dry runs and tests.",
+)
+@errors_to_exit
+def make(
+    stories: tuple[Path, ...],
+    out_dir: Path,
+    jobs: int | None,
+    cache_dir: Path | None,
+    voice_dirs: tuple[Path, ...],
+    read_front_matter: bool,
+    engine: str,
+) -> None:
+    """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s."""
+    from .load import find_stories
+    from .progress import StderrBar, fmt_duration
+    from .render import RenderOptions, render
+
+    paths, missing = find_stories(stories)
+    for err in missing:
+        _fail(err)
+    if not paths and not missing:
+        raise click.UsageError("no stories found (.txt, .md, .html, .htm, .epub)")
+    opts = RenderOptions(
+        out_dir=out_dir,
+        jobs=jobs or os.cpu_count() or 1,
+        cache_dir=cache_dir,
+        engine=engine,
+        read_front_matter=read_front_matter,
+        voice_dirs=voice_dirs,
+    )
+    bar = StderrBar()
+
+    def on_error(path: Path, err: AudiobookError) -> None:
+        bar.finish()
+        _fail(err)
+
+    report = render(paths, opts, progress=bar, on_error=on_error)
+    bar.finish()
+    for book in report.books:
+        click.echo(f"{book.source}: {book.chapters} chapters -> {book.folder}")
+    audio = report.audio_seconds
+    speed = audio / report.seconds if report.seconds > 0 else 0.0
+    failed = len(report.failures) + len(missing)
+    click.echo(
+        f"done: {len(report.books)} stories, {sum(b.chapters for b in report.books)} chapters, "
+        f"{fmt_duration(audio)} of audio in {fmt_duration(report.seconds)} "
+        f"({speed:.1f}x real time), {report.segments} lines, {report.cache_hits} from cache, "
+        f"{failed} failed",
+        err=True,
+    )
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("story", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the script as JSON (stable format).")
+@click.option(
+    "--characters",
+    "roster_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help='Reviewed cast: JSON [{"name", "aliases", "gender"}]; attribute against it.',
+)
+@click.option("--read-front-matter", is_flag=True, help="Treat front matter as read text.")
+@errors_to_exit
+def script(story: Path, as_json: bool, roster_file: Path | None, read_front_matter: bool) -> None:
+    """Analyse STORY: chapters, characters, and who says each line."""
+    from .analyze import analyze, script_json
+    from .errors import CastError
+    from .sidecar import parse_roster
+
+    roster = None
+    if roster_file is not None:
+        try:
+            data = json.loads(roster_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise CastError(f"cannot read roster ({e.__class__.__name__}: {e})", roster_file) from e
+        roster = parse_roster(data, roster_file)
+    result = analyze(story, roster=roster, read_front_matter=read_front_matter)
+    if as_json:
+        click.echo(json.dumps(script_json(result), ensure_ascii=False))
+        return
+    click.echo(f"{result.title}" + (f" by {result.meta.author}" if result.meta.author else ""))
+    click.echo(
+        "Cast: " + ", ".join(f"{c.name} ({c.gender}, {c.lines} lines)" for c in result.characters)
+    )
+    chapter = -1
+    for seg in result.segments:
+        if seg.chapter != chapter:
+            chapter = seg.chapter
+            click.echo(f"\n== {result.chapters[chapter].title} ==")
+        if seg.kind == "skip":
+            continue
+        who = seg.speaker or "?" if seg.kind == "dialogue" else seg.kind
+        text = " ".join(seg.text.split())
+        click.echo(f"[{who}] {text[:100]}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@click.option("--voice-dir", "voice_dirs", multiple=True, type=click.Path(path_type=Path))
+@errors_to_exit
+def voices(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
+    """List installed voices and the variants made from them."""
+    from .voices import discover_voices
+
+    found = discover_voices(voice_dirs)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": v.name,
+                        "language": v.language,
+                        "gender": v.gender,
+                        "quality": v.quality,
+                        "sample_rate": v.sample_rate,
+                        "source": v.source,
+                        "pitch": v.pitch,
+                        "tempo": v.tempo,
+                        "speaker_id": v.speaker_id,
+                        "model": str(v.model),
+                        "description": v.description,
+                    }
+                    for v in found
+                ],
+                indent=1,
+            )
+        )
+        return
+    for v in found:
+        click.echo(f"{v.name:<28} {v.language:<6} {v.gender:<8} {v.source:<8} {v.description}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,129 @@
+"""Attribution sieves on short original passages: right where it answers, None where not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audiobook.analyze import analyze
+from audiobook.attribute import attribute
+from audiobook.model import Character, Script
+
+
+def lines(script: Script) -> list[tuple[str, str | None, str | None]]:
+    return [(s.text, s.speaker, s.sieve) for s in script.segments if s.kind == "dialogue"]
+
+
+def speaker_of(script: Script, words: str) -> str | None:
+    for s in script.segments:
+        if s.kind == "dialogue" and words in s.text:
+            return s.speaker
+    raise AssertionError(f"no dialogue containing {words!r}")
+
+
+def test_explicit_name_tags_both_orders(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Bruce Wayne stood by the window.\n\n"
+        '"Get the car," Bruce ordered.\n\n'
+        '"It is already waiting," said Alfred Pennyworth.\n\n'
+        'Alfred said, "Shall I come along?"\n'
+    )
+    s = analyze(write_story(text))
+    assert speaker_of(s, "Get the car") == "Bruce Wayne"
+    assert speaker_of(s, "already waiting") == "Alfred Pennyworth"
+    assert speaker_of(s, "Shall I come") == "Alfred Pennyworth"
+    assert {c.name for c in s.characters} == {"Bruce Wayne", "Alfred Pennyworth"}
+
+
+def test_adverb_and_pronoun_tags(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Clark Kent set the paper down and looked at Lois Lane.\n\n"
+        '"You missed a comma," Clark said quietly.\n\n'
+        'Lois rolled her eyes at him. "I never miss a comma," she said.\n\n'
+        '"Third line," he whispered.\n'
+    )
+    s = analyze(write_story(text))
+    assert speaker_of(s, "missed a comma") == "Clark Kent"
+    assert speaker_of(s, "never miss") == "Lois Lane"
+    assert speaker_of(s, "Third line") == "Clark Kent"
+    genders = {c.name: c.gender for c in s.characters}
+    assert genders == {"Clark Kent": "male", "Lois Lane": "female"}
+
+
+def test_first_person_narrator(write_story: Callable[..., Path]) -> None:
+    text = (
+        "I had not slept in two days, and my hands would not stop shaking. I tell him so.\n\n"
+        '"Sit down," I said. "Before you fall down."\n\n'
+        "I watched the kettle while my brother found a chair.\n"
+    )
+    s = analyze(write_story(text))
+    narr = [c for c in s.characters if c.narrator]
+    assert len(narr) == 1
+    assert speaker_of(s, "Sit down") == narr[0].name
+    # The second quote of the paragraph carries the same speaker.
+    assert speaker_of(s, "Before you fall") == narr[0].name
+
+
+def test_untagged_line_stays_unknown(write_story: Callable[..., Path]) -> None:
+    text = '"Bring the lantern," Marta said.\n\nSomewhere below, a door slammed.\n\n"Which one?"\n'
+    s = analyze(write_story(text))
+    assert speaker_of(s, "Bring the lantern") == "Marta"
+    assert speaker_of(s, "Which one") is None
+
+
+def test_possessive_descriptor_tag_is_not_guessed(write_story: Callable[..., Path]) -> None:
+    text = 'Lord Varen and his lady rode in silence.\n\n"The bridge is out," said his lady.\n'
+    s = analyze(write_story(text))
+    assert speaker_of(s, "bridge is out") is None
+
+
+def test_roster_limits_speakers(write_story: Callable[..., Path]) -> None:
+    text = '"Run," Tomas said.\n\n"Why?" asked Ilse.\n'
+    roster = [Character("Ilse Brandt", aliases=["Ilse"], gender="female")]
+    s = analyze(write_story(text), roster=roster)
+    assert speaker_of(s, "Why") == "Ilse Brandt"
+    assert speaker_of(s, "Run") is None
+    assert [c.name for c in s.characters] == ["Ilse Brandt"]
+
+
+def test_multi_paragraph_quote_keeps_speaker(write_story: Callable[..., Path]) -> None:
+    text = (
+        'Hester folded her hands. "It began in the spring, when the river rose.\n\n'
+        '"By summer the whole valley was under water," she went on.\n'
+    )
+    s = analyze(write_story(text))
+    speakers = {sp for _, sp, _ in lines(s)}
+    assert speakers == {"Hester"}
+
+
+WORDS = ["said", "asked", "Mara", "Jon", "he", "she", "I", "the", "door", "opened", "quietly", "."]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.sampled_from(WORDS), min_size=1, max_size=8), st.booleans()),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_never_invents_a_speaker(pars: list[tuple[list[str], bool]]) -> None:
+    from audiobook.model import Document
+    from audiobook.segment import segment
+    from audiobook.structure import build
+
+    text = "\n\n".join((f'"{" ".join(w)}," ' + " ".join(w)) if q else " ".join(w) for w, q in pars)
+    doc = Document(path=Path("p.txt"), format="text", text=text)
+    segs = segment(doc, build(doc))
+    roster = [Character("Mara Voss", ["Mara"], "female")]
+    for cast in (None, roster):
+        chars = attribute(text, segs, cast)
+        names = {c.name for c in chars}
+        for sg in segs:
+            assert sg.speaker is None or sg.speaker in names
+            assert 0.0 <= sg.confidence <= 1.0
+        if cast is not None:
+            assert names <= {"Mara Voss", "Narrator"}
