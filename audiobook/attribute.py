@@ -67,6 +67,21 @@ _PRE = re.compile(
 _SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
 
 
+GENDERED_NOUNS = {
+    "father": "male", "mother": "female", "man": "male", "woman": "female", "boy": "male",
+    "girl": "female", "brother": "male", "sister": "female", "son": "male",
+    "daughter": "female", "husband": "male", "wife": "female", "uncle": "male",
+    "aunt": "female", "gentleman": "male", "lady": "female", "king": "male", "queen": "female",
+    "lad": "male", "lass": "female", "papa": "male", "mama": "female", "grandfather": "male",
+    "grandmother": "female", "old man": "male", "old woman": "female",
+}
+_GENDERED_NOUN = re.compile(
+    r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
+    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
+    + r")\b"
+)
+
+
 @dataclass
 class Tag:
     who: str
@@ -101,7 +116,8 @@ class Attributor:
         self.segments = segments
         self.index = index
         self.narrator = narrator
-        self.recent: list[tuple[int, str]] = []  # (offset, character name), text order
+        # (offset, character name or None for an unnamed referent, gender), text order
+        self.recent: list[tuple[int, str | None, str]] = []
 
     def _who(self, who: str, at: int) -> str | None:
         w = who.strip()
@@ -119,22 +135,35 @@ class Attributor:
         return None
 
     def _last_of_gender(self, gender: str, at: int) -> str | None:
-        for off, name in reversed(self.recent):
-            if off < at and self.index.gender(name) == gender:
+        """The nearest earlier referent of that gender. If it is someone we can't name
+        ("my father"), the answer is None, not the next name back: a wrong voice is
+        worse than the narrator's."""
+        for off, name, g in reversed(self.recent):
+            if off < at and g == gender:
                 return name
         return None
 
+    def _remember(self, offset: int, name: str | None, gender: str | None = None) -> None:
+        g = gender or (self.index.gender(name) if name else "unknown")
+        self.recent.append((offset, name, g))
+
     def _note_mentions(self, seg: Segment) -> None:
+        found: list[tuple[int, str | None, str | None]] = []
         for m in NAME_RE.finditer(seg.text):
             name = self.index.resolve(m.group())
             if name is not None:
-                self.recent.append((seg.start + m.start(), name))
+                found.append((seg.start + m.start(), name, None))
+        for m in _GENDERED_NOUN.finditer(seg.text):
+            if self.index.resolve(m.group()) is None:
+                found.append((seg.start + m.start(), None, GENDERED_NOUNS[m.group(1).lower()]))
+        for off, name, g in sorted(found, key=lambda t: t[0]):
+            self._remember(off, name, g)
 
     def run(self) -> None:
         by_par: dict[int, list[Segment]] = defaultdict(list)
         for seg in self.segments:
             by_par[seg.paragraph].append(seg)
-        prev_speaker: str | None = None
+        continued = {id(s) for s in self.segments if s.continued}
         for par in sorted(by_par):
             segs = by_par[par]
             # Mentions before each quote count for its pronouns; do the paragraph in order.
@@ -143,9 +172,6 @@ class Attributor:
                     self._note_mentions(seg)
                     continue
                 if seg.kind != "dialogue":
-                    continue
-                if seg.sieve == "continued":
-                    seg.speaker, seg.confidence = prev_speaker, 0.9 if prev_speaker else 0.0
                     continue
                 seg.sieve = None
                 nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
@@ -169,11 +195,31 @@ class Attributor:
                     if name is not None:
                         seg.speaker, seg.sieve = name, kind
                         seg.confidence = {"tag-name": 0.95, "tag-first-person": 0.9}.get(kind, 0.8)
-                        self.recent.append((seg.end, name))
+                        self._remember(seg.end, name)
             self._carry_in_paragraph(segs)
-            for seg in segs:
-                if seg.kind == "dialogue":
-                    prev_speaker = seg.speaker
+        self._unify_quotations(continued)
+
+    def _unify_quotations(self, continued: set[int]) -> None:
+        """A quotation running over several paragraphs has one speaker, whichever of
+        its parts the tag sits by."""
+        chains: list[list[Segment]] = []
+        for seg in self.segments:
+            if seg.kind != "dialogue":
+                continue
+            if id(seg) in continued and chains:
+                chains[-1].append(seg)
+            else:
+                chains.append([seg])
+        for chain in chains:
+            if len(chain) < 2:
+                continue
+            best = max(chain, key=lambda s: s.confidence if s.speaker else -1.0)
+            if best.speaker is None:
+                continue
+            for seg in chain:
+                if seg.speaker is None or seg.confidence < best.confidence:
+                    seg.speaker, seg.sieve = best.speaker, "continued"
+                    seg.confidence = min(best.confidence, 0.9)
 
     def _adjacent(self, a: Segment, b: Segment) -> bool:
         """A tag belongs to a quote only when nothing but a closing mark and spaces or
@@ -225,6 +271,16 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
             if tag and NAME_RE.fullmatch(tag.who) and tag.who.lower() not in PRONOUN_GENDER:
                 for m in name_mentions(tag.who, [(0, len(tag.who))], lower):
                     keep[m.surface] += 1
+    # So are the named subjects of action beats next to a quote ("Hester folded her
+    # hands. \"It began...\"").
+    quoted = {s.paragraph for s in segments if s.kind == "dialogue"}
+    for seg in narration:
+        if seg.paragraph in quoted:
+            for m in _SUBJECT.finditer(seg.text):
+                who = m.group("who")
+                if who.lower() not in PRONOUN_GENDER and who != "I":
+                    for mm in name_mentions(who, [(0, len(who))], lower):
+                        keep[mm.surface] += 1
     clusters = cluster_names(keep)
     _vote_gender(text, mentions, clusters)
     chars = [
@@ -257,9 +313,13 @@ def attribute(
     discovered and trimmed to those who speak.
     """
     narration = [s for s in segments if s.kind == "narration"]
+    for s in segments:  # attribution may run again (the TUI re-runs it): start clean
+        if s.kind == "dialogue":
+            s.continued = s.continued or s.sieve == "continued"
+            s.speaker, s.confidence, s.sieve = None, 0.0, None
     chars = (
         [Character(c.name, list(c.aliases), c.gender, c.narrator) for c in roster]
-        if roster
+        if roster is not None
         else discover_characters(text, segments)
     )
     narrator = next((c.name for c in chars if c.narrator), None)

@@ -354,7 +354,7 @@ def name_mentions(
     out: list[Mention] = []
     for s, e in spans:
         for m in NAME_RE.finditer(text, s, e):
-            hon, words = split_honorific(m.group())
+            hon, words = split_honorific(re.sub(r"['’]s?$", "", m.group()))
             while words and (words[0].lower() in STOPWORDS or words[0].lower() in lowercase_words):
                 if hon is not None:
                     break

@@ -108,6 +108,7 @@ class Segment:
     speaker: str | None = None
     confidence: float = 0.0
     sieve: str | None = None
+    continued: bool = False  # dialogue: this paragraph continues the previous quotation
 
 
 @dataclass

@@ -31,11 +31,14 @@ def test_make_example_writes_tagged_chapters(example: Path, tmp_path: Path) -> N
     assert code == 0, err
     book = out / "Wren Aldous" / "The Lighthouse at Gull Point"
     mp3s = sorted(book.glob("*.mp3"))
-    assert [p.name for p in mp3s] == ["01 - The Storm.mp3", "02 - What the Lamp Is For.mp3"]
+    assert [p.name for p in mp3s] == [
+        "01 - Chapter 1 The Storm.mp3",
+        "02 - Chapter 2 What the Lamp Is For.mp3",
+    ]
     assert not list(book.glob("*.part"))
     tags = ID3(mp3s[0])
     assert tags.version[:2] == (2, 3)
-    assert str(tags["TIT2"]) == "The Storm"
+    assert str(tags["TIT2"]) == "Chapter 1: The Storm"
     assert str(tags["TALB"]) == "The Lighthouse at Gull Point"
     assert str(tags["TPE1"]) == str(tags["TPE2"]) == "Wren Aldous"
     assert str(tags["TRCK"]) == "1/2"
@@ -44,11 +47,15 @@ def test_make_example_writes_tagged_chapters(example: Path, tmp_path: Path) -> N
     assert len(chaps) == 2  # chapter 1 has one scene break
     assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chaps]
     playlist = (book / "The Lighthouse at Gull Point.m3u8").read_text(encoding="utf-8")
-    assert "01 - The Storm.mp3" in playlist and playlist.startswith("#EXTM3U")
+    assert "01 - Chapter 1 The Storm.mp3" in playlist and playlist.startswith("#EXTM3U")
     assert "done: 1 stories, 2 chapters" in err
     sc = load_sidecar(example)
     assert sc.narrator_voice == "joe"
-    assert sc.voices and all(v != "joe" for v in sc.voices.values() if v)
+    # Every speaking character has a voice of its own; the first-person narrator reads
+    # their own lines in the narrator's voice.
+    others = [v for name, v in sc.voices.items() if name != "Narrator"]
+    assert len(others) >= 3 and len(set(others)) == len(others) and "joe" not in others
+    assert sc.voices["Narrator"] == "joe"
 
 
 def test_rerun_reuses_everything(example: Path, tmp_path: Path) -> None:
@@ -71,7 +78,7 @@ def test_sidecar_voice_choice_is_honoured(example: Path, tmp_path: Path) -> None
     text = path.read_text(encoding="utf-8").replace('narrator = "joe"', 'narrator = "joe-deep"')
     path.write_text(text, encoding="utf-8")
     assert make(str(example), "-o", str(out))[0] == 0
-    tags = ID3(out / "Wren Aldous" / "The Lighthouse at Gull Point" / "01 - The Storm.mp3")
+    tags = ID3(out / "Wren Aldous" / "The Lighthouse at Gull Point" / "01 - Chapter 1 The Storm.mp3")
     assert str(tags["TCOM"]) == "joe-deep"
 
 
@@ -107,7 +114,7 @@ def test_script_json_contract(example: Path) -> None:
     data = json.loads(out)
     assert set(data) >= {"source", "title", "author", "chapters", "characters", "segments"}
     assert data["title"] == "The Lighthouse at Gull Point"
-    assert [c["title"] for c in data["chapters"]] == ["The Storm", "What the Lamp Is For"]
+    assert [c["title"] for c in data["chapters"]] == ["Chapter 1: The Storm", "Chapter 2: What the Lamp Is For"]
     text = example.read_text(encoding="utf-8")
     covered = [0] * len(text)
     names = {c["name"] for c in data["characters"]}

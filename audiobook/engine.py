@@ -1,0 +1,259 @@
+"""Text + Voice -> int16 PCM. ``PiperEngine`` is the real one; ``ToneEngine`` is a fake
+with the same timing shape, for tests and dry runs.
+
+piper/onnxruntime are imported inside ``PiperEngine`` only, so importing this module
+(and everything that imports it) stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from fractions import Fraction
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from audiobook.errors import AudiobookError, VoiceError
+from audiobook.voices import Voice
+
+if TYPE_CHECKING:  # pragma: no cover
+    from piper.voice import PiperVoice
+
+# Bump when post-processing (trim, gaps, headroom, pitch method) changes: it is part
+# of the cache key, so old cached audio is not mixed with new.
+PROCESSING_VERSION = "1"
+
+KEEP_EDGE_SECONDS = 0.05  # silence kept at each end of a segment; pauses are ours
+SENTENCE_GAP_SECONDS = 0.25  # between sentences inside one segment (plus both edges)
+PEAK_LIMIT = 0.89  # ~ -1 dBFS: headroom so the int16 conversion never clips
+_SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
+# Piper's output length is not proportional to length_scale: every phoneme id (and the
+# pads between them) lasts at least one frame, so about a third of the length does not
+# scale (measured on joe: duration ~ b * (length_scale + 0.35)). Without this correction
+# high variants came out ~10% shorter and low ones ~9% longer than the base voice.
+_UNSCALED_LENGTH = 0.35
+
+
+class Engine(Protocol):
+    name: str
+
+    def version(self) -> str: ...
+
+    def sample_rate(self, voice: Voice) -> int: ...
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray: ...
+
+
+def _speakable(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def trim_silence(x: np.ndarray, rate: int, keep: float = KEEP_EDGE_SECONDS) -> np.ndarray:
+    """Cut leading/trailing silence down to ``keep`` seconds (float audio)."""
+    if x.size == 0:
+        return x
+    peak = float(np.max(np.abs(x)))
+    if peak <= 1e-6:
+        return x[:0]
+    loud = np.flatnonzero(np.abs(x) > peak * 10 ** (_SILENCE_DB / 20))
+    pad = round(keep * rate)
+    return x[max(0, int(loud[0]) - pad) : min(x.size, int(loud[-1]) + 1 + pad)]
+
+
+def pitch_ratio(semitones: float) -> Fraction:
+    """Rational approximation of 2**(st/12): the resample factor for a pitch shift."""
+    return Fraction(2 ** (semitones / 12)).limit_denominator(96)
+
+
+def shift_pitch(x: np.ndarray, ratio: Fraction) -> np.ndarray:
+    """Resample audio that was synthesized ``ratio`` times longer back to its normal
+    length, which raises its pitch by ``ratio`` (sample rate unchanged)."""
+    if ratio == 1 or x.size == 0:
+        return x
+    from scipy.signal import resample_poly
+
+    # length * den/num = length / ratio
+    return np.asarray(resample_poly(x, ratio.denominator, ratio.numerator), dtype=np.float32)
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    """Float [-1, 1] -> int16, lowering the gain rather than ever clipping."""
+    if x.size == 0:
+        return np.zeros(0, dtype=np.int16)
+    peak = float(np.max(np.abs(x)))
+    if peak > PEAK_LIMIT:
+        x = x * (PEAK_LIMIT / peak)
+    return np.clip(np.round(x * 32767.0), -32767, 32767).astype(np.int16)
+
+
+@functools.lru_cache(maxsize=64)
+def _config_rate_of(config: str, fallback: int) -> int:
+    try:
+        rate = json.loads(Path(config).read_text(encoding="utf-8"))["audio"]["sample_rate"]
+        return int(rate) if isinstance(rate, int) and rate > 0 else fallback
+    except (OSError, ValueError, KeyError, TypeError):
+        return fallback
+
+
+def _config_rate(voice: Voice) -> int:
+    return _config_rate_of(str(voice.config), voice.sample_rate)
+
+
+# Loaded models, kept for the life of the process: loading joe takes ~2 s.
+_MODELS: dict[tuple[str, int], PiperVoice] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+class PiperEngine:
+    name = "piper"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = max(1, int(threads))
+
+    def version(self) -> str:
+        try:
+            piper_version = metadata.version("piper-tts")
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            piper_version = "unknown"
+        return f"piper-tts {piper_version}; processing {PROCESSING_VERSION}"
+
+    def sample_rate(self, voice: Voice) -> int:
+        """The model's own rate (a hand-made ``Voice`` may carry the default 22050)."""
+        loaded = _MODELS.get((str(voice.model), self.threads))
+        if loaded is not None:
+            return int(loaded.config.sample_rate)
+        return _config_rate(voice)
+
+    def load(self, voice: Voice) -> PiperVoice:
+        """The loaded model for ``voice`` (cached); ``VoiceError`` if missing/corrupt."""
+        key = (str(voice.model), self.threads)
+        with _MODELS_LOCK:
+            loaded = _MODELS.get(key)
+            if loaded is None:
+                loaded = _MODELS[key] = self._load(voice)
+            return loaded
+
+    def _load(self, voice: Voice) -> PiperVoice:
+        if not voice.model.is_file():
+            raise VoiceError(f"voice model for '{voice.name}' is missing", voice.model)
+        try:
+            cfg_dict = json.loads(voice.config.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise VoiceError(
+                f"voice config (.onnx.json) for '{voice.name}' is missing", voice.config
+            ) from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise VoiceError(f"voice config is not valid JSON: {exc}", voice.config) from None
+
+        import onnxruntime
+        from piper.config import PiperConfig
+        from piper.voice import PiperVoice
+
+        try:
+            config = PiperConfig.from_dict(cfg_dict)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise VoiceError(f"voice config is incomplete ({exc!r})", voice.config) from None
+        opts = onnxruntime.SessionOptions()
+        # One thread per worker: parallelism comes from the process pool.
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(
+                str(voice.model), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own types for bad files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise VoiceError(
+                f"voice model for '{voice.name}' is corrupt or unreadable ({first[:160]})",
+                voice.model,
+            ) from None
+        return PiperVoice(session=session, config=config)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        if not text.strip() or not _speakable(text):
+            return np.zeros(0, dtype=np.int16)
+        from piper.config import SynthesisConfig
+
+        # "[[ ... ]]" would switch Piper to raw phoneme input; story text never means that.
+        text = text.replace("[[", "[ [").replace("]]", "] ]")
+        model = self.load(voice)
+        rate = model.config.sample_rate
+        ratio = pitch_ratio(voice.pitch)
+        # Synthesize `ratio` times slower, then resample back: pitch moves, length doesn't.
+        r = float(ratio)
+        base_scale = model.config.length_scale / max(voice.tempo, 0.1)
+        length_scale = max(0.1, base_scale * r + _UNSCALED_LENGTH * (r - 1))
+        syn = SynthesisConfig(
+            speaker_id=voice.speaker_id,
+            length_scale=length_scale,
+            noise_scale=voice.noise_scale,
+            noise_w_scale=voice.noise_w,
+            normalize_audio=False,  # Piper would peak each sentence to full scale
+        )
+        gap = np.zeros(round(SENTENCE_GAP_SECONDS * rate), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for chunk in model.synthesize(text, syn_config=syn):
+            audio = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
+            audio = trim_silence(shift_pitch(audio, ratio), rate)
+            if audio.size:
+                if parts:
+                    parts.append(gap)
+                parts.append(audio)
+        if not parts:
+            return np.zeros(0, dtype=np.int16)
+        return to_int16(np.concatenate(parts))
+
+
+class ToneEngine:
+    """Fake engine: a sine per word, ~55 ms per character, a one-character silent gap
+    between words; frequency follows the voice pitch, length the voice tempo."""
+
+    name = "tone"
+    BASE_HZ = 180.0
+    CHAR_SECONDS = 0.055
+    AMPLITUDE = 0.3
+
+    def version(self) -> str:
+        return "1"
+
+    def sample_rate(self, voice: Voice) -> int:
+        return voice.sample_rate
+
+    def frequency(self, voice: Voice) -> float:
+        return self.BASE_HZ * 2 ** (voice.pitch / 12)
+
+    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+        words = text.split()
+        if not words or not _speakable(text):
+            return np.zeros(0, dtype=np.int16)
+        rate = self.sample_rate(voice)
+        per_char = self.CHAR_SECONDS / max(voice.tempo, 0.1)
+        omega = 2 * np.pi * self.frequency(voice) / rate
+        fade = round(0.005 * rate)
+        parts: list[np.ndarray] = []
+        for i, word in enumerate(words):
+            if i:
+                parts.append(np.zeros(round(per_char * rate)))
+            n = round(len(word) * per_char * rate)
+            tone = self.AMPLITUDE * np.sin(omega * np.arange(n))
+            ramp = np.linspace(0.0, 1.0, min(fade, n // 2))
+            if ramp.size:  # no clicks at word edges
+                tone[: ramp.size] *= ramp
+                tone[n - ramp.size :] *= ramp[::-1]
+            parts.append(tone)
+        return to_int16(np.concatenate(parts))
+
+
+def get_engine(name: str, *, threads: int = 1) -> Engine:
+    """``"piper"`` or ``"tone"``; anything else is an ``AudiobookError``."""
+    engines: dict[str, Any] = {"piper": lambda: PiperEngine(threads), "tone": ToneEngine}
+    factory = engines.get(name)
+    if factory is None:
+        raise AudiobookError(f"unknown engine '{name}' (known: {', '.join(engines)})")
+    engine: Engine = factory()
+    return engine

@@ -1,0 +1,66 @@
+"""HTML stories (AO3 downloads, saved web pages, exported documents)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup, Tag
+
+from audiobook.errors import LoadError
+from audiobook.model import BookMeta, Document
+
+from . import ao3
+from .decode import decode_text
+from .markup import Para, assemble, declared_charset, html_to_paras, parse_html, text_of, tidy
+
+_AUTHOR_META = ("author", "dc.creator", "dcterms.creator", "book:author")
+
+
+def load_html(path: Path, data: bytes) -> Document:
+    soup = parse_html(decode_text(data, path, declared_charset(data)))
+    paras, work = document_paras(soup)
+    text, hints = assemble(tidy(paras))
+    if not text.strip():
+        raise LoadError("file has no text", path)
+    meta = work.meta if work is not None else BookMeta()
+    _fill_generic_meta(meta, soup)
+    return Document(path=path, format="html", text=text, meta=meta, hints=hints)
+
+
+def document_paras(
+    soup: BeautifulSoup, markup_headings: bool = True
+) -> tuple[list[Para], ao3.Ao3Work | None]:
+    """The readable blocks of one HTML document; shared by the HTML and EPUB loaders."""
+    work = ao3.analyse(soup)
+    if work is not None:
+        return html_to_paras(work.root, work.role, markup_headings), work
+    return html_to_paras(soup.body or soup, None, markup_headings), None
+
+
+def _fill_generic_meta(meta: BookMeta, soup: BeautifulSoup) -> None:
+    """Fill what AO3 analysis left empty from <title>, <h1>, <meta name=author>, lang."""
+    if meta.title is None:
+        meta.title = _title(soup)
+    if meta.author is None:
+        for el in soup.find_all("meta"):
+            name = str(el.get("name") or el.get("property") or "").lower()
+            content = el.get("content")
+            if name in _AUTHOR_META and isinstance(content, str) and content.strip():
+                meta.author = content.strip()
+                break
+    if meta.language is None:
+        html = soup.find("html")
+        if isinstance(html, Tag):
+            lang = html.get("lang") or html.get("xml:lang")
+            if isinstance(lang, str) and lang.strip():
+                meta.language = lang.strip()
+
+
+def _title(soup: BeautifulSoup) -> str | None:
+    """<title> often carries a site name ("Story - Site"); prefer the <h1> it contains."""
+    title = text_of(soup.title) if soup.title is not None else ""
+    h1_el = soup.find("h1")
+    h1 = text_of(h1_el) if isinstance(h1_el, Tag) else ""
+    if h1 and title and h1.casefold() in title.casefold():
+        return h1
+    return title or h1 or None

