@@ -18,6 +18,7 @@ from .characters import (
     NAME_RE,
     PRONOUN_GENDER,
     Cluster,
+    Mention,
     NameIndex,
     cluster_gender,
     cluster_names,
@@ -276,8 +277,8 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     quoted = {s.paragraph for s in segments if s.kind == "dialogue"}
     for seg in narration:
         if seg.paragraph in quoted:
-            for m in _SUBJECT.finditer(seg.text):
-                who = m.group("who")
+            for sm in _SUBJECT.finditer(seg.text):
+                who = sm.group("who")
                 if who.lower() not in PRONOUN_GENDER and who != "I":
                     for mm in name_mentions(who, [(0, len(who))], lower):
                         keep[mm.surface] += 1
@@ -292,14 +293,14 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     return chars
 
 
-def _vote_gender(text: str, mentions: Sequence[object], clusters: list[Cluster]) -> None:
+def _vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
     """Pronouns right after a mention ("Tobias set down his rag") hint at gender."""
     form_home = {f: c for c in clusters for f in c.forms}
     for m in mentions:
-        c = form_home.get(getattr(m, "surface", ""))
+        c = form_home.get(m.surface)
         if c is None:
             continue
-        window = text[getattr(m, "end", 0) : getattr(m, "end", 0) + 60]
+        window = text[m.end : m.end + 60]
         for w in re.findall(r"\b(he|him|his|she|her|hers)\b", window.lower())[:1]:
             c.gender_votes[PRONOUN_GENDER[w]] += 1
 

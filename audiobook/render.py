@@ -17,10 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from .analyze import analyze
-from .assemble import assemble_chapter
+from .assemble import AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
 from .errors import AudiobookError, Cancelled, CastError, ExportError
 from .export import TrackTags, book_folder, chapter_filename, write_chapter, write_playlist
@@ -179,9 +177,9 @@ def render_story(
     reused = 0
     seg_index = {id(s): i for i, s in enumerate(script.segments)}
 
-    def audio_for(seg: Segment) -> np.ndarray | None:
+    def audio_for(seg: Segment) -> AudioSource:
         k = key_of.get(seg_index[id(seg)])
-        return cache.get(k) if k else None
+        return cache.load(k) if k else None
 
     clock = EtaClock()
     titles = _unique_titles([c.title for c in script.chapters], script.title)

@@ -78,7 +78,9 @@ def test_sidecar_voice_choice_is_honoured(example: Path, tmp_path: Path) -> None
     text = path.read_text(encoding="utf-8").replace('narrator = "joe"', 'narrator = "joe-deep"')
     path.write_text(text, encoding="utf-8")
     assert make(str(example), "-o", str(out))[0] == 0
-    tags = ID3(out / "Wren Aldous" / "The Lighthouse at Gull Point" / "01 - Chapter 1 The Storm.mp3")
+    tags = ID3(
+        out / "Wren Aldous" / "The Lighthouse at Gull Point" / "01 - Chapter 1 The Storm.mp3"
+    )
     assert str(tags["TCOM"]) == "joe-deep"
 
 
@@ -114,7 +116,10 @@ def test_script_json_contract(example: Path) -> None:
     data = json.loads(out)
     assert set(data) >= {"source", "title", "author", "chapters", "characters", "segments"}
     assert data["title"] == "The Lighthouse at Gull Point"
-    assert [c["title"] for c in data["chapters"]] == ["Chapter 1: The Storm", "Chapter 2: What the Lamp Is For"]
+    assert [c["title"] for c in data["chapters"]] == [
+        "Chapter 1: The Storm",
+        "Chapter 2: What the Lamp Is For",
+    ]
     text = example.read_text(encoding="utf-8")
     covered = [0] * len(text)
     names = {c["name"] for c in data["characters"]}

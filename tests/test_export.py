@@ -231,3 +231,14 @@ def test_write_playlist_failure(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(ExportError, match="cannot write playlist"):
         write_playlist(blocker, "Book", [])
+
+
+@pytest.mark.parametrize("rate", [16000, 24000, 44100])
+def test_duration_exact_at_other_rates(tmp_path: Path, rate: int) -> None:
+    pcm = np.round(4000 * np.sin(np.arange(rate * 2) * 0.05)).astype(np.int16)
+    audio = ChapterAudio(pcm, rate, [Marker("All", 0, 2000)])
+    dest = tmp_path / "x.mp3"
+    write_chapter(dest, audio, tags(cover=None))
+    info = MP3(dest).info
+    assert info is not None and info.sample_rate == rate
+    assert abs(info.length - audio.duration) <= 0.05

@@ -96,6 +96,21 @@ def test_crlf_in_utf16(tmp_path: Path) -> None:
     assert load(write(tmp_path, "s.txt", data)).text == "a\nb\nc"
 
 
+def test_only_the_first_bom_is_removed(tmp_path: Path) -> None:
+    # Python's utf-8-sig strips one BOM; a second U+FEFF is text (a zero-width space).
+    data = codecs.BOM_UTF8 + "\ufeffHi".encode()
+    assert load(write(tmp_path, "s.txt", data)).text == universal(data, "utf-8-sig")
+
+
+def test_text_that_merely_starts_like_a_signature(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "s.txt", b"ID3 tags explained.\n")).text == "ID3 tags explained.\n"
+
+
+def test_mp3_renamed_to_txt(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="looks like MP3 audio"):
+        load(write(tmp_path, "s.txt", b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(100)))
+
+
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as e:
         load(write(tmp_path, "s.txt", b""))

@@ -29,6 +29,12 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
+# Short signatures a text could start with too; real files have a NUL right after.
+_WEAK_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"ID3", "MP3 audio"),
+    (b"OggS", "Ogg audio"),
+    (b"fLaC", "FLAC audio"),
+)
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG image"),
     (b"\xff\xd8\xff", "JPEG image"),
@@ -40,9 +46,6 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"Rar!\x1a\x07", "RAR archive"),
     (b"\xfd7zXZ\x00", "xz archive"),
     (b"\x7fELF", "program"),
-    (b"OggS", "Ogg audio"),
-    (b"fLaC", "FLAC audio"),
-    (b"ID3", "MP3 audio"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old Microsoft Office document"),
     (b"{\\rtf", "RTF document"),
 )
@@ -81,6 +84,9 @@ def sniff_binary(data: bytes) -> str | None:
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
+    for magic, name in _WEAK_MAGIC:
+        if head.startswith(magic) and b"\x00" in head[:16]:
+            return name
     return None
 
 
@@ -90,9 +96,7 @@ def decode_text(data: bytes, path: Path, declared: str | None = None) -> str:
     ``declared`` is a charset named by the file itself (HTML meta / XML declaration).
     Raises ``LoadError`` for binary data; never raises ``UnicodeDecodeError``.
     """
-    text = _decode(data, path, declared)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = _decode(data, path, declared)  # a BOM is removed as bytes, exactly once
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
