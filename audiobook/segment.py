@@ -118,7 +118,19 @@ def _emit_block(
     def add(kind: SegmentKind, a: int, e: int, sieve: str | None = None) -> None:
         a, e = _trim(text, a, e)
         if a < e:
-            out.append(Segment(kind, a, e, text[a:e], chapter, number, scene, sieve=sieve))
+            out.append(
+                Segment(
+                    kind,
+                    a,
+                    e,
+                    text[a:e],
+                    chapter,
+                    number,
+                    scene,
+                    sieve=sieve,
+                    continued=sieve == "continued",
+                )
+            )
 
     if b.kind == "heading":
         a, e = _heading_span(text, b.start, b.end)

@@ -26,6 +26,7 @@ _LANGUAGES = {  # AO3 shows a language's own name; players want a code
 _SERIES = re.compile(r"Part\s+(\d+)\s+of\s+(.+?)(?:\s*,\s*Part\s+\d+\s+of\b.*)?$", re.S)
 _YEAR_AFTER = {"stats": re.compile(r"Published:?\s*(\d{4})"), "published": re.compile(r"(\d{4})")}
 _BY = re.compile(r"^\s*by\s+", re.I)
+_AO3_IDS = re.compile(r"""\bid\s*=\s*["']?(?:workskin|chapters|preface|afterword)\b""", re.I)
 
 
 @dataclass
@@ -40,6 +41,11 @@ class Ao3Work:
     def set(self, el: Tag | None, role: Role, override: bool = True) -> None:
         if el is not None and (override or id(el) not in self.roles):
             self.roles[id(el)] = role
+
+
+def may_be_ao3(markup: str) -> bool:
+    """A cheap test on the raw markup; it spares big non-AO3 pages four tree searches."""
+    return _AO3_IDS.search(markup) is not None
 
 
 def analyse(soup: BeautifulSoup) -> Ao3Work | None:

@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup, Tag
 from audiobook.errors import LoadError
 from audiobook.model import BookMeta, Document
 
+from .ao3 import may_be_ao3
 from .decode import decode_text
 from .html import document_paras
 from .markup import Para, Region, assemble, attr_words, declared_charset, parse_html, tidy
@@ -159,9 +160,9 @@ class _Book:
         skip: dict[str, str] = {}
         nav = next((i for i in pkg.items.values() if "nav" in i.properties and i.path), None)
         if nav is not None and nav.path is not None:
-            soup = self._html(nav.path)
-            if soup is not None:
-                entries, skip = nav_toc(soup, nav.path)
+            parsed = self._html(nav.path)
+            if parsed is not None:
+                entries, skip = nav_toc(parsed[0], nav.path)
             skip[nav.path] = "toc"  # the nav page itself is a list of links
         if not entries:
             ncx = pkg.items.get(pkg.toc_id or "") or next(
@@ -172,14 +173,16 @@ class _Book:
                 entries = ncx_toc(root, ncx.path)
         return entries, skip
 
-    def _html(self, name: str) -> BeautifulSoup | None:
+    def _html(self, name: str) -> tuple[BeautifulSoup, bool] | None:
+        """The parsed document, and whether it may be an AO3 page; None if unreadable."""
         data = self.archive.read(name)
         if data is None:
             return None
         try:
-            return parse_html(decode_text(data, self.path, declared_charset(data)))
+            markup = decode_text(data, self.path, declared_charset(data))
         except LoadError:  # a binary file posing as a chapter
             return None
+        return parse_html(markup), may_be_ao3(markup)
 
     def _spine_paras(self, pkg: Package, toc: list[TocEntry], skip: dict[str, str]) -> list[Para]:
         spine_paths = {item.path for item in pkg.spine}
@@ -195,10 +198,11 @@ class _Book:
             if path is None or path in seen:
                 continue
             seen.add(path)
-            soup = self._html(path)
-            if soup is None:
+            parsed = self._html(path)
+            if parsed is None:
                 continue  # missing or unreadable: read the rest of the book
-            paras, _ = document_paras(soup)
+            soup, ao3_possible = parsed
+            paras, _ = document_paras(soup, ao3_possible=ao3_possible)
             if use_toc:  # the TOC, not <h1>-<h3>, says where chapters start
                 for p in paras:
                     p.heading = 0

@@ -17,32 +17,38 @@ _AUTHOR_META = ("author", "dc.creator", "dcterms.creator", "book:author")
 
 
 def load_html(path: Path, data: bytes) -> Document:
-    soup = parse_html(decode_text(data, path, declared_charset(data)))
-    paras, work = document_paras(soup)
+    markup = decode_text(data, path, declared_charset(data))
+    soup = parse_html(markup)
+    paras, work = document_paras(soup, ao3_possible=ao3.may_be_ao3(markup))
     text, hints = assemble(tidy(paras))
     if not text.strip():
         raise LoadError("file has no text", path)
     meta = work.meta if work is not None else BookMeta()
-    _fill_generic_meta(meta, soup)
+    _fill_generic_meta(meta, soup, paras)
     return Document(path=path, format="html", text=text, meta=meta, hints=hints)
 
 
 def document_paras(
-    soup: BeautifulSoup, markup_headings: bool = True
+    soup: BeautifulSoup, markup_headings: bool = True, ao3_possible: bool = True
 ) -> tuple[list[Para], ao3.Ao3Work | None]:
     """The readable blocks of one HTML document; shared by the HTML and EPUB loaders."""
-    work = ao3.analyse(soup)
+    work = ao3.analyse(soup) if ao3_possible else None
     if work is not None:
         return html_to_paras(work.root, work.role, markup_headings), work
     return html_to_paras(soup.body or soup, None, markup_headings), None
 
 
-def _fill_generic_meta(meta: BookMeta, soup: BeautifulSoup) -> None:
+def _fill_generic_meta(meta: BookMeta, soup: BeautifulSoup, paras: list[Para]) -> None:
     """Fill what AO3 analysis left empty from <title>, <h1>, <meta name=author>, lang."""
+    head = soup.head
     if meta.title is None:
-        meta.title = _title(soup)
-    if meta.author is None:
-        for el in soup.find_all("meta"):
+        title_el = head.find("title") if head is not None else None
+        title = text_of(title_el) if isinstance(title_el, Tag) else ""
+        # The walk already met every <h1>; searching the tree again costs seconds on big pages.
+        h1 = next((p.text for p in paras if p.tag_level == 1), "")
+        meta.title = _title(title, h1)
+    if meta.author is None and head is not None:
+        for el in head.find_all("meta"):
             name = str(el.get("name") or el.get("property") or "").lower()
             content = el.get("content")
             if name in _AUTHOR_META and isinstance(content, str) and content.strip():
@@ -56,11 +62,8 @@ def _fill_generic_meta(meta: BookMeta, soup: BeautifulSoup) -> None:
                 meta.language = lang.strip()
 
 
-def _title(soup: BeautifulSoup) -> str | None:
+def _title(title: str, h1: str) -> str | None:
     """<title> often carries a site name ("Story - Site"); prefer the <h1> it contains."""
-    title = text_of(soup.title) if soup.title is not None else ""
-    h1_el = soup.find("h1")
-    h1 = text_of(h1_el) if isinstance(h1_el, Tag) else ""
     if h1 and title and h1.casefold() in title.casefold():
         return h1
     return title or h1 or None
