@@ -436,3 +436,33 @@ def test_corrupt_member_is_skipped(tmp_path: Path) -> None:
     data[start + 5 : start + 25] = bytes(20)  # garble the deflated data: CRC/zlib error
     p.write_bytes(bytes(data))
     assert load(p).text == "Good chapter."
+
+
+def test_single_file_book_with_toc_anchors(tmp_path: Path) -> None:
+    """Gutenberg-style: one document, chapters reached by TOC fragments, nested TOC."""
+    ncx = """<?xml version="1.0"?><ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>
+    <navPoint id="a"><navLabel><text>BOOK ONE</text></navLabel><content src="book.xhtml#b1"/>
+      <navPoint id="b"><navLabel><text>CHAPTER I. The Mill</text></navLabel>
+        <content src="book.xhtml#c1"/></navPoint>
+      <navPoint id="c"><navLabel><text>CHAPTER II. The River</text></navLabel>
+        <content src="book.xhtml#c2"/></navPoint>
+    </navPoint></navMap></ncx>"""
+    manifest = (
+        '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+        '<item id="b" href="book.xhtml" media-type="application/xhtml+xml"/>'
+    )
+    opf = opf3(manifest, '<itemref idref="b"/>').replace("<spine>", '<spine toc="ncx">')
+    book = xhtml(
+        '<div id="b1"><h1>BOOK ONE</h1></div>'
+        '<h2 id="c1">CHAPTER I.<br/>The Mill</h2><p>Wheels turned.</p>'
+        '<div class="chapter"><h2><a id="c2"></a>CHAPTER II.</h2><h3>The River</h3>'
+        "<p>Water ran.</p></div>"
+    )
+    doc = load(build(tmp_path / "g.epub", {
+        "OEBPS/content.opf": opf, "OEBPS/toc.ncx": ncx, "OEBPS/book.xhtml": book,
+    }))  # fmt: skip
+    assert doc.text == (
+        "BOOK ONE\n\nCHAPTER I. The Mill\n\nWheels turned.\n\n"
+        "CHAPTER II.\n\nThe River\n\nWater ran."
+    )
+    assert headings(doc) == [("BOOK ONE", 1), ("CHAPTER I. The Mill", 2), ("CHAPTER II.", 2)]

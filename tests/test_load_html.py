@@ -225,6 +225,11 @@ def test_double_br_splits_paragraphs_and_whitespace_collapses(tmp_path: Path) ->
     assert doc.text == "One line\n\nTwo\nlines"
 
 
+def test_q_elements_get_their_quotation_marks(tmp_path: Path) -> None:
+    doc = html(tmp_path, "<p><q>Say <q>please</q>,</q> she said.</p>")
+    assert doc.text == "\u201cSay \u2018please\u2019,\u201d she said."
+
+
 def test_heading_with_br_reads_as_one_line(tmp_path: Path) -> None:
     doc = html(tmp_path, "<h2>Chapter 3<br>The Tide</h2><p>Text.</p>")
     assert hints_of(doc, "heading") == ["Chapter 3: The Tide"]

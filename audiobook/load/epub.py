@@ -38,6 +38,11 @@ _FONT_OBFUSCATION = frozenset(
     {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
 )
 _NCX_TYPE = "application/x-dtbncx+xml"
+# What reading a damaged member can raise (CRC, truncated deflate, unsupported method...).
+_MEMBER_ERRORS = (
+    zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError,
+    ValueError,
+)  # fmt: skip
 _WORDS = re.compile(r"\w+")
 
 
@@ -91,8 +96,7 @@ class _Archive:
         try:
             with self._zf.open(info) as f:
                 data = f.read(MEMBER_LIMIT + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
-                NotImplementedError, ValueError):  # fmt: skip
+        except _MEMBER_ERRORS:
             return None
         if len(data) > MEMBER_LIMIT:  # lied about its size
             raise LoadError("EPUB member too large (possible zip bomb)", self._path)
@@ -185,19 +189,21 @@ class _Book:
         return parse_html(markup), may_be_ao3(markup)
 
     def _spine_paras(self, pkg: Package, toc: list[TocEntry], skip: dict[str, str]) -> list[Para]:
-        spine_paths = {item.path for item in pkg.spine}
+        # Keys are case-folded: member lookup forgives letter case, so must matching.
+        spine_paths = {item.path.casefold() for item in pkg.spine if item.path}
         by_doc: dict[str, list[TocEntry]] = {}
         for entry in toc:
-            if entry.path in spine_paths:
-                by_doc.setdefault(entry.path, []).append(entry)
+            if entry.path.casefold() in spine_paths:
+                by_doc.setdefault(entry.path.casefold(), []).append(entry)
+        skip = {path.casefold(): kind for path, kind in skip.items()}
         use_toc = bool(by_doc)  # a TOC that points nowhere useful is ignored
         out: list[Para] = []
         seen: set[str] = set()
         for item in pkg.spine:
             path = item.path
-            if path is None or path in seen:
+            if path is None or path.casefold() in seen:
                 continue
-            seen.add(path)
+            seen.add(path.casefold())
             parsed = self._html(path)
             if parsed is None:
                 continue  # missing or unreadable: read the rest of the book
@@ -206,13 +212,13 @@ class _Book:
             if use_toc:  # the TOC, not <h1>-<h3>, says where chapters start
                 for p in paras:
                     p.heading = 0
-            skip_kind = skip.get(path) or _skip_kind(soup)
+            skip_kind = skip.get(path.casefold()) or _skip_kind(soup)
             if skip_kind is not None:
                 region = Region("skip", skip_kind)
                 for p in paras:
                     p.region = p.region or region
             elif use_toc and any(p.region is None for p in paras):
-                paras = apply_toc(paras, by_doc.get(path, []))
+                paras = apply_toc(paras, by_doc.get(path.casefold(), []))
             out.extend(paras)
         return out
 

@@ -142,9 +142,6 @@ class _Close:
         self.action = action
 
 
-_DESCEND_ONLY: Callable[[], None] | None = None
-
-
 class _Walker:
     """An explicit-stack walk: stories can nest thousands of <div>s deep."""
 
@@ -157,6 +154,7 @@ class _Walker:
         self._regions: list[Region | None] = []  # None: a heading escaping its region
         self._in_heading = 0
         self._in_pre = 0
+        self._in_q = 0
 
     def run(self, root: Tag) -> None:
         stack: list[PageElement | _Close] = list(reversed(root.contents))
@@ -199,6 +197,8 @@ class _Walker:
                 self._flush()
                 self._add(Para(BREAK_TEXT, brk=True))
             return False, None
+        if name == "q":  # browsers draw the quotation marks; dialogue detection needs them
+            return True, self._enter_q()
         if self._in_heading or (name not in _BLOCK_TAGS and name != "pre"):
             return True, None  # inline: its text joins the current block
         self._flush()
@@ -221,6 +221,17 @@ class _Walker:
             self._flush(heading=hint_level, tag_level=tag_level or 1)
             if role is not None:
                 self._regions.pop()
+
+        return leave
+
+    def _enter_q(self) -> Callable[[], None]:
+        marks = "\u201c\u201d" if self._in_q % 2 == 0 else "\u2018\u2019"
+        self._in_q += 1
+        self._pieces.append(marks[0])
+
+        def leave() -> None:
+            self._in_q -= 1
+            self._pieces.append(marks[1])
 
         return leave
 
