@@ -33,8 +33,8 @@ def analyze(
     sc = sidecar if sidecar is not None else load_sidecar(path)
     structure = build(doc, read_front_matter=read_front_matter)
     segs = segment(doc, structure)
-    characters = attribute(doc.text, segs, roster if roster is not None else sc.roster)
-    apply_fixes(segs, sc.fixes, characters)
+    characters = attribute(doc.text, segs, roster if roster is not None else sc.roster,
+                           fixed=match_fixes(segs, sc.fixes))
     meta = structure.meta
     if sc.title:
         meta.title = sc.title
@@ -51,33 +51,22 @@ def analyze(
     )
 
 
-def apply_fixes(
-    segs: Sequence[Segment], fixes: Sequence[SpeakerFix], characters: list[Character]
-) -> None:
-    """User fixes always win. A fix is matched by offsets, or by its text near them if
-    the story was edited since; one that matches nothing is ignored."""
-    if not fixes:
-        return
-    by_span = {(s.start, s.end): s for s in segs if s.kind == "dialogue"}
+def match_fixes(
+    segs: Sequence[Segment], fixes: Sequence[SpeakerFix]
+) -> dict[tuple[int, int], str | None]:
+    """Anchor the user's fixes to today's segments: by offsets, or by the line's text
+    near them if the story was edited since. A fix that matches nothing is dropped."""
     dialogue = [s for s in segs if s.kind == "dialogue"]
-    known = {c.name for c in characters}
+    spans = {(s.start, s.end): s for s in dialogue}
+    out: dict[tuple[int, int], str | None] = {}
     for fx in fixes:
-        seg = by_span.get((fx.start, fx.end))
-        if seg is None and fx.text:
-            near = [s for s in dialogue if s.text == fx.text]
+        seg = spans.get((fx.start, fx.end))
+        if seg is None or (fx.text and seg.text != fx.text):
+            near = [s for s in dialogue if fx.text and s.text == fx.text]
             seg = min(near, key=lambda s: abs(s.start - fx.start), default=None)
-        if seg is None:
-            continue
-        if fx.speaker and fx.speaker not in known:
-            characters.append(Character(name=fx.speaker))
-            known.add(fx.speaker)
-        seg.speaker, seg.sieve, seg.confidence = fx.speaker, "user", 1.0
-    counts: dict[str, int] = {}
-    for s in dialogue:
-        if s.speaker:
-            counts[s.speaker] = counts.get(s.speaker, 0) + 1
-    for c in characters:
-        c.lines = counts.get(c.name, 0)
+        if seg is not None:
+            out[(seg.start, seg.end)] = fx.speaker
+    return out
 
 
 def script_json(script: Script) -> dict[str, Any]:

@@ -1,35 +1,59 @@
 """Who says each line: ordered sieves, most certain first.
 
 Each dialogue segment gets ``speaker``, ``confidence`` and ``sieve`` (the rule that
-decided). A sieve only answers when its evidence is there; a line no sieve can place
-keeps ``speaker=None`` rather than a guess, so the reviewer sees what is uncertain.
+decided). Sieves run in order and never overwrite an earlier, surer answer:
+
+1. ``user`` — the reader fixed this line (sidecar); never changed.
+2. ``tag-name`` / ``tag-nominal`` / ``tag-pronoun`` / ``tag-first-person`` — a speech
+   verb next to the quote names the speaker (``"…," Bruce ordered``, ``said his lady``,
+   ``she whispered``, ``I said``). Pronouns go to the most recent referent of that
+   gender, but not to whoever spoke the line before (a new paragraph is a new speaker).
+3. ``continued`` — the later paragraphs of one long quotation share its speaker.
+4. ``paragraph`` — one speaker per paragraph: a tag on one quote covers the others.
+5. ``beat`` — the one named subject of the paragraph's narration speaks its quotes
+   (``Clark grabbed her hands. "It's not mine."``).
+6. ``vocative`` — a reply is spoken by whoever the previous line addressed
+   (``"No buts, Dale."`` → the answer is Dale's).
+7. ``turn-taking`` — in back-and-forth dialogue the speaker is the one two turns back.
+
+A line no sieve can place keeps ``speaker=None``: the narrator reads it, and the TUI
+shows it as uncertain.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
 from .characters import (
+    GENDERED_NOUNS,
     NAME_RE,
+    PERSON_VERBS,
     PRONOUN_GENDER,
     Cluster,
-    Mention,
     NameIndex,
+    WordStats,
     cluster_gender,
     cluster_names,
+    find_mentions,
+    first_name_gender,
     first_person_narrator,
-    lowercase_vocabulary,
-    name_mentions,
     norm,
+    split_honorific,
+    vote_gender,
 )
 from .model import Character, Segment
 
 NARRATOR_NAME = "Narrator"
+CONFIDENCE = {
+    "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
+    "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
+    "turn-taking": 0.6,
+}  # fmt: skip
 
 
 @cache
@@ -60,27 +84,13 @@ _WHO = rf"(?P<who>{NAME_RE.pattern}|[Hh]e|[Ss]he|I|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
 _POST_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_ADV}\s+{_WHO}")
-_POST_WHO_FIRST = re.compile(rf"^[\s,;:—–\-]*{_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
+_POST_WHO_FIRST = re.compile(rf"^[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s+)?(?P<verb>[a-z]+)\b")
 # `Bruce said, "..."` / `Then she asked quietly: "..."` at the end of the narration before.
 _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
 )
 _SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
-
-
-GENDERED_NOUNS = {
-    "father": "male", "mother": "female", "man": "male", "woman": "female", "boy": "male",
-    "girl": "female", "brother": "male", "sister": "female", "son": "male",
-    "daughter": "female", "husband": "male", "wife": "female", "uncle": "male",
-    "aunt": "female", "gentleman": "male", "lady": "female", "king": "male", "queen": "female",
-    "lad": "male", "lass": "female", "papa": "male", "mama": "female", "grandfather": "male",
-    "grandmother": "female", "old man": "male", "old woman": "female",
-}
-_GENDERED_NOUN = re.compile(
-    r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
-    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
-    + r")\b"
-)
+_SPOUSE = re.compile(r"^(his|her)\s+(wife|lady|husband)\b")
 
 
 @dataclass
@@ -89,7 +99,7 @@ class Tag:
     verb: str
 
 
-def _tag_after(narr: str) -> Tag | None:
+def tag_after(narr: str) -> Tag | None:
     verbs = speech_verbs()
     head = narr[:120]
     for rx in (_POST_VERB_FIRST, _POST_WHO_FIRST):
@@ -99,115 +109,210 @@ def _tag_after(narr: str) -> Tag | None:
     return None
 
 
-def _tag_before(narr: str) -> Tag | None:
-    tail = narr[-160:]
-    m = _PRE.search(tail)
+def tag_before(narr: str) -> Tag | None:
+    m = _PRE.search(narr[-160:])
     if m and m.group("verb") in speech_verbs():
         return Tag(m.group("who"), m.group("verb"))
     return None
 
 
+@dataclass
+class Turn:
+    """A paragraph with dialogue in it: the unit of conversational turn-taking."""
+
+    par: int
+    segs: list[Segment]
+    follows_turn: bool = False  # the paragraph right before is a turn too
+
+    @property
+    def quotes(self) -> list[Segment]:
+        return [s for s in self.segs if s.kind == "dialogue"]
+
+    @property
+    def speaker(self) -> str | None:
+        known = [q for q in self.quotes if q.speaker]
+        return max(known, key=lambda q: q.confidence).speaker if known else None
+
+    def assign(self, name: str, sieve: str) -> None:
+        for q in self.quotes:
+            if q.speaker is None:
+                q.speaker, q.sieve, q.confidence = name, sieve, CONFIDENCE[sieve]
+
+
+@dataclass
+class Referent:
+    offset: int
+    name: str | None  # None: someone we can't name ("my father")
+    gender: str
+    subject: bool = False
+
+
+@dataclass
 class Attributor:
-    """Walks the segments once, keeping the recent mentions that pronouns refer to."""
+    text: str
+    segments: Sequence[Segment]
+    index: NameIndex
+    narrator: str | None
+    recent: list[Referent] = field(default_factory=list)
 
-    def __init__(
-        self, text: str, segments: Sequence[Segment], index: NameIndex, narrator: str | None
-    ) -> None:
-        self.text = text
-        self.segments = segments
-        self.index = index
-        self.narrator = narrator
-        # (offset, character name or None for an unnamed referent, gender), text order
-        self.recent: list[tuple[int, str | None, str]] = []
-
-    def _who(self, who: str, at: int) -> str | None:
-        w = who.strip()
-        if w == "I":
-            return self.narrator
-        g = PRONOUN_GENDER.get(w.lower())
-        if g is not None:
-            return self._last_of_gender(g, at)
-        words = w.split()
-        # "the keeper gently" -> "the keeper": descriptor tags may run into an adverb.
-        for n in range(len(words), 0, -1):
-            name = self.index.resolve(" ".join(words[:n]))
-            if name is not None:
-                return name
-        return None
-
-    def _last_of_gender(self, gender: str, at: int) -> str | None:
-        """The nearest earlier referent of that gender. If it is someone we can't name
-        ("my father"), the answer is None, not the next name back: a wrong voice is
-        worse than the narrator's."""
-        for off, name, g in reversed(self.recent):
-            if off < at and g == gender:
-                return name
-        return None
-
-    def _remember(self, offset: int, name: str | None, gender: str | None = None) -> None:
+    # -- referents -------------------------------------------------------------
+    def _remember(self, offset: int, name: str | None, gender: str | None = None,
+                  subject: bool = False) -> None:
         g = gender or (self.index.gender(name) if name else "unknown")
-        self.recent.append((offset, name, g))
+        self.recent.append(Referent(offset, name, g, subject))
 
     def _note_mentions(self, seg: Segment) -> None:
-        found: list[tuple[int, str | None, str | None]] = []
+        found: list[Referent] = []
         for m in NAME_RE.finditer(seg.text):
             name = self.index.resolve(m.group())
             if name is not None:
-                found.append((seg.start + m.start(), name, None))
+                g = self.index.gender(name)
+                subject = _is_subject(seg.text, m.start())
+                found.append(Referent(seg.start + m.start(), name, g, subject))
         for m in _GENDERED_NOUN.finditer(seg.text):
             if self.index.resolve(m.group()) is None:
-                found.append((seg.start + m.start(), None, GENDERED_NOUNS[m.group(1).lower()]))
-        for off, name, g in sorted(found, key=lambda t: t[0]):
-            self._remember(off, name, g)
+                found.append(Referent(seg.start + m.start(), None,
+                                      GENDERED_NOUNS[m.group(1).lower()]))
+        self.recent.extend(sorted(found, key=lambda r: r.offset))
 
+    def _pronoun(self, gender: str, at: int, exclude: str | None) -> str | None:
+        """The nearest earlier referent of that gender, skipping the last speaker. If
+        it is someone we can't name ("my father") the answer is None, not the next name
+        back: a wrong voice is worse than the narrator's."""
+        for r in reversed(self.recent):
+            if r.offset >= at or r.gender != gender:
+                continue
+            if at - r.offset > 3000:
+                break
+            if exclude is not None and r.name == exclude:
+                continue
+            return r.name
+        return None
+
+    def _who(self, who: str, at: int, exclude: str | None) -> tuple[str | None, str]:
+        w = who.strip()
+        if w == "I":
+            return self.narrator, "tag-first-person"
+        g = PRONOUN_GENDER.get(w.lower())
+        if g is not None:
+            return self._pronoun(g, at, exclude), "tag-pronoun"
+        sp = _SPOUSE.match(w.lower())
+        if sp:
+            return self._spouse(sp.group(1), sp.group(2), at), "tag-nominal"
+        words = w.split()
+        kind = "tag-name" if w[:1].isupper() else "tag-nominal"
+        # "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock".
+        for n in range(len(words), 0, -1):
+            name = self.index.resolve(" ".join(words[:n]))
+            if name is not None:
+                return name, kind
+        if kind == "tag-name":
+            for n in range(1, len(words)):
+                name = self.index.resolve(" ".join(words[n:]))
+                if name is not None:
+                    return name, kind
+        return None, kind
+
+    def _spouse(self, pron: str, noun: str, at: int) -> str | None:
+        """"said his lady" -> Mrs. <his surname>: the spouse shares the surname."""
+        partner = self._pronoun("male" if pron == "his" else "female", at, None)
+        if partner is None:
+            return None
+        surname = split_honorific(partner)[1][-1]
+        want = "mrs" if noun in ("wife", "lady") else "mr"
+        return self.index.resolve(f"{want} {surname}")
+
+    # -- sieves ----------------------------------------------------------------
     def run(self) -> None:
         by_par: dict[int, list[Segment]] = defaultdict(list)
         for seg in self.segments:
             by_par[seg.paragraph].append(seg)
-        continued = {id(s) for s in self.segments if s.continued}
+        turns: list[Turn] = []
+        last_turn_par: int | None = None
+        prev_speaker: str | None = None
         for par in sorted(by_par):
             segs = by_par[par]
-            # Mentions before each quote count for its pronouns; do the paragraph in order.
-            for i, seg in enumerate(segs):
-                if seg.kind == "narration":
-                    self._note_mentions(seg)
-                    continue
-                if seg.kind != "dialogue":
-                    continue
-                seg.sieve = None
-                nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
-                prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
-                tag = None
-                if nxt is not None and self._adjacent(seg, nxt):
-                    tag = _tag_after(nxt.text)
-                    if tag is not None:
-                        self._note_mentions(nxt)
-                if tag is None and prv is not None and self._adjacent(prv, seg):
-                    tag = _tag_before(prv.text)
-                if tag is not None:
-                    name = self._who(tag.who, seg.start)
-                    kind = (
-                        "tag-first-person"
-                        if tag.who == "I"
-                        else "tag-pronoun"
-                        if tag.who.lower() in PRONOUN_GENDER
-                        else "tag-name"
-                    )
-                    if name is not None:
-                        seg.speaker, seg.sieve = name, kind
-                        seg.confidence = {"tag-name": 0.95, "tag-first-person": 0.9}.get(kind, 0.8)
-                        self._remember(seg.end, name)
-            self._carry_in_paragraph(segs)
-        self._unify_quotations(continued)
+            if not any(s.kind == "dialogue" for s in segs):
+                for s in segs:
+                    if s.kind == "narration":
+                        self._note_mentions(s)
+                continue
+            turn = Turn(par, segs, follows_turn=last_turn_par == par - 1)
+            exclude = prev_speaker if turn.follows_turn else None
+            self._tags(turn, exclude)
+            self._carry_in_paragraph(turn)
+            turns.append(turn)
+            last_turn_par = par
+            prev_speaker = turn.speaker
+            if prev_speaker:
+                self._remember(segs[-1].end, prev_speaker)
+        self._unify_quotations()
+        self._conversation(turns)
+        self._unify_quotations()
 
-    def _unify_quotations(self, continued: set[int]) -> None:
+    def _tags(self, turn: Turn, exclude: str | None) -> None:
+        segs = turn.segs
+        for i, seg in enumerate(segs):
+            if seg.kind == "narration":
+                self._note_mentions(seg)
+                continue
+            if seg.kind != "dialogue" or seg.sieve == "user":
+                continue
+            nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
+            prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
+            tag = None
+            if nxt is not None and self._adjacent(seg, nxt):
+                tag = tag_after(nxt.text)
+            if tag is None and prv is not None and self._adjacent(prv, seg):
+                tag = tag_before(prv.text)
+            if tag is None:
+                continue
+            first = not any(q.kind == "dialogue" for q in segs[:i])
+            name, sieve = self._who(tag.who, seg.start, exclude if first else None)
+            if name is not None:
+                seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
+                self._remember(seg.end, name, subject=True)
+
+    def _adjacent(self, a: Segment, b: Segment) -> bool:
+        """A tag belongs to a quote only when nothing but a closing mark and spaces or
+        commas separate them (``"Go," she said`` — not across a sentence)."""
+        gap = self.text[a.end : b.start]
+        return len(gap) <= 4 and "\n\n" not in gap
+
+    def _carry_in_paragraph(self, turn: Turn) -> None:
+        """One speaker per paragraph: a tag on one quote covers the others, and a lone
+        named subject of the paragraph's narration (an action beat) speaks its quotes."""
+        speakers = {q.speaker for q in turn.quotes if q.speaker}
+        if len(speakers) == 1:
+            turn.assign(next(iter(speakers)), "paragraph")
+            return
+        if speakers:
+            return
+        subjects: set[str] = set()
+        for s in turn.segs:
+            if s.kind != "narration":
+                continue
+            for m in _SUBJECT.finditer(s.text):
+                who = m.group("who")
+                if who == "I" and self.narrator:
+                    subjects.add(self.narrator)
+                    continue
+                if who.lower() in PRONOUN_GENDER:
+                    continue
+                name = self.index.resolve(who)
+                if name is not None:
+                    subjects.add(name)
+        if len(subjects) == 1:
+            turn.assign(next(iter(subjects)), "beat")
+
+    def _unify_quotations(self) -> None:
         """A quotation running over several paragraphs has one speaker, whichever of
         its parts the tag sits by."""
         chains: list[list[Segment]] = []
         for seg in self.segments:
             if seg.kind != "dialogue":
                 continue
-            if id(seg) in continued and chains:
+            if seg.continued and chains:
                 chains[-1].append(seg)
             else:
                 chains.append([seg])
@@ -218,113 +323,141 @@ class Attributor:
             if best.speaker is None:
                 continue
             for seg in chain:
-                if seg.speaker is None or seg.confidence < best.confidence:
+                weaker = seg.speaker is None or seg.confidence < best.confidence
+                if seg.sieve != "user" and weaker:
                     seg.speaker, seg.sieve = best.speaker, "continued"
-                    seg.confidence = min(best.confidence, 0.9)
+                    seg.confidence = min(best.confidence, CONFIDENCE["continued"])
 
-    def _adjacent(self, a: Segment, b: Segment) -> bool:
-        """A tag belongs to a quote only when nothing but a closing mark and spaces or
-        commas separate them (``"Go," she said`` — not across a sentence)."""
-        gap = self.text[a.end : b.start]
-        return len(gap) <= 4 and "\n\n" not in gap
+    def _vocative(self, turn: Turn) -> str | None:
+        """Someone the turn's quotes address by name ("Jake," / ", Mr. Bennet.")."""
+        for q in turn.quotes:
+            for m in _VOCATIVE.finditer(q.text):
+                name = self.index.resolve(m.group("name"))
+                if name is not None and name != turn.speaker:
+                    return name
+        return None
 
-    def _carry_in_paragraph(self, segs: list[Segment]) -> None:
-        """One speaker per paragraph: a tag on one quote covers the others, and a lone
-        named subject of the paragraph's narration (an action beat) speaks its quotes."""
-        speakers = {s.speaker for s in segs if s.kind == "dialogue" and s.speaker}
-        if len(speakers) == 1:
-            who = next(iter(speakers))
-            for s in segs:
-                if s.kind == "dialogue" and s.speaker is None:
-                    s.speaker, s.sieve, s.confidence = who, "paragraph", 0.75
-            return
-        if speakers:
-            return
-        subjects: set[str] = set()
-        for s in segs:
-            if s.kind != "narration":
-                continue
-            for m in _SUBJECT.finditer(s.text):
-                who = m.group("who")
-                if who.lower() in PRONOUN_GENDER or who == "I":
+    def _conversation(self, turns: list[Turn]) -> None:
+        """Back-and-forth dialogue: replies go to the addressee, then speakers alternate
+        (A, B, A, B) through runs of adjacent turns."""
+        for i in range(1, len(turns)):
+            t, prev = turns[i], turns[i - 1]
+            if t.speaker is None and t.follows_turn and prev.speaker:
+                voc = self._vocative(prev)
+                if voc is not None:
+                    t.assign(voc, "vocative")
+        changed = True
+        while changed:
+            changed = False
+            for i, t in enumerate(turns):
+                if t.speaker is not None:
                     continue
-                name = self.index.resolve(who)
-                if name is not None:
-                    subjects.add(name)
-        if len(subjects) == 1:
-            who = next(iter(subjects))
-            for s in segs:
-                if s.kind == "dialogue":
-                    s.speaker, s.sieve, s.confidence = who, "beat", 0.6
+                back = _alternate(turns, i, -1)
+                fwd = _alternate(turns, i, +1)
+                guess = back or fwd
+                if guess is not None:
+                    t.assign(guess, "turn-taking")
+                    changed = True
+
+
+def _alternate(turns: list[Turn], i: int, step: int) -> str | None:
+    """Speaker two turns away when the two neighbouring turns differ and the run of
+    adjacent turns is unbroken."""
+    j, k = i + step, i + 2 * step
+    if not (0 <= k < len(turns)):
+        return None
+    a, b = turns[j], turns[k]
+    adjacent = (turns[i].follows_turn and a.follows_turn) if step < 0 else (
+        a.follows_turn and b.follows_turn)
+    if not adjacent or a.speaker is None or b.speaker is None or a.speaker == b.speaker:
+        return None
+    return b.speaker
+
+
+def _is_subject(text: str, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and text[j] in " \t\"'“‘":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n;"
+
+
+_GENDERED_NOUN = re.compile(
+    r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
+    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
+    + r")\b"
+)
+# "Jake, …" at the start, or ", Jake." / ", my dear Mr. Bennet?" inside a quote.
+_VOCATIVE = re.compile(
+    rf"(?:^|[,;]\s+)(?:(?:my\s+)?(?:dear|darling|poor|good)\s+)?(?P<name>{NAME_RE.pattern})"
+    r"\s*(?=[,.!?;—–]|$)"
+)
 
 
 def discover_characters(text: str, segments: Sequence[Segment]) -> list[Character]:
-    """Candidate cast from the narration: names that speak in tags, carry honorifics,
-    or recur. Those that end up with no line are dropped after attribution."""
-    lower = lowercase_vocabulary(text)
+    """Candidate cast from the narration: names that are people (they speak in tags,
+    carry honorifics, or do what people do). Those that end up with no line are
+    dropped after attribution."""
+    stats = WordStats.of(text)
     narration = [s for s in segments if s.kind == "narration"]
-    mentions = name_mentions(text, ((s.start, s.end) for s in narration), lower)
+    mentions = find_mentions(text, ((s.start, s.end) for s in narration), stats)
     counts: Counter[str] = Counter(m.surface for m in mentions)
-    keep = Counter({f: n for f, n in counts.items() if n >= 2 or "." in f or len(f.split()) > 1})
-    # Tag subjects are people even when named once.
-    for seg in narration:
-        for tag in (_tag_after(seg.text), _tag_before(seg.text)):
-            if tag and NAME_RE.fullmatch(tag.who) and tag.who.lower() not in PRONOUN_GENDER:
-                for m in name_mentions(tag.who, [(0, len(tag.who))], lower):
-                    keep[m.surface] += 1
-    # So are the named subjects of action beats next to a quote ("Hester folded her
-    # hands. \"It began...\"").
-    quoted = {s.paragraph for s in segments if s.kind == "dialogue"}
-    for seg in narration:
-        if seg.paragraph in quoted:
-            for sm in _SUBJECT.finditer(seg.text):
-                who = sm.group("who")
-                if who.lower() not in PRONOUN_GENDER and who != "I":
-                    for mm in name_mentions(who, [(0, len(who))], lower):
-                        keep[mm.surface] += 1
-    clusters = cluster_names(keep)
-    _vote_gender(text, mentions, clusters)
-    chars = [
-        Character(
-            name=c.name, aliases=sorted(f for f in c.forms if f != c.name), gender=cluster_gender(c)
-        )
-        for c in clusters
-    ]
-    return chars
-
-
-def _vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
-    """Pronouns right after a mention ("Tobias set down his rag") hint at gender."""
-    form_home = {f: c for c in clusters for f in c.forms}
+    person: set[str] = set()
+    verbs = speech_verbs()
     for m in mentions:
-        c = form_home.get(m.surface)
-        if c is None:
-            continue
-        window = text[m.end : m.end + 60]
-        for w in re.findall(r"\b(he|him|his|she|her|hers)\b", window.lower())[:1]:
-            c.gender_votes[PRONOUN_GENDER[w]] += 1
+        nxt = re.match(r"\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 40])
+        if split_honorific(m.surface)[0] or (nxt and (nxt.group(1) in PERSON_VERBS
+                                                      or nxt.group(1) in verbs)):
+            person.add(norm(m.surface))
+    # Tag subjects are people even when named once (`"Yes," said Ruth`).
+    for seg in narration:
+        for tag in (tag_after(seg.text), tag_before(seg.text)):
+            if tag and tag.who[:1].isupper() and tag.who.lower() not in PRONOUN_GENDER:
+                for m in find_mentions(tag.who, [(0, len(tag.who))], stats):
+                    counts[m.surface] += 1
+                    person.add(norm(m.surface))
+    # Cluster every name-like form, then keep the clusters that show a person: a person
+    # verb or honorific, a known first name, or pronouns that follow the name.
+    clusters: list[Cluster] = cluster_names(counts)
+    vote_gender(text, mentions, clusters)
+    clusters = [
+        c for c in clusters
+        if any(norm(f) in person for f in c.forms)
+        or sum(c.gender_votes.values()) >= 2
+        or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+    ]
+    return [Character(name=c.name, aliases=sorted(f for f in c.forms if f != c.name),
+                      gender=cluster_gender(c)) for c in clusters]
 
 
 def attribute(
-    text: str, segments: Sequence[Segment], roster: Sequence[Character] | None = None
+    text: str,
+    segments: Sequence[Segment],
+    roster: Sequence[Character] | None = None,
+    fixed: Mapping[tuple[int, int], str | None] | None = None,
 ) -> list[Character]:
     """Fill ``speaker``/``confidence``/``sieve`` on dialogue segments; return the cast.
 
     With a ``roster`` (a reviewed cast) speakers come only from it; otherwise the cast is
-    discovered and trimmed to those who speak.
+    discovered and trimmed to those who speak. ``fixed`` maps a dialogue span to the
+    speaker the user chose; those lines are kept and steer their neighbours.
     """
     narration = [s for s in segments if s.kind == "narration"]
+    fixed = fixed or {}
     for s in segments:  # attribution may run again (the TUI re-runs it): start clean
         if s.kind == "dialogue":
             s.continued = s.continued or s.sieve == "continued"
             s.speaker, s.confidence, s.sieve = None, 0.0, None
-    chars = (
-        [Character(c.name, list(c.aliases), c.gender, c.narrator) for c in roster]
-        if roster is not None
-        else discover_characters(text, segments)
-    )
+            if (s.start, s.end) in fixed:
+                s.speaker, s.confidence, s.sieve = fixed[(s.start, s.end)], 1.0, "user"
+    if roster is not None:
+        chars = [Character(c.name, list(c.aliases), c.gender, c.narrator) for c in roster]
+    else:
+        chars = discover_characters(text, segments)
+    known = {c.name for c in chars}
+    for name in {v for v in fixed.values() if v and v not in known}:
+        chars.append(Character(name=name))
     narrator = next((c.name for c in chars if c.narrator), None)
-    if narrator is None and first_person_narrator(text, narration):
+    if narrator is None and first_person_narrator(narration):
         narrator = NARRATOR_NAME
         chars.append(Character(name=NARRATOR_NAME, narrator=True))
     Attributor(text, segments, NameIndex(chars), narrator).run()
@@ -337,4 +470,4 @@ def attribute(
     return chars
 
 
-__all__ = ["NARRATOR_NAME", "attribute", "discover_characters", "norm", "speech_verbs"]
+__all__ = ["CONFIDENCE", "NARRATOR_NAME", "attribute", "discover_characters", "speech_verbs"]

@@ -1,8 +1,9 @@
 """Who is in the story: name mentions, alias clusters, gender, a first-person narrator.
 
-Discovery is deliberately conservative: a name becomes a character only when the text
-treats it like a person (it speaks, or it carries an honorific, or it recurs as a
-sentence subject). Attribution later drops characters that never speak.
+Discovery leans on how English prints names: capitalised in mid-sentence, often with an
+honorific, the subject of "said". A capitalised word the text also uses in lowercase is
+an ordinary word at a sentence start ("Below", "Later") unless it is capitalised
+mid-sentence too ("Bill" the man, "bill" the invoice).
 """
 
 from __future__ import annotations
@@ -16,287 +17,81 @@ from importlib.resources import files
 
 from .model import Character, Gender, Segment
 
+_HONORIFIC_TABLE = """
+male: mr mister sir lord master uncle father brother king prince duke count baron monsieur
+      herr signor senor don earl squire
+female: mrs miss ms lady madam madame aunt mother sister queen princess duchess countess
+      mademoiselle mlle mme dame signora senora
+unknown: dr doctor captain capt professor prof colonel col major general lieutenant
+      sergeant sgt inspector detective judge officer agent reverend rev councillor mayor
+      governor president senator saint st nurse
+"""
 HONORIFICS: dict[str, Gender] = {
-    "mr": "male",
-    "mister": "male",
-    "sir": "male",
-    "lord": "male",
-    "master": "male",
-    "uncle": "male",
-    "father": "male",
-    "brother": "male",
-    "king": "male",
-    "prince": "male",
-    "duke": "male",
-    "count": "male",
-    "baron": "male",
-    "monsieur": "male",
-    "herr": "male",
-    "mrs": "female",
-    "miss": "female",
-    "ms": "female",
-    "lady": "female",
-    "madam": "female",
-    "madame": "female",
-    "aunt": "female",
-    "mother": "female",
-    "sister": "female",
-    "queen": "female",
-    "princess": "female",
-    "duchess": "female",
-    "countess": "female",
-    "mademoiselle": "female",
-    "mlle": "female",
-    "mme": "female",
-    "dame": "female",
-    "dr": "unknown",
-    "doctor": "unknown",
-    "captain": "unknown",
-    "professor": "unknown",
-    "colonel": "unknown",
-    "major": "unknown",
-    "general": "unknown",
-    "lieutenant": "unknown",
-    "sergeant": "unknown",
-    "inspector": "unknown",
-    "detective": "unknown",
-    "judge": "unknown",
-    "officer": "unknown",
-    "agent": "unknown",
-    "reverend": "unknown",
+    word: gender  # type: ignore[misc]
+    for line in re.split(r"\n(?=\w+:)", _HONORIFIC_TABLE.strip())
+    for gender, _, words in [line.partition(":")]
+    for word in words.split()
 }
-_HON_RE = "|".join(sorted((re.escape(h.strip()) for h in HONORIFICS), key=len, reverse=True))
+ABBREVIATED = frozenset(
+    """mr mrs ms dr mme mlle st capt prof col sgt rev""".split()
+)
+
+_HON_ALT = "|".join(sorted(HONORIFICS, key=len, reverse=True))
 _WORD = r"[A-Z][a-zA-Z'’\-]*[a-zA-Z]|[A-Z]"
 # A name: optional honorific, then one to three capitalised words ("Mrs. Bennet",
 # "Tobias Hale", "Kal-El"). Lowercase particles ("de", "van") are left out on purpose.
-NAME_RE = re.compile(
-    rf"\b(?:(?:{_HON_RE.title()}|{_HON_RE.upper()})\.?\s+)?(?:{_WORD})(?:\s+(?:{_WORD})){{0,2}}\b"
-)
+_HON_PREFIX = rf"(?:(?:{_HON_ALT.title()}|{_HON_ALT.upper()})\.?\s+)?"
+NAME_RE = re.compile(rf"\b{_HON_PREFIX}(?:{_WORD})(?:[ \t]+(?:{_WORD})){{0,2}}\b")
 
 # Capitalised words that are never names on their own, whatever the text does.
 STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "but",
-        "or",
-        "nor",
-        "so",
-        "yet",
-        "for",
-        "if",
-        "then",
-        "than",
-        "when",
-        "while",
-        "where",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "which",
-        "why",
-        "how",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "he",
-        "she",
-        "it",
-        "they",
-        "we",
-        "you",
-        "i",
-        "me",
-        "him",
-        "her",
-        "them",
-        "us",
-        "my",
-        "your",
-        "his",
-        "its",
-        "our",
-        "their",
-        "mine",
-        "yours",
-        "hers",
-        "ours",
-        "theirs",
-        "myself",
-        "yourself",
-        "himself",
-        "herself",
-        "itself",
-        "ourselves",
-        "themselves",
-        "yes",
-        "no",
-        "not",
-        "oh",
-        "ah",
-        "well",
-        "now",
-        "just",
-        "only",
-        "even",
-        "still",
-        "all",
-        "some",
-        "any",
-        "every",
-        "each",
-        "both",
-        "either",
-        "neither",
-        "none",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "first",
-        "second",
-        "third",
-        "last",
-        "next",
-        "chapter",
-        "part",
-        "book",
-        "prologue",
-        "epilogue",
-        "volume",
-        "scene",
-        "section",
-        "act",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "god",
-        "heaven",
-        "hell",
-        "christmas",
-        "easter",
-        "english",
-        "french",
-        "german",
-        "american",
-        "british",
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "dr",
-        "sir",
-        "lady",
-        "lord",
-        "at",
-        "in",
-        "on",
-        "of",
-        "to",
-        "from",
-        "by",
-        "with",
-        "without",
-        "into",
-        "onto",
-        "upon",
-        "after",
-        "before",
-        "again",
-        "once",
-        "perhaps",
-        "maybe",
-        "surely",
-        "indeed",
-        "though",
-        "although",
-        "because",
-        "since",
-        "until",
-        "unless",
-        "as",
-        "like",
-        "dear",
-        "poor",
-        "good",
-        "great",
-        "old",
-        "young",
-        "little",
-        "said",
-        "says",
-        "say",
-        "tell",
-        "told",
-        "ask",
-        "asked",
-        "please",
-        "thank",
-        "thanks",
-        "okay",
-        "ok",
-        "hey",
-        "hello",
-        "goodbye",
-        "sorry",
-        "do",
-        "does",
-        "did",
-        "don't",
-        "can",
-        "can't",
-        "will",
-        "won't",
-        "would",
-        "should",
-        "could",
-    ]
+    """a an the and but or nor so yet for if then than when while where what who whom whose
+    which why how this that these those there here he she it they we you i me him her
+    them us my your his its our their mine yours hers ours theirs myself yourself
+    himself herself itself ourselves themselves yes no not oh ah well now just only even
+    still all some any every each both either neither none one two three four five six
+    seven eight nine ten first second third last next chapter part book prologue
+    epilogue volume scene section act monday tuesday wednesday thursday friday saturday
+    sunday january february march april june july august september october november
+    december god heaven hell christmas easter english french german american british
+    spanish italian irish scotch scottish dutch russian mr mrs ms miss dr sir lady lord
+    at in on of to from by with without into onto upon after before again once perhaps
+    maybe surely indeed though although because since until unless as like dear poor
+    good great old young little said says say tell told ask asked please thank thanks
+    okay ok hey hello goodbye sorry do does did don't can can't will won't would should
+    could mama papa mamma pappa ma'am sir madam""".split()
 )
 
 PRONOUN_GENDER: dict[str, Gender] = {
-    "he": "male",
-    "him": "male",
-    "his": "male",
-    "she": "female",
-    "her": "female",
-    "hers": "female",
-}
+    "he": "male", "him": "male", "his": "male", "himself": "male",
+    "she": "female", "her": "female", "hers": "female", "herself": "female",
+}  # fmt: skip
+
+GENDERED_NOUNS: dict[str, Gender] = {
+    w: g  # type: ignore[misc]
+    for g, ws in (
+        ("male", "father man boy brother son husband uncle gentleman king lad papa "
+                 "grandfather fellow nephew"),
+        ("female", "mother woman girl sister daughter wife aunt lady queen lass mama "
+                   "grandmother niece maid widow"),
+    )
+    for w in ws.split()
+}  # fmt: skip
+
+# Verbs only people do; a capitalised word followed by one is a person, not a place.
+PERSON_VERBS = frozenset(
+    """said says asked replied answered cried whispered shouted laughed smiled nodded
+    looked thought felt knew saw heard turned sat stood walked came went took put shook
+    sighed frowned grinned wondered muttered added exclaimed continued began returned
+    observed remarked told gave got made kept left rose ran stopped waited watched""".split()
+)
 
 
 @cache
 def _word_list(name: str) -> frozenset[str]:
     raw = files("audiobook").joinpath("data", name).read_text(encoding="utf-8")
-    return frozenset(
-        w for line in raw.splitlines() if not line.startswith("#") for w in line.split()
-    )
+    lines = (line for line in raw.splitlines() if not line.startswith("#"))
+    return frozenset(w for line in lines for w in line.split())
 
 
 def first_name_gender(word: str) -> Gender:
@@ -309,11 +104,15 @@ def first_name_gender(word: str) -> Gender:
 
 def split_honorific(surface: str) -> tuple[str | None, list[str]]:
     """``"Mrs. Bennet"`` -> ``("mrs", ["Bennet"])``."""
-    words = surface.replace(".", ". ").split()
-    words = [w.rstrip(".") for w in words if w.rstrip(".")]
+    words = [w.rstrip(".") for w in surface.replace(".", ". ").split() if w.rstrip(".")]
     if len(words) > 1 and words[0].lower() in HONORIFICS:
         return words[0].lower(), words[1:]
     return None, words
+
+
+def display(hon: str | None, words: Sequence[str]) -> str:
+    head = [] if hon is None else [hon.title() + ("." if hon in ABBREVIATED else "")]
+    return " ".join([*head, *words])
 
 
 def norm(name: str) -> str:
@@ -325,6 +124,57 @@ class Mention:
     start: int
     end: int
     surface: str
+    initial: bool  # at a sentence start, where every word is capitalised anyway
+
+
+@dataclass
+class WordStats:
+    """How the text capitalises each word: decides names vs sentence-initial words."""
+
+    lower: Counter[str] = field(default_factory=Counter)
+    mid_caps: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, text: str) -> WordStats:
+        st = cls()
+        st.lower.update(re.findall(r"\b[a-z][a-z'’\-]*\b", text))
+        for m in re.finditer(r"\b[A-Z][a-zA-Z'’\-]*", text):
+            if not _sentence_initial(text, m.start()):
+                st.mid_caps[m.group().lower()] += 1
+        return st
+
+    def namelike(self, word: str) -> bool:
+        w = word.lower()
+        if w in STOPWORDS or (len(word) > 1 and word.isupper()):
+            return False
+        low = self.lower.get(w, 0)
+        return low == 0 or self.mid_caps.get(w, 0) >= max(3, 0.1 * low)
+
+
+def _sentence_initial(text: str, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and text[j] in " \t\"'“‘(_*[—–-":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n:;”’" or text[j - 1 : j + 1] == "\n\n"
+
+
+def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats) -> list[Mention]:
+    """Capitalised name-like phrases inside ``spans`` (narration), minus ordinary words."""
+    out: list[Mention] = []
+    for s, e in spans:
+        for m in NAME_RE.finditer(text, s, e):
+            raw = re.sub(r"['’]s?$", "", m.group())
+            hon, words = split_honorific(raw)
+            start = m.start()
+            while words and not stats.namelike(words[0]) and hon is None:
+                start = text.find(words[1], start) if len(words) > 1 else m.end()
+                words = words[1:]
+            while words and not stats.namelike(words[-1]):
+                words = words[:-1]
+            if not words:
+                continue
+            out.append(Mention(start, m.end(), display(hon, words), _sentence_initial(text, start)))
+    return out
 
 
 @dataclass
@@ -333,116 +183,78 @@ class Cluster:
 
     forms: Counter[str] = field(default_factory=Counter)
     gender_votes: Counter[str] = field(default_factory=Counter)
-    honorific_gender: Gender = "unknown"
+    person: bool = False  # seen doing what only people do (speaking, honorifics...)
 
     @property
     def name(self) -> str:
         # The most frequent multi-word form reads best ("Tobias Hale" over "Tobias").
-        multi = [f for f in self.forms if len(f.split()) > 1]
+        multi = [f for f in self.forms if len(split_honorific(f)[1]) > 1]
         pool = multi or list(self.forms)
         return max(pool, key=lambda f: (self.forms[f], len(f), f))
 
 
-def name_mentions(
-    text: str, spans: Iterable[tuple[int, int]], lowercase_words: set[str]
-) -> list[Mention]:
-    """Capitalised name-like phrases inside ``spans`` (narration), minus ordinary words.
-
-    A capitalised word whose lowercase form the text also uses ("Below", "Later") is
-    an ordinary word at a sentence start, not a name.
-    """
-    out: list[Mention] = []
-    for s, e in spans:
-        for m in NAME_RE.finditer(text, s, e):
-            hon, words = split_honorific(re.sub(r"['’]s?$", "", m.group()))
-            while words and (words[0].lower() in STOPWORDS or words[0].lower() in lowercase_words):
-                if hon is not None:
-                    break
-                words = words[1:]
-            while words and (words[-1].lower() in STOPWORDS):
-                words = words[:-1]
-            if not words:
-                continue
-            if hon is None and len(words) == 1 and words[0].lower() in lowercase_words:
-                continue
-            surface = " ".join(
-                ([hon.title() + "."] if hon and len(hon) <= 4 else [hon.title()] if hon else [])
-                + words
-            )
-            out.append(Mention(m.start(), m.end(), surface))
-    return out
-
-
-def lowercase_vocabulary(text: str) -> set[str]:
-    return set(re.findall(r"\b[a-z][a-z'’\-]*\b", text))
+def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: list[str]) -> bool:
+    """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for ``ohon owords``?"""
+    hg = HONORIFICS.get(hon or "", "unknown")
+    og = HONORIFICS.get(ohon or "", "unknown")
+    if hg != "unknown" and og != "unknown" and hg != og:
+        return False
+    if hon and ohon and hon != ohon and {hon, ohon} <= {"mrs", "miss", "ms"}:
+        return False  # Mrs. Bennet is not Miss Bennet
+    if len(words) == 1:
+        w = words[0]
+        if hon:  # "Mr. Hale" ~ "Tobias Hale"
+            return len(owords) >= 1 and owords[-1] == w
+        return len(owords) > 1 and w in (owords[0], owords[-1])
+    return (len(owords) > len(words) and owords[-len(words) :] == words) or (
+        len(owords) == len(words) and owords == words
+    )
 
 
 def cluster_names(counts: Counter[str]) -> list[Cluster]:
     """Group surface forms into characters: full names first, then first names,
-    surnames and honorific forms join the one full name they fit (ambiguous ones stay
-    on their own)."""
+    surnames and honorific forms join the one full name they fit. A form that fits
+    several (the Bennet sisters' "Miss Bennet") stays on its own."""
     clusters: list[Cluster] = []
-    by_form: dict[str, Cluster] = {}
-    # Longest forms first so "Tobias Hale" exists before "Tobias" looks for a home.
-    for form in sorted(counts, key=lambda f: (-len(split_honorific(f)[1]), -counts[f], f)):
+    home_of: dict[str, Cluster] = {}
+
+    def size(f: str) -> tuple[int, int, int, str]:
+        # Full names, then titled names ("Mr. Hale"), then bare words look for a home.
+        hon, words = split_honorific(f)
+        return (-len(words), hon is None, -counts[f], f)
+
+    for form in sorted(counts, key=size):
+        key = norm(form)
+        if key in home_of:  # same name, other spelling of case or dots
+            home_of[key].forms[form] += counts[form]
+            continue
         hon, words = split_honorific(form)
-        home: Cluster | None = None
+        fits: list[Cluster] = []
         if len(words) == 1 or hon:
-            fits = []
             for c in clusters:
-                for other in c.forms:
-                    ohon, owords = split_honorific(other)
-                    if len(owords) < 2 and not (hon and not ohon and owords == words):
-                        continue
-                    if hon:
-                        hg = HONORIFICS.get(hon, "unknown")
-                        og = HONORIFICS.get(ohon or "", "unknown")
-                        if (
-                            ohon
-                            and ohon != hon
-                            and hg != "unknown"
-                            and og != "unknown"
-                            and hg != og
-                        ):
-                            continue
-                        if (
-                            hon
-                            and ohon
-                            and ohon != hon
-                            and hon in ("mrs", "miss")
-                            and ohon in ("mrs", "miss")
-                        ):
-                            continue
-                        if owords[-1] == words[-1] and (len(words) == 1 or owords[0] == words[0]):
-                            fits.append(c)
-                            break
-                    elif words[0] in (owords[0], owords[-1]):
-                        fits.append(c)
-                        break
-            if len(fits) == 1:
-                home = fits[0]
-        if home is None:
+                if any(_compatible(hon, words, *split_honorific(o)) for o in c.forms
+                       if len(split_honorific(o)[1]) > 1 or split_honorific(o)[0]):
+                    fits.append(c)
+        if len(fits) == 1:
+            home = fits[0]
+        else:
             home = Cluster()
             clusters.append(home)
-            if hon:
-                home.honorific_gender = HONORIFICS.get(hon, "unknown")
         home.forms[form] += counts[form]
-        by_form[form] = home
+        home_of[key] = home
     return clusters
 
 
 def cluster_gender(cluster: Cluster) -> Gender:
-    if cluster.honorific_gender != "unknown":
-        return cluster.honorific_gender
-    for form in cluster.forms:
-        hon, _ = split_honorific(form)
+    for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
+        hon = split_honorific(form)[0]
         if hon and HONORIFICS.get(hon, "unknown") != "unknown":
             return HONORIFICS[hon]
-    votes = cluster.gender_votes
+    votes = Counter(cluster.gender_votes)
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
         g = first_name_gender(split_honorific(form)[1][0])
         if g != "unknown":
-            votes[g] += 3
+            votes[g] += 3 + sum(votes.values()) // 4
             break
     if votes["male"] > votes["female"]:
         return "male"
@@ -451,7 +263,32 @@ def cluster_gender(cluster: Cluster) -> Gender:
     return "unknown"
 
 
-def first_person_narrator(text: str, narration: Sequence[Segment]) -> bool:
+_APPOSITIVE = re.compile(
+    r"\b(" + "|".join(GENDERED_NOUNS) + r")(?:,\s*|\s+(?:named|called)\s+)$", re.IGNORECASE
+)
+
+
+def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
+    """Evidence for gender around each mention: an appositive noun right before it
+    ("his granddaughter, Wenna"; "a woman named Morwen") counts most; otherwise the
+    pronouns that follow a sentence-initial mention within its sentence."""
+    form_home = {norm(f): c for c in clusters for f in c.forms}
+    for m in mentions:
+        c = form_home.get(norm(m.surface))
+        if c is None:
+            continue
+        before = text[max(0, m.start - 30) : m.start]
+        ap = _APPOSITIVE.search(before)
+        if ap:
+            c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
+        if m.initial:
+            end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
+            rest = text[m.end : m.end + (end.start() if end else 200)].lower()
+            for w in re.findall(r"\b(he|him|his|himself|she|her|herself)\b", rest)[:2]:
+                c.gender_votes[PRONOUN_GENDER[w]] += 1
+
+
+def first_person_narrator(narration: Sequence[Segment]) -> bool:
     """A story told in the first person uses "I" and "my" in its narration, not only in
     quotes; a handful of uses per thousand words is enough to tell."""
     words = first = 0
@@ -467,35 +304,41 @@ class NameIndex:
 
     def __init__(self, characters: Sequence[Character]) -> None:
         self.characters = list(characters)
+        self._gender = {c.name: c.gender for c in characters}
         self._ix: dict[str, set[str]] = defaultdict(set)
+        self._titles: dict[str, set[str]] = defaultdict(set)
         for c in characters:
             for form in [c.name, *c.aliases]:
                 self._ix[norm(form)].add(c.name)
-        # Unique first names and surnames of multi-word names resolve too.
+        # Unique first names and surnames of multi-word names resolve too, and so does
+        # a bare title ("the count") held by one character only.
         parts: dict[str, set[str]] = defaultdict(set)
         for c in characters:
             for form in [c.name, *c.aliases]:
                 hon, words = split_honorific(form)
+                if hon:
+                    self._titles[hon].add(c.name)
                 if len(words) > 1 and not hon:
                     parts[norm(words[0])].add(c.name)
                     parts[norm(words[-1])].add(c.name)
         for key, names in parts.items():
-            if key not in self._ix and len(names) == 1:
+            if key not in self._ix:
                 self._ix[key] = names
 
     def resolve(self, surface: str) -> str | None:
-        names = self._ix.get(norm(surface))
-        if names and len(names) == 1:
-            return next(iter(names))
+        key = norm(re.sub(r"['’]s?$", "", surface))
+        names = self._ix.get(key)
+        if names:
+            return next(iter(names)) if len(names) == 1 else None
         hon, words = split_honorific(surface)
         if hon and words:
             names = self._ix.get(norm(" ".join(words)))
             if names and len(names) == 1:
                 return next(iter(names))
+        bare = re.sub(r"^(?:the|a|an)\s+", "", key)
+        if bare != key and bare in HONORIFICS and len(self._titles.get(bare, ())) == 1:
+            return next(iter(self._titles[bare]))
         return None
 
     def gender(self, name: str) -> Gender:
-        for c in self.characters:
-            if c.name == name:
-                return c.gender
-        return "unknown"
+        return self._gender.get(name, "unknown")

