@@ -79,7 +79,8 @@ def speech_verbs() -> frozenset[str]:
     return frozenset(out)
 
 
-_NOMINAL = r"(?:the|his|her|my|their|our)\s+[a-z]+(?:\s+[a-z]+)?"  # "the keeper", "his lady"
+# "the keeper", "his lady", "the Hatter", "the Mock Turtle"
+_NOMINAL = r"(?:the|his|her|my|their|our)\s+[A-Za-z]+(?:\s+[A-Za-z]+)?"
 _WHO = rf"(?P<who>{NAME_RE.pattern}|[Hh]e|[Ss]he|I|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`

@@ -32,12 +32,17 @@ HONORIFICS: dict[str, Gender] = {
     for gender, _, words in [line.partition(":")]
     for word in words.split()
 }
+# Titles that go with a first name ("Miss Elizabeth", "Sir William", "Lady Catherine").
+FIRST_NAME_TITLES = frozenset(
+    """miss lady sir lord aunt uncle master dame prince princess king queen brother
+    sister cousin""".split()
+)
 ABBREVIATED = frozenset(
     """mr mrs ms dr mme mlle st capt prof col sgt rev""".split()
 )
 
 _HON_ALT = "|".join(sorted(HONORIFICS, key=len, reverse=True))
-_WORD = r"[A-Z][a-zA-Z'’\-]*[a-zA-Z]|[A-Z]"
+_WORD = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
 # A name: optional honorific, then one to three capitalised words ("Mrs. Bennet",
 # "Tobias Hale", "Kal-El"). Lowercase particles ("de", "van") are left out on purpose.
 _HON_PREFIX = rf"(?:(?:{_HON_ALT.title()}|{_HON_ALT.upper()})\.?\s+)?"
@@ -102,11 +107,18 @@ def first_name_gender(word: str) -> Gender:
     return "unknown"
 
 
+# Spellings of one title: "Doctor Kemp" is "Dr. Kemp".
+HON_CANON = {"doctor": "dr", "mister": "mr", "captain": "capt", "professor": "prof",
+             "colonel": "col", "sergeant": "sgt", "reverend": "rev", "saint": "st",
+             "madame": "mme", "mademoiselle": "mlle", "madam": "mme"}
+
+
 def split_honorific(surface: str) -> tuple[str | None, list[str]]:
-    """``"Mrs. Bennet"`` -> ``("mrs", ["Bennet"])``."""
+    """``"Mrs. Bennet"`` -> ``("mrs", ["Bennet"])``; titles in their short form."""
     words = [w.rstrip(".") for w in surface.replace(".", ". ").split() if w.rstrip(".")]
     if len(words) > 1 and words[0].lower() in HONORIFICS:
-        return words[0].lower(), words[1:]
+        hon = words[0].lower()
+        return HON_CANON.get(hon, hon), words[1:]
     return None, words
 
 
@@ -116,7 +128,10 @@ def display(hon: str | None, words: Sequence[str]) -> str:
 
 
 def norm(name: str) -> str:
-    return " ".join(name.lower().replace("’", "'").replace(".", " ").split())
+    words = name.lower().replace("’", "'").replace(".", " ").split()
+    if len(words) > 1 and words[0] in HON_CANON:
+        words[0] = HON_CANON[words[0]]
+    return " ".join(words)
 
 
 @dataclass
@@ -183,7 +198,19 @@ class Cluster:
 
     forms: Counter[str] = field(default_factory=Counter)
     gender_votes: Counter[str] = field(default_factory=Counter)
-    person: bool = False  # seen doing what only people do (speaking, honorifics...)
+
+    @property
+    def gender_hint(self) -> Gender:
+        """Gender from names alone (honorifics, first names): known before votes."""
+        for f in self.forms:
+            hon, words = split_honorific(f)
+            if hon and HONORIFICS[hon] != "unknown":
+                return HONORIFICS[hon]
+        for f in self.forms:
+            g = first_name_gender(split_honorific(f)[1][0])
+            if g != "unknown":
+                return g
+        return "unknown"
 
     @property
     def name(self) -> str:
@@ -193,33 +220,80 @@ class Cluster:
         return max(pool, key=lambda f: (self.forms[f], len(f), f))
 
 
-def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: list[str]) -> bool:
-    """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for ``ohon owords``?"""
+@cache
+def nicknames() -> dict[str, str]:
+    """nick -> full first name ("lizzy" -> "elizabeth")."""
+    raw = files("audiobook").joinpath("data", "nicknames.txt").read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    for line in raw.splitlines():
+        full, sep, nicks = line.partition("=")
+        if sep and not line.startswith("#"):
+            for n in nicks.split():
+                out.setdefault(n, full.strip())
+    return out
+
+
+def _same_first(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    nick = nicknames()
+    return a == b or nick.get(a) == b or nick.get(b) == a
+
+
+def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: list[str],
+                ogender: Gender) -> bool:
+    """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for the cluster form
+    ``ohon owords`` of a character of gender ``ogender``?"""
     hg = HONORIFICS.get(hon or "", "unknown")
-    og = HONORIFICS.get(ohon or "", "unknown")
+    og = HONORIFICS.get(ohon or "", ogender)
     if hg != "unknown" and og != "unknown" and hg != og:
         return False
     if hon and ohon and hon != ohon and {hon, ohon} <= {"mrs", "miss", "ms"}:
         return False  # Mrs. Bennet is not Miss Bennet
     if len(words) == 1:
         w = words[0]
-        if hon:  # "Mr. Hale" ~ "Tobias Hale"
-            return len(owords) >= 1 and owords[-1] == w
-        return len(owords) > 1 and w in (owords[0], owords[-1])
+        if hon:  # "Mr. Hale" / "Miss Elizabeth" ~ "Tobias Hale" / "Elizabeth Bennet"
+            if len(owords) > 1:
+                first = hon in FIRST_NAME_TITLES and _same_first(w, owords[0])
+                return owords[-1] == w or first
+            return owords[-1] == w and ohon == hon
+        if len(owords) > 1:  # "Tobias" / "Hale" / "Lizzy" ~ "Tobias Hale" / "Elizabeth Bennet"
+            return _same_first(w, owords[0]) or w == owords[-1]
+        return bool(ohon) and owords[-1] == w  # "Hale" ~ "Mr. Hale"
+    if hon and len(owords) > len(words) == 2:  # "Mr. Darcy" vs "Fitzwilliam Darcy" handled above
+        return owords[-2:] == words
     return (len(owords) > len(words) and owords[-len(words) :] == words) or (
-        len(owords) == len(words) and owords == words
+        len(owords) == len(words) and _same_first(words[0], owords[0])
+        and owords[1:] == words[1:]
     )
 
 
+def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
+    """One fitting cluster is the home. Among several, a bare surname goes to the one
+    man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
+    form is ambiguous and stays on its own."""
+    if len(fits) == 1:
+        return fits[0]
+    if hon is None and len(words) == 1 and fits:
+        men = [c for c in fits if c.gender_hint == "male"]
+        # Only titled women ("Miss Bingley"); a named daughter means a family of
+        # several, where the bare surname is anyone's.
+        women_titled = all(
+            c.gender_hint == "female" and all(split_honorific(f)[0] for f in c.forms)
+            for c in fits if c not in men
+        )
+        if len(men) == 1 and women_titled:
+            return men[0]
+    return None
+
+
 def cluster_names(counts: Counter[str]) -> list[Cluster]:
-    """Group surface forms into characters: full names first, then first names,
-    surnames and honorific forms join the one full name they fit. A form that fits
-    several (the Bennet sisters' "Miss Bennet") stays on its own."""
+    """Group surface forms into characters: full names first, then titled names, then
+    first names, nicknames and surnames join the one character they fit. A form that
+    fits several (the Bennet sisters' "Miss Bennet") stays on its own."""
     clusters: list[Cluster] = []
     home_of: dict[str, Cluster] = {}
 
-    def size(f: str) -> tuple[int, int, int, str]:
-        # Full names, then titled names ("Mr. Hale"), then bare words look for a home.
+    def size(f: str) -> tuple[int, bool, int, str]:
         hon, words = split_honorific(f)
         return (-len(words), hon is None, -counts[f], f)
 
@@ -229,15 +303,20 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
             home_of[key].forms[form] += counts[form]
             continue
         hon, words = split_honorific(form)
-        fits: list[Cluster] = []
-        if len(words) == 1 or hon:
-            for c in clusters:
-                if any(_compatible(hon, words, *split_honorific(o)) for o in c.forms
-                       if len(split_honorific(o)[1]) > 1 or split_honorific(o)[0]):
-                    fits.append(c)
-        if len(fits) == 1:
-            home = fits[0]
-        else:
+        fits = [
+            c for c in clusters
+            if any(_compatible(hon, words, *split_honorific(o), c.gender_hint) for o in c.forms)
+        ]
+        # A titled surname shared by several full names (Mrs. Bennet and the Bennet
+        # daughters) is a different person from all of them.
+        if hon and len(words) == 1 and len(fits) == 1:
+            shared = [c for c in clusters if any(
+                len(split_honorific(o)[1]) > 1 and split_honorific(o)[1][-1] == words[0]
+                for o in c.forms)]
+            if len(shared) > 1 and not any(split_honorific(o)[0] == hon for o in fits[0].forms):
+                fits = []
+        home = _pick_home(hon, words, fits)
+        if home is None:
             home = Cluster()
             clusters.append(home)
         home.forms[form] += counts[form]

@@ -50,14 +50,14 @@ _SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
 _UNSCALED_LENGTH = 0.35
 
 # Levelling. The reference text is what every voice is measured on; joe reads it at
-# REFERENCE_LUFS (mean of 8 runs), and every voice is brought 4 dB below that, so a
+# REFERENCE_LUFS (mean of 6 runs), and every voice is brought 4 dB below that, so a
 # quiet voice can be raised without its peaks hitting PEAK_LIMIT (which would lower
 # that one segment). Chapters are normalised to their final loudness later anyway.
 REFERENCE_TEXT = (
     "The harbour lights came on one by one along the quay. She counted them twice, "
     "then called out across the dark water: is anybody still out there?"
 )
-REFERENCE_LUFS = -25.0
+REFERENCE_LUFS = -24.5
 VOICE_LUFS = REFERENCE_LUFS - 4.0
 MAX_LEVEL_GAIN_DB = 18.0  # a near-silent voice is broken, not quiet
 LEVELS_FILE = "voice-levels.json"

@@ -1,7 +1,10 @@
-"""Chapter audio -> tagged MP3 files (ID3v2.3 with chapter frames) and an M3U8 playlist.
+"""Chapter audio -> tagged MP3 files (ID3v2.3 with chapter frames), or one M4B per book,
+plus the side files a library reads (M3U8 playlist, cover.jpg, desc.txt, reader.txt).
 
 Every file is written as ``<name>.part`` and renamed into place, so an interrupted
-export never leaves a half file under the final name.
+export never leaves a half file under the final name. Each MP3 is decoded again after
+encoding and its level measured: the promises (-19 LUFS, peak <= -3 dBFS) are about the
+file a player decodes, not about our PCM.
 """
 
 from __future__ import annotations
@@ -11,13 +14,47 @@ import errno
 import os
 import re
 import subprocess
+import tempfile
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
-from audiobook.assemble import ChapterAudio
+import numpy as np
+
+from audiobook.assemble import (
+    CEILING_DBFS,
+    PEAK_DBFS,
+    TARGET_LUFS,
+    ChapterAudio,
+    integrated_loudness,
+    limit_peaks,
+)
 from audiobook.errors import ExportError
+
+
+@dataclass(frozen=True)
+class Quality:
+    """An encoding preset: mono CBR at one sample rate."""
+
+    name: str
+    sample_rate: int
+    mp3_bitrate: str
+    aac_bitrate: str
+
+
+QUALITIES: dict[str, Quality] = {
+    # A listening copy: speech needs little more; ~29 MB an hour.
+    "standard": Quality("standard", 22050, "64k", "64k"),
+    # What audiobook stores ask for (e.g. ACX: 192 kbps CBR MP3, 44.1 kHz).
+    "high": Quality("high", 44100, "192k", "128k"),
+}
+FORMATS = ("mp3", "m4b")
+# The decoded file may miss the target by this much before we re-encode: MP3's
+# low-pass alone takes ~0.35 LU off Piper speech.
+LOUDNESS_SLACK = 0.6
 
 
 @dataclass
@@ -73,11 +110,15 @@ def book_folder(out: Path, author: str | None, title: str, series: str | None = 
     return folder / safe_name(title)
 
 
-def chapter_filename(number: int, total: int, title: str) -> str:
+def chapter_filename(number: int, total: int, title: str, ext: str = "mp3") -> str:
     """``"01 - Part One Sacrifice.mp3"``; zero-padded so files sort in order."""
     num = f"{number:0{max(2, len(str(total)))}d}"
     name = _clean(title, 80)
-    return f"{num} - {name}.mp3" if name else f"{num}.mp3"
+    return f"{num} - {name}.{ext}" if name else f"{num}.{ext}"
+
+
+def book_filename(title: str, ext: str = "m4b") -> str:
+    return f"{safe_name(title)}.{ext}"
 
 
 def _reason(exc: OSError) -> str:
@@ -253,10 +294,65 @@ def _tag(part: Path, audio: ChapterAudio, tags: TrackTags) -> None:
     id3.save(part, v2_version=3)
 
 
+def decode_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Decode an audio file as a player would (encoder delay and padding removed):
+    mono float32 in [-1, 1] and its sample rate."""
+    import mutagen
+
+    try:
+        info = mutagen.File(path)
+    except Exception as exc:  # mutagen raises its own error types
+        raise ExportError(f"cannot read audio: {exc}", path) from None
+    rate = getattr(getattr(info, "info", None), "sample_rate", 0)
+    if not rate:
+        raise ExportError("cannot read audio: unknown format", path)
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+    except OSError as exc:
+        raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ExportError(f"cannot decode: {err[-1] if err else proc.returncode}", path)
+    return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32), int(rate)
+
+
+def peak_dbfs(x: np.ndarray) -> float:
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
+
+
+def _correction(part: Path, audio: ChapterAudio) -> ChapterAudio | None:
+    """Measure the encoded file; None when it keeps the level promises, else the
+    chapter audio re-levelled to make up for what encoding did (overshoot, low-pass)."""
+    decoded, rate = decode_audio(part)
+    peak = peak_dbfs(decoded)
+    loudness = integrated_loudness(decoded, rate)
+    del decoded
+    peak_ok = peak <= PEAK_DBFS - 0.1
+    loud_ok = not np.isfinite(loudness) or abs(loudness - TARGET_LUFS) <= LOUDNESS_SLACK
+    if peak_ok and loud_ok:
+        return None
+    x = audio.pcm.astype(np.float32) * np.float32(1 / 32768)
+    if not loud_ok:
+        x *= np.float32(10 ** ((TARGET_LUFS - loudness) / 20))
+    overshoot = max(0.0, peak - CEILING_DBFS) if not peak_ok else 0.0
+    limit_peaks(x, audio.sample_rate, CEILING_DBFS - overshoot - 0.2)
+    x *= np.float32(32768)
+    np.round(x, out=x)
+    np.clip(x, -32768, 32767, out=x)
+    return ChapterAudio(x.astype(np.int16), audio.sample_rate, audio.markers, audio.spans)
+
+
 def write_chapter(
-    dest: Path, audio: ChapterAudio, tags: TrackTags, *, bitrate: str = "64k"
+    dest: Path, audio: ChapterAudio, tags: TrackTags, *, bitrate: str = "64k", verify: bool = True
 ) -> None:
-    """Encode mono CBR MP3 (with Xing/Info header), tag it, and move it to ``dest``."""
+    """Encode mono CBR MP3 (with Xing/Info header), tag it, and move it to ``dest``.
+
+    With ``verify`` the encoded file is decoded and measured; if encoding pushed the
+    peak over -3 dBFS or the loudness off -19 LUFS it is re-levelled and encoded again
+    (once: the second pass corrects by what the first one measured)."""
     dest = Path(dest)
     part = dest.with_suffix(dest.suffix + ".part")
     try:
@@ -267,6 +363,10 @@ def write_chapter(
             pass
         _encode(part, audio, bitrate)
         _label_lame_tag(part)
+        fixed = _correction(part, audio) if verify else None
+        if fixed is not None:
+            _encode(part, fixed, bitrate)
+            _label_lame_tag(part)
         _tag(part, audio, tags)
         os.replace(part, dest)
     except ExportError as err:
@@ -309,3 +409,228 @@ def write_playlist(folder: Path, name: str, entries: Sequence[tuple[str, float, 
         _remove(part)
         raise ExportError(f"cannot write playlist: {_reason(exc)}", dest) from None
     return dest
+
+
+def write_file(dest: Path, data: bytes | str) -> bool:
+    """Write a side file (cover.jpg, desc.txt...) atomically; leave it alone when it
+    already holds exactly this (so re-runs do not touch mtimes). True if written."""
+    dest = Path(dest)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if dest.is_file() and dest.stat().st_size == len(raw) and dest.read_bytes() == raw:
+            return False
+    except OSError:
+        pass
+    part = dest.with_name(dest.name + ".part")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(raw)
+        os.replace(part, dest)
+    except OSError as exc:
+        _remove(part)
+        raise ExportError(f"cannot write: {_reason(exc)}", dest) from None
+    return True
+
+
+# --- M4B ------------------------------------------------------------------------
+
+
+def _ffmeta_escape(text: str) -> str:
+    out = []
+    for ch in _one_line(text):
+        if ch in "=;#\\":
+            out.append("\\")
+        out.append(ch)
+    return "".join(out)
+
+
+def ffmetadata(title: str, chapters: Sequence[tuple[str, int, int]]) -> str:
+    """ffmpeg's metadata file: the book title and chapters as (title, start_ms, end_ms)."""
+    lines = [";FFMETADATA1", f"title={_ffmeta_escape(title)}", ""]
+    for name, start, end in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}"]
+        lines += [f"title={_ffmeta_escape(name)}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class BookChapter:
+    title: str
+    start: int  # sample offsets into the whole book, end exclusive
+    end: int
+
+
+@dataclass
+class M4bWriter:
+    """One M4B for a whole book, fed chapter by chapter so a long book is never held in
+    memory: PCM streams into an AAC encoder; ``finish`` adds the chapter list (ffmpeg
+    ffmetadata, ``TIMEBASE=1/1000``), tags and cover, then renames the file into place.
+
+    Use as a context manager: leaving the block with an exception removes every
+    temporary file."""
+
+    dest: Path
+    sample_rate: int
+    bitrate: str = "64k"
+    chapters: list[BookChapter] = field(default_factory=list)
+    _proc: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+    _samples: int = 0
+
+    @property
+    def _audio_part(self) -> Path:
+        return self.dest.with_name(self.dest.name + ".aac.part")
+
+    @property
+    def _part(self) -> Path:
+        return self.dest.with_name(self.dest.name + ".part")
+
+    @property
+    def _meta_part(self) -> Path:
+        return self.dest.with_name(self.dest.name + ".ffmeta.part")
+
+    def __enter__(self) -> M4bWriter:
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._audio_part, "wb"):
+                pass
+        except OSError as exc:
+            raise ExportError(f"cannot write: {_reason(exc)}", self.dest) from None
+        self._log = tempfile.TemporaryFile()
+        cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
+        cmd += ["-f", "s16le", "-ar", str(self.sample_rate), "-ac", "1", "-i", "pipe:0"]
+        cmd += ["-c:a", "aac", "-b:a", self.bitrate, "-ac", "1", "-f", "ipod"]
+        cmd += [str(self._audio_part)]
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", self.dest) from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._cleanup(self._part)
+
+    def _ffmpeg_error(self, what: str) -> ExportError:
+        err = ""
+        if self._log is not None:
+            self._log.seek(0)
+            err = self._log.read().decode("utf-8", "replace").strip()
+        reason = err.splitlines()[-1] if err else "ffmpeg stopped"
+        if "No space left" in err:
+            reason = "disk full"
+        return ExportError(f"{what} failed: {reason}", self.dest)
+
+    def add(self, title: str, audio: ChapterAudio) -> BookChapter:
+        """Append one chapter's audio (at the writer's sample rate)."""
+        if audio.sample_rate != self.sample_rate:
+            raise ExportError("chapter sample rate differs from the book's", self.dest)
+        assert self._proc is not None and self._proc.stdin is not None, "use as a context"
+        try:
+            self._proc.stdin.write(audio.pcm.astype("<i2", copy=False).tobytes())
+        except (BrokenPipeError, OSError):
+            self._proc.wait()
+            raise self._ffmpeg_error("AAC encoding") from None
+        chapter = BookChapter(title, self._samples, self._samples + audio.pcm.size)
+        self._samples = chapter.end
+        self.chapters.append(chapter)
+        return chapter
+
+    def ms(self, sample: int) -> int:
+        return round(sample * 1000 / self.sample_rate)
+
+    def finish(self, tags: TrackTags) -> None:
+        assert self._proc is not None and self._proc.stdin is not None, "use as a context"
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+        if self._proc.wait() != 0:
+            raise self._ffmpeg_error("AAC encoding")
+        marks = [(c.title, self.ms(c.start), self.ms(c.end)) for c in self.chapters]
+        try:
+            self._meta_part.write_text(ffmetadata(tags.album, marks), encoding="utf-8")
+            cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
+            cmd += ["-i", str(self._audio_part), "-f", "ffmetadata", "-i", str(self._meta_part)]
+            cmd += ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy"]
+            cmd += ["-movflags", "+faststart", "-f", "ipod", str(self._part)]
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+            if proc.returncode != 0:
+                err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+                raise ExportError(f"M4B chapters failed: {err[-1] if err else ''}", self.dest)
+            _tag_mp4(self._part, tags)
+            os.replace(self._part, self.dest)
+        except OSError as exc:
+            raise ExportError(f"cannot write: {_reason(exc)}", self.dest) from None
+        except ExportError:
+            raise
+        except Exception as exc:  # mutagen's own errors
+            raise ExportError(f"cannot write tags: {exc}", self.dest) from None
+        finally:
+            self._cleanup(self._part)
+
+    def _cleanup(self, *extra: Path) -> None:
+        for p in (self._audio_part, self._meta_part, *extra):
+            _remove(p)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _tag_mp4(path: Path, tags: TrackTags) -> None:
+    """iTunes-style atoms players and Audiobookshelf read: book title, author, narrator
+    (composer), genre, year, description, series, cover; media kind Audiobook."""
+    from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
+
+    mp4 = MP4(path)
+    if mp4.tags is None:
+        mp4.add_tags()
+    t = mp4.tags
+    assert t is not None
+    t["\xa9nam"] = [tags.title]
+    t["\xa9alb"] = [tags.album]
+    if tags.author:
+        t["\xa9ART"] = [tags.author]
+        t["aART"] = [tags.author]
+    if tags.narrator:
+        t["\xa9wrt"] = [tags.narrator]
+    t["\xa9gen"] = [tags.genre]
+    if tags.year:
+        t["\xa9day"] = [tags.year]
+    if tags.description:
+        t["desc"] = [tags.description]
+        t["\xa9cmt"] = [tags.description]
+    t["stik"] = [2]  # media kind: audiobook
+    for key, value in (("series", tags.series), ("series-part", tags.series_part)):
+        if value:
+            t[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
+    if tags.cover:
+        mime = tags.cover_mime or _guess_mime(tags.cover)
+        fmt = MP4Cover.FORMAT_PNG if mime == "image/png" else MP4Cover.FORMAT_JPEG
+        t["covr"] = [MP4Cover(tags.cover, imageformat=fmt)]
+    mp4.save()
+
+
+def list_chapters(path: Path) -> list[tuple[float, float, str]]:
+    """(start s, end s, title) of a file's chapters as ffmpeg reads them (what ffprobe
+    would list; imageio-ffmpeg ships no ffprobe)."""
+    proc = subprocess.run(
+        [_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, check=False
+    )
+    text = proc.stderr.decode("utf-8", "replace")
+    out: list[tuple[float, float, str]] = []
+    pattern = re.compile(
+        r"Chapter #\d+:\d+: start ([\d.]+), end ([\d.]+)\n\s+Metadata:\n\s+title\s+: ([^\n]*)"
+    )
+    for m in pattern.finditer(text):
+        out.append((float(m.group(1)), float(m.group(2)), m.group(3)))
+    return out

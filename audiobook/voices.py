@@ -66,13 +66,13 @@ class VariantRecipe:
 
 # Neighbouring pitches are 1.5 semitones apart: Piper's prosody moves a sentence's
 # median pitch by up to ~0.4 st from run to run, so this keeps neighbours >= 1 st apart
-# as heard (benchmarks/voices_pitch.py measures it). "slow" shares its pitch region
-# with joe and "low" and is told apart by its tempo instead. Kept within -4..+9 st:
-# beyond that the formant shift that comes with resampling sounds processed.
+# as heard (benchmarks/voices_pitch.py measures it); tempo and noise settings separate
+# them further. Kept within -4.5..+9 st: beyond that the formant shift that comes with
+# resampling makes speech sound processed.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
-    VariantRecipe("deep", -4.0, 0.94, description="deep, a little slower"),
-    VariantRecipe("low", -2.0, description="lower"),
-    VariantRecipe("slow", -1.0, 0.88, noise_w=0.6, description="slightly lower, measured"),
+    VariantRecipe("deep", -4.5, 0.94, description="deep, a little slower"),
+    VariantRecipe("low", -3.0, description="lower"),
+    VariantRecipe("slow", -1.5, 0.88, noise_w=0.6, description="slightly lower, measured"),
     VariantRecipe("brisk", 1.5, 1.08, description="slightly higher, quicker"),
     VariantRecipe("bright", 3.0, 1.03, description="higher, bright"),
     VariantRecipe("soft", 4.5, 0.95, noise_scale=0.45, description="higher, soft and even"),
@@ -81,21 +81,22 @@ VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
     VariantRecipe("airy", 9.0, 0.97, description="highest, airy"),
 )
 
-# Gain (dB) that brings joe and each of its variants to REFERENCE_LUFS on the engine's
-# reference text: measured offline with benchmarks/voices_pitch.py --calibrate (mean of
-# several runs, since Piper's output varies). A resampled voice changes loudness mostly
-# through the K-weighting of its moved formants, hence the trend with pitch.
+# Gain (dB) that brings joe and each of its variants to engine.VOICE_LUFS (4 dB below
+# joe's natural level) on the engine's reference text: measured offline with
+# `benchmarks/voices_pitch.py --calibrate --runs 6` (sd of one run ~0.1 LU). Higher
+# variants read louder because resampling moves their formants into the ear's most
+# sensitive band, hence the trend with pitch.
 BUNDLED_GAIN_DB: dict[str, float] = {
-    "": 0.0,
-    "deep": 0.0,
-    "low": 0.0,
-    "slow": 0.0,
-    "brisk": 0.0,
-    "bright": 0.0,
-    "soft": 0.0,
-    "high": 0.0,
-    "light": 0.0,
-    "airy": 0.0,
+    "": -4.0,
+    "deep": -3.6,
+    "low": -4.0,
+    "slow": -4.1,
+    "brisk": -4.0,
+    "bright": -4.4,
+    "soft": -4.7,
+    "high": -4.8,
+    "light": -5.1,
+    "airy": -5.6,
 }
 
 # A shift this large moves a voice across the usual male/female speaking ranges.

@@ -1,0 +1,230 @@
+"""The Cast tab: who speaks, how much, and in which voice; the narration voice first."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from audiobook.errors import AudiobookError
+from audiobook.model import Gender
+from audiobook.voices import Voice
+
+from .dialogs import Choice, PickerScreen, PromptScreen
+from .messages import Decide, PreviewReady
+from .palette import voice_colour
+from .preview import play, preview_text, render_preview
+from .session import Session
+
+NARRATION = "\0narration"  # row key of the narration voice (no character has this name)
+GENDERS: tuple[Gender, ...] = ("female", "male", "unknown")
+
+
+class CastPane(Vertical):
+    DEFAULT_CSS = """
+    CastPane DataTable { height: 1fr; }
+    CastPane #cast-detail { height: 2; color: $text-muted; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "voice", "Voice"),
+        Binding("l,space", "preview", "Preview"),
+        Binding("r", "rename", "Rename"),
+        Binding("g", "gender", "Gender"),
+        Binding("m", "merge", "Merge"),
+        Binding("a", "split", "Split alias"),
+    ]
+
+    def __init__(self, engine: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.engine = engine
+        self.session: Session | None = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text | str] = DataTable(cursor_type="row", id="cast-table")
+        table.add_column("Character", key="name", width=22)
+        table.add_column("Lines", key="lines", width=5)
+        table.add_column("Gender", key="gender", width=7)
+        table.add_column("Voice", key="voice", width=12)
+        table.add_column("Also called", key="aliases")
+        yield table
+        yield Static("Analysing the story…", id="cast-detail")
+
+    @property
+    def table(self) -> DataTable[Text | str]:
+        return self.query_one("#cast-table", DataTable)
+
+    def show(self, session: Session) -> None:
+        """Redraw from the session, keeping the cursor on the same character if it
+        still exists (a rename or merge moves it to the new name)."""
+        self.session = session
+        table = self.table
+        keep = self.selected()
+        table.clear()
+        lib, narrator = session.library, session.casting.narrator
+
+        def voice_cell(name: str) -> Text:
+            v = session.voice_of(name) if name != NARRATION else narrator
+            return Text(v.name, style=voice_colour(v, narrator, lib) or "")
+
+        table.add_row(
+            Text("Narration", style="bold"),
+            str(session.narration_lines()),
+            "—",
+            voice_cell(NARRATION),
+            Text("everything outside quotes", style="dim"),
+            key=NARRATION,
+        )
+        for c in session.script.characters:
+            aliases = ", ".join(c.aliases)
+            if c.narrator:
+                aliases = "“I” (first person)" + (f", {aliases}" if aliases else "")
+            table.add_row(c.name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
+        keys = [NARRATION, *(c.name for c in session.script.characters)]
+        table.move_cursor(row=keys.index(keep) if keep in keys else 0)
+        self._describe()
+
+    def select(self, key: str) -> None:
+        """Put the cursor on a character (by name) or on the narration row."""
+        for i, row in enumerate(self.table.ordered_rows):
+            if row.key.value == key:
+                self.table.move_cursor(row=i)
+
+    def selected(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        return table.ordered_rows[table.cursor_row].key.value
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe()
+
+    def _describe(self) -> None:
+        s, key = self.session, self.selected()
+        if s is None or key is None:
+            return
+        v = s.casting.narrator if key == NARRATION else s.voice_of(key)
+        who = "narration" if key == NARRATION else key
+        self.query_one("#cast-detail", Static).update(
+            Text.assemble(
+                (who, "bold"), " is read by ", (v.name, "bold"), f": {v.description} ({v.gender})"
+            )
+        )
+
+    def _character(self) -> str | None:
+        """The selected character; None (with a hint) on the narration row."""
+        key = self.selected()
+        if key == NARRATION:
+            self.notify("The narration row only has a voice (v) and a preview (l).")
+            return None
+        return key
+
+    # --- actions ----------------------------------------------------------------
+
+    def action_voice(self) -> None:
+        s, key = self.session, self.selected()
+        if s is None or key is None:
+            return
+        who = None if key == NARRATION else key
+        current = s.voice_of(who).name
+        choices = [Choice(v.name, v.name, f"{v.gender}, {v.description}") for v in s.library]
+
+        def chosen(name: str | None) -> None:
+            if name:
+                label = "narration" if who is None else who
+                self.post_message(
+                    Decide(lambda s: s.set_voice(who, name), f"{label}: voice {name}")
+                )
+
+        title = f"Voice for {'the narration' if who is None else who}"
+        self.app.push_screen(PickerScreen(title, choices, current=current), chosen)
+
+    def action_preview(self) -> None:
+        s, key = self.session, self.selected()
+        if s is None or key is None:
+            return
+        who = None if key == NARRATION else key
+        voice = s.voice_of(who)
+        label = "narration" if who is None else who
+        self.notify(f"Preparing a preview of {label} ({voice.name})…", timeout=2)
+        self._preview(preview_text(s.script, who), voice, label)
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _preview(self, text: str, voice: Voice, label: str) -> None:
+        try:
+            wav = render_preview(text, voice, self.engine)
+        except (AudiobookError, OSError) as e:
+            self.app.call_from_thread(
+                self.notify, f"Preview failed: {e}", severity="error", timeout=8
+            )
+            return
+        self.post_message(PreviewReady(wav, play(wav), label))
+
+    def action_rename(self) -> None:
+        name = self._character()
+        if name is None:
+            return
+
+        def renamed(new: str | None) -> None:
+            if new and new != name:
+                self.post_message(Decide(lambda s: s.rename(name, new), f"renamed to {new}"))
+
+        self.app.push_screen(PromptScreen(f"Rename {name} to:", name), renamed)
+
+    def action_gender(self) -> None:
+        name = self._character()
+        if name is None or self.session is None:
+            return
+        c = self.session.script.character(name)
+        current = c.gender if c else None
+        choices = [Choice(g, g) for g in GENDERS]
+
+        def chosen(g: str | None) -> None:
+            for gender in GENDERS:
+                if g == gender:
+                    self.post_message(
+                        Decide(lambda s: s.set_gender(name, gender), f"{name}: {gender}")
+                    )
+
+        self.app.push_screen(PickerScreen(f"Gender of {name}", choices, current=current), chosen)
+
+    def action_merge(self) -> None:
+        name = self._character()
+        if name is None or self.session is None:
+            return
+        others = [c for c in self.session.script.characters if c.name != name]
+        if not others:
+            self.notify("There is no other character to merge with.")
+            return
+        choices = [Choice(c.name, c.name, f"{c.lines} lines") for c in others]
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.post_message(
+                    Decide(lambda s: s.merge(name, target), f"{name} merged into {target}")
+                )
+
+        self.app.push_screen(PickerScreen(f"Merge {name} into…", choices), chosen)
+
+    def action_split(self) -> None:
+        name = self._character()
+        if name is None or self.session is None:
+            return
+        c = self.session.script.character(name)
+        aliases = c.aliases if c else []
+        if not aliases:
+            self.notify(f"{name} has no other names to split out.")
+            return
+
+        def chosen(alias: str | None) -> None:
+            if alias:
+                self.post_message(
+                    Decide(lambda s: s.split(name, alias), f"{alias} is now a character")
+                )
+
+        choices = [Choice(a, a) for a in aliases]
+        self.app.push_screen(PickerScreen(f"Split which name out of {name}?", choices), chosen)

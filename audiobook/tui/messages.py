@@ -1,0 +1,69 @@
+"""Messages the panes and workers post; the app owns the session and answers them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.message import Message
+
+from .session import Session
+
+
+class Decide(Message):
+    """Apply ``change`` to the session (it re-analyses and saves), then redraw."""
+
+    def __init__(self, change: Callable[[Session], object], done: str = "") -> None:
+        super().__init__()
+        self.change = change
+        self.done = done
+
+
+class StoryLoaded(Message):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+
+class LoadFailed(Message):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+class PreviewReady(Message):
+    def __init__(self, wav: Path, played: bool, who: str) -> None:
+        super().__init__()
+        self.wav = wav
+        self.played = played
+        self.who = who
+
+
+class RenderUpdate(Message):
+    """A snapshot of render progress (fractions 0..1), posted from the render thread."""
+
+    def __init__(
+        self, chapters: dict[int, float], overall: float, eta: float | None, detail: str
+    ) -> None:
+        super().__init__()
+        self.chapters = chapters
+        self.overall = overall
+        self.eta = eta
+        self.detail = detail
+
+
+class RenderFinished(Message):
+    """``folder`` is set on success; ``error`` on failure; neither when cancelled."""
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        files: list[Path] | None = None,
+        error: str | None = None,
+        cancelled: bool = False,
+    ) -> None:
+        super().__init__()
+        self.folder = folder
+        self.files = files or []
+        self.error = error
+        self.cancelled = cancelled

@@ -1,0 +1,234 @@
+"""The Render tab: render the book or one chapter, watch it, cancel it.
+
+The render runs the core's ``render_story`` in a thread worker; the worker turns its
+progress events into ``RenderUpdate`` messages (a few per second at most) so the UI
+thread only ever redraws.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
+
+from audiobook.cast import Casting
+from audiobook.errors import AudiobookError, Cancelled
+from audiobook.export import book_folder
+from audiobook.model import Script
+from audiobook.progress import Progress, fmt_duration
+from audiobook.render import RenderOptions, render_story
+
+from .messages import RenderFinished, RenderUpdate
+from .session import Session
+from .tracker import ChapterTracker
+
+UPDATE_EVERY = 0.1  # seconds between progress messages from the worker
+
+
+class ChapterRow(ListItem):
+    DEFAULT_CSS = """
+    ChapterRow { height: 1; }
+    ChapterRow Horizontal { height: 1; }
+    ChapterRow Label { width: 1fr; }
+    ChapterRow ProgressBar { width: auto; }
+    """
+
+    def __init__(self, index: int, title: str) -> None:
+        super().__init__()
+        self.chapter_index = index
+        self.chapter_title = title
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(f"{self.chapter_index + 1}. {self.chapter_title}")
+            yield ProgressBar(total=100, show_eta=False, id=f"bar-{self.chapter_index}")
+
+
+class RenderPane(Vertical):
+    DEFAULT_CSS = """
+    RenderPane #render-out { height: auto; padding: 0 1; }
+    RenderPane ListView { height: 1fr; }
+    RenderPane #overall-row { height: 1; padding: 0 1; }
+    RenderPane #overall-row Label { width: 1fr; text-style: bold; }
+    RenderPane #overall-row ProgressBar { width: auto; }
+    RenderPane #render-status { height: auto; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "render_book", "Render book"),
+        Binding("c", "render_chapter", "Render chapter"),
+        Binding("x,escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(
+        self,
+        engine: str,
+        out_dir: Path,
+        jobs: int,
+        cache_dir: Path | None,
+        voice_dirs: tuple[Path, ...] = (),
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.engine = engine
+        self.out_dir = out_dir
+        self.jobs = jobs
+        self.cache_dir = cache_dir
+        self.voice_dirs = voice_dirs
+        self.session: Session | None = None
+        self.cancel_event: threading.Event | None = None
+        self.running: set[int] = set()
+        self.last_folder: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="render-out")
+        yield ListView(id="render-chapters")
+        with Horizontal(id="overall-row"):
+            yield Label("Overall", id="overall-label")
+            yield ProgressBar(total=100, show_eta=False, id="bar-overall")
+        yield Static("b renders the book, c (or enter) the highlighted chapter.", id="render-status")
+
+    @property
+    def busy(self) -> bool:
+        return self.cancel_event is not None
+
+    def show(self, session: Session) -> None:
+        first = self.session is None or len(session.script.chapters) != len(
+            self.query(ChapterRow)
+        )
+        self.session = session
+        meta = session.script.meta
+        folder = book_folder(self.out_dir, meta.author, session.script.title, meta.series)
+        self.query_one("#render-out", Static).update(f"Output: {folder}")
+        if first and not self.busy:
+            lv = self.query_one(ListView)
+            lv.clear()
+            lv.extend(ChapterRow(c.index, c.title) for c in session.script.chapters)
+            lv.index = 0
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        event.stop()
+        self.action_render_chapter()
+
+    def action_render_book(self) -> None:
+        self._start(None)
+
+    def action_render_chapter(self) -> None:
+        row = self.query_one(ListView).highlighted_child
+        if isinstance(row, ChapterRow):
+            self._start({row.chapter_index})
+
+    def action_cancel(self) -> None:
+        if self.cancel_event is None:
+            self.notify("Nothing is rendering.")
+            return
+        self.cancel_event.set()
+        self._status("Cancelling: stopping after the line being spoken…")
+
+    def _status(self, text: str) -> None:
+        self.query_one("#render-status", Static).update(text)
+
+    def _start(self, chapters: set[int] | None) -> None:
+        s = self.session
+        if s is None:
+            return
+        if self.busy:
+            self.notify("A render is already running (x cancels it).", severity="warning")
+            return
+        try:
+            s.save()  # the render reads the decisions from disk
+        except AudiobookError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.cancel_event = threading.Event()
+        self.running = {c.index for c in s.script.chapters} if chapters is None else chapters
+        for row in self.query(ChapterRow):
+            if row.chapter_index in self.running:
+                row.query_one(ProgressBar).update(progress=0)
+        self.query_one("#bar-overall", ProgressBar).update(progress=0)
+        what = "the book" if chapters is None else f"chapter {min(chapters) + 1}"
+        self._status(f"Rendering {what}…")
+        # The script and casting of this moment: later decisions replace them, not edit them.
+        self._render(s.path, s.script, s.casting, chapters, self.cancel_event)
+
+    @work(thread=True, exclusive=True, group="render", exit_on_error=False)
+    def _render(
+        self,
+        path: Path,
+        script: Script,
+        casting: Casting,
+        chapters: set[int] | None,
+        cancel: threading.Event,
+    ) -> None:
+        options = RenderOptions(
+            out_dir=self.out_dir,
+            jobs=self.jobs,
+            cache_dir=self.cache_dir,
+            engine=self.engine,
+            voice_dirs=self.voice_dirs,
+            chapters=chapters,
+            save_sidecar=False,  # the TUI writes the sidecar itself, on every decision
+        )
+        try:
+            tracker = ChapterTracker(script, casting, self.engine, self.cache_dir, chapters)
+            last = 0.0
+
+            def on_progress(p: Progress) -> None:
+                nonlocal last
+                tracker.update(p)
+                now = time.monotonic()
+                if p.stage in ("export", "done") or now - last >= UPDATE_EVERY:
+                    last = now
+                    self.post_message(
+                        RenderUpdate(
+                            {ch: tracker.chapter_fraction(ch) for ch in tracker.wanted},
+                            tracker.overall,
+                            tracker.eta,
+                            f"{p.stage}: {p.detail}".rstrip(": "),
+                        )
+                    )
+
+            book, _, _ = render_story(
+                path, options, progress=on_progress, cancel=cancel, script=script
+            )
+        except Cancelled:
+            self.post_message(RenderFinished(cancelled=True))
+        except AudiobookError as e:
+            self.post_message(RenderFinished(error=str(e)))
+        except Exception as e:  # a bug must not leave the UI stuck in "rendering"
+            self.post_message(RenderFinished(error=f"{type(e).__name__}: {e}"))
+        else:
+            self.post_message(RenderFinished(folder=book.folder, files=book.files))
+
+    def on_render_update(self, msg: RenderUpdate) -> None:
+        msg.stop()
+        for row in self.query(ChapterRow):
+            if row.chapter_index in msg.chapters:
+                row.query_one(ProgressBar).update(progress=round(100 * msg.chapters[row.chapter_index]))
+        self.query_one("#bar-overall", ProgressBar).update(progress=round(100 * msg.overall))
+        eta = f"ETA {fmt_duration(msg.eta)}" if msg.eta is not None else "ETA …"
+        self.query_one("#overall-label", Label).update(f"Overall  {eta}")
+        self._status(msg.detail)
+
+    def on_render_finished(self, msg: RenderFinished) -> None:
+        msg.stop()
+        self.cancel_event = None
+        self.query_one("#overall-label", Label).update("Overall")
+        if msg.cancelled:
+            self._status("Cancelled. Finished lines are cached: rendering again resumes.")
+            self.notify("Render cancelled.")
+        elif msg.error:
+            self._status(f"Failed: {msg.error}")
+            self.notify(msg.error, title="Render failed", severity="error", timeout=10)
+        elif msg.folder is not None:
+            self.last_folder = msg.folder
+            self.query_one("#bar-overall", ProgressBar).update(progress=100)
+            n = len(msg.files)
+            self._status(f"Done: {n} chapter file{'s' * (n != 1)} in {msg.folder}")
+            self.notify(f"Rendered to {msg.folder}", title="Done", timeout=10)
