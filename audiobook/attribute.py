@@ -52,7 +52,7 @@ NARRATOR_NAME = "Narrator"
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
-    "turn-taking": 0.6,
+    "turn-taking": 0.6, "conversation": 0.5,
 }  # fmt: skip
 
 
@@ -359,6 +359,47 @@ class Attributor:
                 if guess is not None:
                     t.assign(guess, "turn-taking")
                     changed = True
+        for run in _runs(turns):
+            self._two_party(run)
+
+    def _two_party(self, run: list[Turn]) -> None:
+        """A run of replies between two people alternates from every known turn. With
+        one speaker known, the other is whom the run addresses by name, or the last
+        person named just before it."""
+        known = [t.speaker for t in run if t.speaker]
+        people = list(dict.fromkeys(known))
+        if not known or len(people) > 2 or all(t.speaker for t in run):
+            return
+        if len(people) == 1:
+            other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
+            if other is None:
+                at = run[0].segs[0].start
+                other = next((r.name for r in reversed(self.recent) if r.offset < at
+                              and r.name and r.name != people[0] and r.name != self.narrator
+                              and at - r.offset < 1500), None)
+            if other is None:
+                return
+            people.append(other)
+        a, b = people
+        idx = [i for i, t in enumerate(run) if t.speaker]
+        for i, t in enumerate(run):
+            if t.speaker is not None:
+                continue
+            j = min(idx, key=lambda k: (abs(k - i), k))
+            anchor = run[j].speaker
+            same = (i - j) % 2 == 0
+            t.assign(anchor if same else (b if anchor == a else a), "conversation")  # type: ignore[arg-type]
+
+
+def _runs(turns: list[Turn]) -> list[list[Turn]]:
+    """Maximal stretches of back-to-back dialogue paragraphs."""
+    runs: list[list[Turn]] = []
+    for t in turns:
+        if runs and t.follows_turn:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    return runs
 
 
 def _alternate(turns: list[Turn], i: int, step: int) -> str | None:
@@ -409,11 +450,13 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if split_honorific(m.surface)[0] or (nxt and (nxt.group(1) in PERSON_VERBS
                                                       or nxt.group(1) in verbs)):
             person.add(norm(m.surface))
-    # Tag subjects are people even when named once (`"Yes," said Ruth`).
+    # Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
+    # Gryphon`).
     for seg in narration:
         for tag in (tag_after(seg.text), tag_before(seg.text)):
-            if tag and tag.who[:1].isupper() and tag.who.lower() not in PRONOUN_GENDER:
-                for m in find_mentions(tag.who, [(0, len(tag.who))], stats):
+            who = re.sub(r"^the\s+", "", tag.who) if tag else ""
+            if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
+                for m in find_mentions(who, [(0, len(who))], stats):
                     counts[m.surface] += 1
                     person.add(norm(m.surface))
     # Cluster every name-like form, then keep the clusters that show a person: a person
@@ -426,8 +469,16 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         or sum(c.gender_votes.values()) >= 2
         or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
     ]
-    return [Character(name=c.name, aliases=sorted(f for f in c.forms if f != c.name),
-                      gender=cluster_gender(c)) for c in clusters]
+    # Characters the text calls "the Hatter" are named so ("Hatter" stays an alias).
+    definite = Counter(norm(m.surface) for m in mentions if m.definite)
+    out = []
+    for c in clusters:
+        name, aliases = c.name, sorted(f for f in c.forms if f != c.name)
+        the = sum(definite[norm(f)] for f in c.forms)
+        if 2 * the > sum(c.forms.values()) and not split_honorific(name)[0]:
+            aliases, name = sorted([*aliases, name]), f"the {name}"
+        out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
+    return out
 
 
 def attribute(

@@ -140,6 +140,7 @@ class Mention:
     end: int
     surface: str
     initial: bool  # at a sentence start, where every word is capitalised anyway
+    definite: bool = False  # "the Hatter": a character named by a capitalised noun
 
 
 @dataclass
@@ -188,7 +189,9 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
                 words = words[:-1]
             if not words:
                 continue
-            out.append(Mention(start, m.end(), display(hon, words), _sentence_initial(text, start)))
+            definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
+            out.append(Mention(start, m.end(), display(hon, words),
+                               _sentence_initial(text, start), definite))
     return out
 
 
@@ -203,7 +206,7 @@ class Cluster:
     def gender_hint(self) -> Gender:
         """Gender from names alone (honorifics, first names): known before votes."""
         for f in self.forms:
-            hon, words = split_honorific(f)
+            hon = split_honorific(f)[0]
             if hon and HONORIFICS[hon] != "unknown":
                 return HONORIFICS[hon]
         for f in self.forms:
@@ -415,8 +418,12 @@ class NameIndex:
             if names and len(names) == 1:
                 return next(iter(names))
         bare = re.sub(r"^(?:the|a|an)\s+", "", key)
-        if bare != key and bare in HONORIFICS and len(self._titles.get(bare, ())) == 1:
-            return next(iter(self._titles[bare]))
+        if bare != key:
+            if bare in HONORIFICS and len(self._titles.get(bare, ())) == 1:
+                return next(iter(self._titles[bare]))
+            names = self._ix.get(bare)
+            if names and len(names) == 1:
+                return next(iter(names))
         return None
 
     def gender(self, name: str) -> Gender:
