@@ -52,7 +52,7 @@ NARRATOR_NAME = "Narrator"
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
-    "turn-taking": 0.6, "conversation": 0.5,
+    "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
 }  # fmt: skip
 
 
@@ -79,9 +79,40 @@ def speech_verbs() -> frozenset[str]:
     return frozenset(out)
 
 
-# "the keeper", "his lady", "the Hatter", "the Mock Turtle"
-_NOMINAL = r"(?:the|his|her|my|their|our)\s+[A-Za-z]+(?:\s+[A-Za-z]+)?"
-_WHO = rf"(?P<who>{NAME_RE.pattern}|[Hh]e|[Ss]he|I|{_NOMINAL})"
+# "the keeper", "his lady", "the Hatter", "a little hump-backed man"
+_NOMINAL = r"(?:the|a|an|his|her|my|their|our)\s+[A-Za-z][\w'-]*(?:\s+[a-zA-Z][\w'-]*){0,3}"
+_EPITHET = r"(?:(?:poor|little|old|young|dear|good|kind|honest)\s+)?"
+_NOMINAL_STOP = frozenset(
+    """with to at in on of as and but who which that from for by after before again then
+    now still when while into upon over under without once not""".split()
+)
+# Nominals that point back at someone rather than name a new speaker.
+_ANAPHORIC_HEADS = frozenset(
+    """other others former latter first second third same whole rest one two three both
+    all each either neither another""".split()
+)
+
+
+def clean_nominal(who: str) -> str | None:
+    """``"a little ugly hump-backed man: opening"`` -> ``"the little ugly hump-backed man"``;
+    None for possessives and words that refer back ("the other")."""
+    words = who.split()
+    if not words or words[0].lower() not in ("the", "a", "an"):
+        return None
+    out: list[str] = []
+    for w in words[1:]:
+        bare = w.strip(",;:.!?")
+        if not bare or bare.lower() in _NOMINAL_STOP or (out and bare.endswith("ing")):
+            break
+        out.append(bare)
+        if bare != w:  # punctuation ends the phrase
+            break
+    while len(out) > 1 and out[-1].endswith("ly"):
+        out.pop()
+    if not out or out[-1].lower() in _ANAPHORIC_HEADS:
+        return None
+    return "the " + " ".join(out)
+_WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e|[Ss]he|I|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
 _POST_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_ADV}\s+{_WHO}")
@@ -91,7 +122,9 @@ _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
 )
 _SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
-_SPOUSE = re.compile(r"^(his|her)\s+(wife|lady|husband)\b")
+_SPOUSE = re.compile(r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa)\b")
+_FAMILY_TITLE = {"wife": "mrs", "lady": "mrs", "mother": "mrs", "mamma": "mrs", "mama": "mrs",
+                 "husband": "mr", "father": "mr", "papa": "mr"}
 
 
 @dataclass
@@ -200,8 +233,21 @@ class Attributor:
         sp = _SPOUSE.match(w.lower())
         if sp:
             return self._spouse(sp.group(1), sp.group(2), at), "tag-nominal"
-        words = w.split()
         kind = "tag-name" if w[:1].isupper() else "tag-nominal"
+        if kind == "tag-nominal" and w.split()[0].lower() in ("the", "a", "an"):
+            phrase = clean_nominal(w)
+            if phrase is None:
+                return None, kind
+            found = self.index.resolve(phrase)
+            if found is not None:
+                return found, kind
+            # "said the young lady": an epithet for someone already on stage, found
+            # like a pronoun. ("said a young lady" is someone new: a minor character.)
+            head = phrase.split()[-1].lower()
+            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS:
+                return self._pronoun(GENDERED_NOUNS[head], at, exclude), "tag-epithet"
+            w = phrase
+        words = w.split()
         # "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock".
         for n in range(len(words), 0, -1):
             name = self.index.resolve(" ".join(words[:n]))
@@ -220,8 +266,7 @@ class Attributor:
         if partner is None:
             return None
         surname = split_honorific(partner)[1][-1]
-        want = "mrs" if noun in ("wife", "lady") else "mr"
-        return self.index.resolve(f"{want} {surname}")
+        return self.index.resolve(f"{_FAMILY_TITLE[noun]} {surname}")
 
     # -- sieves ----------------------------------------------------------------
     def run(self) -> None:
@@ -469,6 +514,15 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         or sum(c.gender_votes.values()) >= 2
         or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
     ]
+    # Unnamed speakers a tag points at ("said the tinker") are minor characters.
+    nominal: Counter[str] = Counter()
+    for seg in narration:
+        for tag in (tag_after(seg.text), tag_before(seg.text)):
+            phrase = clean_nominal(tag.who) if tag else None
+            head = phrase.split()[-1] if phrase else ""
+            definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
+            if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
+                nominal[phrase] += 1
     # Characters the text calls "the Hatter" are named so ("Hatter" stays an alias).
     definite = Counter(norm(m.surface) for m in mentions if m.definite)
     out = []
@@ -478,6 +532,11 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if 2 * the > sum(c.forms.values()) and not split_honorific(name)[0]:
             aliases, name = sorted([*aliases, name]), f"the {name}"
         out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
+    index = NameIndex(out)
+    for phrase in sorted(nominal):
+        if index.resolve(phrase) is None:
+            head = phrase.split()[-1].lower()
+            out.append(Character(name=phrase, gender=GENDERED_NOUNS.get(head, "unknown")))
     return out
 
 

@@ -419,8 +419,9 @@ class NameIndex:
                 return next(iter(names))
         bare = re.sub(r"^(?:the|a|an)\s+", "", key)
         if bare != key:
-            if bare in HONORIFICS and len(self._titles.get(bare, ())) == 1:
-                return next(iter(self._titles[bare]))
+            title = HON_CANON.get(bare, bare)
+            if bare in HONORIFICS and len(self._titles.get(title, ())) == 1:
+                return next(iter(self._titles[title]))
             names = self._ix.get(bare)
             if names and len(names) == 1:
                 return next(iter(names))
