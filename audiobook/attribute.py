@@ -488,6 +488,12 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     narration = [s for s in segments if s.kind == "narration"]
     mentions = find_mentions(text, ((s.start, s.end) for s in narration), stats)
     counts: Counter[str] = Counter(m.surface for m in mentions)
+    # Full names said in dialogue ("Mike Campbell") join the aliases too.
+    quoted = find_mentions(text, ((s.start, s.end) for s in segments if s.kind == "dialogue"),
+                           stats)
+    for m in quoted:
+        if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
+            counts[m.surface] += 1
     person: set[str] = set()
     verbs = speech_verbs()
     for m in mentions:

@@ -1,14 +1,28 @@
 """Character -> voice. The sidecar's choices always win; the rest is cast automatically.
 
-Automatic casting gives the narrator the default voice, the first-person narrator the
-narrator's voice (it is the same person talking), and everyone else a voice of their
-own: the characters with most lines first, gender-matched where the library allows,
-and distinct from each other until the voices run out. Deterministic, so a re-run does
-not reshuffle voices; and the result is written back to the sidecar.
+Automatic casting gives the narrator the best voice of the story's language (highest
+quality, unshifted), the first-person narrator the narrator's voice (it is the same
+person talking), and everyone else a voice of their own, the characters with most lines
+first. Each pick, in order of importance:
+
+1. is not the narrator's voice, nor the voice of anyone the character talks with (two
+   speakers of consecutive lines in a scene), while the library has such a voice;
+2. is not yet used by anyone else in the same scene, then not used at all;
+3. matches the character's gender (with only a male model, the highest variants play
+   the women);
+4. is as far as possible from the voices of the character's partners, then from every
+   voice already cast (another model or speaker is far, a variant of the same model is
+   as far as its pitch is), so the biggest parts get the most distinct voices; beyond
+   ``DISTINCT_ENOUGH`` the least processed voice wins, since a big part is heard long.
+
+Deterministic (ties go to the library's order), so a re-run does not reshuffle voices;
+and the result is written back to the sidecar.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,16 +43,114 @@ class Casting:
         return self.narrator
 
 
-def _pick(voices: Sequence[Voice], gender: Gender, used: dict[str, int]) -> Voice:
-    """The least-used voice of the right gender; ties go to the library's order, which
-    lists distinct models before pitch variants."""
+@dataclass
+class Conversations:
+    """Who talks to whom: ``pairs`` counts exchanges between two speakers (consecutive
+    attributed lines of one scene); ``scenes`` are the speakers of each scene."""
 
-    def fit(v: Voice) -> int:
-        if gender == "unknown" or v.gender == gender:
-            return 0
-        return 1 if v.gender == "unknown" else 2
+    pairs: Counter[frozenset[str]] = field(default_factory=Counter)
+    scenes: list[set[str]] = field(default_factory=list)
 
-    return min(voices, key=lambda v: (used.get(v.name, 0), fit(v), voices.index(v)))
+    def partners(self, name: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for pair, n in self.pairs.items():
+            if name in pair:
+                (other,) = pair - {name}
+                out[other] = n
+        return out
+
+    def scene_mates(self, name: str) -> set[str]:
+        return {s for scene in self.scenes if name in scene for s in scene} - {name}
+
+
+def conversations(segments: Sequence[Segment]) -> Conversations:
+    """Unattributed lines and narration between two lines do not break an exchange: a
+    reply is often introduced by narration, and a line whose speaker is unknown is read
+    by the narrator."""
+    conv = Conversations()
+    by_scene: dict[tuple[int, int], set[str]] = defaultdict(set)
+    prev: str | None = None
+    where: tuple[int, int] | None = None
+    for seg in segments:
+        if seg.kind != "dialogue" or not seg.speaker:
+            continue
+        here = (seg.chapter, seg.scene)
+        if here != where:
+            prev, where = None, here
+        by_scene[here].add(seg.speaker)
+        if prev is not None and prev != seg.speaker:
+            conv.pairs[frozenset((prev, seg.speaker))] += 1
+        prev = seg.speaker
+    conv.scenes = [by_scene[k] for k in sorted(by_scene)]
+    return conv
+
+
+DISTINCT_ENOUGH = 4.5  # semitones-like units of voice_distance
+_QUALITY = {"x_low": 0, "low": 1, "medium": 2, "high": 3}
+
+
+def _family(language: str) -> str:
+    return language.replace("-", "_").split("_")[0].casefold()
+
+
+def best_narrator(library: Sequence[Voice], language: str | None = None) -> Voice:
+    """The highest-quality unshifted voice in ``language`` (any if none speaks it);
+    single-speaker models before one speaker of many, then the library's order (the
+    bundled ``joe`` first)."""
+    family = _family(language) if language else None
+
+    def rank(i: int) -> tuple[int, int, int, int, int, int]:
+        v = library[i]
+        shifted = v.pitch != 0 or v.tempo != 1 or v.noise_scale is not None
+        return (
+            family is not None and _family(v.language) != family,
+            shifted,
+            -_QUALITY.get(v.quality, 1),
+            v.speaker_id is not None,
+            v.name != DEFAULT_VOICE,
+            i,
+        )
+
+    return library[min(range(len(library)), key=rank)]
+
+
+def voice_distance(a: Voice, b: Voice) -> float:
+    """How far apart two voices sound, in about semitones: another model or speaker is
+    a different timbre altogether; variants of one differ by pitch and a little tempo."""
+    pitch = abs(a.pitch - b.pitch)
+    if a.model != b.model:
+        return 8.0 + pitch
+    if a.speaker_id != b.speaker_id:
+        return 6.0 + pitch
+    tempo = abs(math.log2(max(a.tempo, 0.1) / max(b.tempo, 0.1)))
+    noise = a.noise_scale != b.noise_scale or a.noise_w != b.noise_w
+    return pitch + 6.0 * tempo + (0.25 if noise else 0.0)
+
+
+def gender_misfit(voice: Voice, gender: Gender) -> float:
+    """0 for a match, 1 for a voice of unknown gender, 2-3 for the other gender, less
+    the more its pitch leans the right way (the high variants of a male voice for a
+    woman)."""
+    if gender == "unknown" or voice.gender == gender:
+        return 0.0
+    if voice.gender == "unknown":
+        return 1.0
+    lean = voice.pitch if gender == "female" else -voice.pitch
+    return 2.5 - math.atan(lean / 4) / math.pi  # in (2, 3)
+
+
+def _speakers(script: Script) -> list[Character]:
+    """The cast to voice: the script's characters, plus any speaker the segments name
+    that is not one of them (a speaker fix may name someone new)."""
+    chars = list(script.characters)
+    known = {c.name for c in chars}
+    extra: Counter[str] = Counter(
+        s.speaker
+        for s in script.segments
+        if s.kind == "dialogue" and s.speaker and s.speaker not in known
+    )
+    chars += [Character(name, lines=n) for name, n in sorted(extra.items())]
+    return chars
 
 
 def cast_voices(script: Script, library: Sequence[Voice], sidecar: Sidecar) -> Casting:
@@ -53,29 +165,61 @@ def cast_voices(script: Script, library: Sequence[Voice], sidecar: Sidecar) -> C
         except VoiceError as e:
             raise CastError(f"{who}: {e.message}", sidecar.path) from e
 
-    default = next((v for v in library if v.name == DEFAULT_VOICE), library[0])
-    narrator = lookup(sidecar.narrator_voice, "narrator") if sidecar.narrator_voice else default
+    if sidecar.narrator_voice:
+        narrator = lookup(sidecar.narrator_voice, "narrator")
+    else:
+        narrator = best_narrator(library, script.meta.language or "en")
     sidecar.narrator_voice = narrator.name
     casting = Casting(narrator=narrator)
-    used: dict[str, int] = {narrator.name: 1}
     # Users' picks first, so the automatic ones steer around them.
     for name, vname in sidecar.voices.items():
-        v = lookup(vname, name)
-        casting.voices[name] = v
-        used[v.name] = used.get(v.name, 0) + 1
-    speaking: list[Character] = sorted(
-        (c for c in script.characters if c.name not in casting.voices),
+        casting.voices[name] = lookup(vname, name)
+    conv = conversations(script.segments)
+    speaking = sorted(
+        (c for c in _speakers(script) if c.name not in casting.voices),
         key=lambda c: (not c.narrator, -c.lines, c.name),
     )
-    pool = [
-        v for v in library if v.language.split("_")[0] == narrator.language.split("_")[0]
-    ] or list(library)
+    pool = [v for v in library if _family(v.language) == _family(narrator.language)] or list(
+        library
+    )
     for c in speaking:
-        if c.narrator:
-            v = narrator
-        else:
-            v = _pick(pool, c.gender, used)
-            used[v.name] = used.get(v.name, 0) + 1
+        v = narrator if c.narrator else _pick(c, pool, narrator, casting.voices, conv)
         casting.voices[c.name] = v
         sidecar.voices[c.name] = v.name
     return casting
+
+
+def _pick(
+    c: Character,
+    pool: Sequence[Voice],
+    narrator: Voice,
+    cast: dict[str, Voice],
+    conv: Conversations,
+) -> Voice:
+    partners = conv.partners(c.name)
+    mates = conv.scene_mates(c.name)
+    users: dict[str, list[str]] = defaultdict(list)  # voice name -> characters using it
+    for who, v in cast.items():
+        users[v.name].append(who)
+    near = [narrator] + [cast[p] for p in partners if p in cast]
+    everyone = [narrator, *cast.values()]
+
+    def apart(v: Voice, others: list[Voice]) -> float:
+        return min(DISTINCT_ENOUGH, *(voice_distance(v, u) for u in others))
+
+    def key(i: int) -> tuple[float, ...]:
+        v = pool[i]
+        sharing = users.get(v.name, [])
+        return (
+            v.name == narrator.name,
+            sum(partners.get(who, 0) for who in sharing),
+            sum(who in mates for who in sharing),
+            len(sharing),
+            gender_misfit(v, c.gender),
+            -apart(v, near),
+            -apart(v, everyone),
+            abs(v.pitch) + 6.0 * abs(math.log2(max(v.tempo, 0.1))),
+            i,
+        )
+
+    return pool[min(range(len(pool)), key=key)]

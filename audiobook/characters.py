@@ -261,7 +261,9 @@ def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: lis
             return owords[-1] == w and ohon == hon
         if len(owords) > 1:  # "Tobias" / "Hale" / "Lizzy" ~ "Tobias Hale" / "Elizabeth Bennet"
             return _same_first(w, owords[0]) or w == owords[-1]
-        return bool(ohon) and owords[-1] == w  # "Hale" ~ "Mr. Hale"
+        # "Hale" ~ "Mr. Hale"; but a bare surname is rarely a titled woman's ("Braddocks
+        # asked" is Mr. Braddocks even when only "Mrs. Braddocks" was seen).
+        return bool(ohon) and owords[-1] == w and og != "female"
     if hon and len(owords) > len(words) == 2:  # "Mr. Darcy" vs "Fitzwilliam Darcy" handled above
         return owords[-2:] == words
     return (len(owords) > len(words) and owords[-len(words) :] == words) or (

@@ -46,7 +46,23 @@ def errors_to_exit(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _StoryGroup(click.Group):
+    """``audiobook STORY`` is short for ``audiobook tui STORY``: a first argument that is
+    not a command but an existing path opens the TUI on it."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and Path(args[0]).exists():
+            args = ["tui", *args]
+        return super().resolve_command(ctx, args)
+
+
+@click.group(
+    cls=_StoryGroup,
+    subcommand_metavar="COMMAND [ARGS]... | STORY",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="audiobook")
 def main() -> None:
     """Turn stories (.txt, .md, AO3 .html, .epub) into multi-voice audiobooks, offline."""
@@ -95,6 +111,30 @@ def main() -> None:
     show_default=True,
     help="'tone' is a silent-fast stand-in for dry runs and tests.",
 )
+@click.option(
+    "--quality",
+    type=click.Choice(["standard", "high"]),
+    default="standard",
+    show_default=True,
+    help="standard: 22.05 kHz 64 kbps (listening); high: 44.1 kHz 192 kbps CBR (store level).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mp3", "m4b"]),
+    default="mp3",
+    show_default=True,
+    help="mp3: a file per chapter; m4b: one file per book with chapter markers.",
+)
+@click.option(
+    "--cover",
+    "cover",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Cover image (JPEG/PNG/...) [default: the story's own, else a generated one].",
+)
+@click.option("--series", default=None, help="Series name (a Series folder and tag).")
+@click.option("--series-part", default=None, help="Number of the book in its series.")
 @errors_to_exit
 def make(
     stories: tuple[Path, ...],
@@ -104,12 +144,24 @@ def make(
     voice_dirs: tuple[Path, ...],
     read_front_matter: bool,
     engine: str,
+    quality: str,
+    fmt: str,
+    cover: Path | None,
+    series: str | None,
+    series_part: str | None,
 ) -> None:
-    """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s."""
+    """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
+    (or one M4B per book), with cover, description and synced subtitles."""
+    from .cover import read_cover_file
     from .load import find_stories
     from .progress import StderrBar, fmt_duration
     from .render import RenderOptions, render
 
+    if cover is not None:
+        try:
+            read_cover_file(cover)  # a bad image is a usage error, found before any work
+        except AudiobookError as e:
+            raise click.BadParameter(e.message, param_hint="--cover") from None
     paths, missing = find_stories(stories)
     for err in missing:
         _fail(err)
@@ -122,6 +174,11 @@ def make(
         engine=engine,
         read_front_matter=read_front_matter,
         voice_dirs=voice_dirs,
+        quality=quality,
+        format=fmt,
+        cover=cover,
+        series=series,
+        series_part=series_part,
     )
     bar = StderrBar()
 
@@ -225,6 +282,52 @@ def voices(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
         return
     for v in found:
         click.echo(f"{v.name:<28} {v.language:<6} {v.gender:<8} {v.source:<8} {v.description}")
+
+
+@main.command()
+@click.argument("story", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder for renders started from the UI.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Synthesis worker processes [default: number of cores].",
+)
+@click.option(
+    "--voice-dir",
+    "voice_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of Piper voices (.onnx + .onnx.json); repeatable.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["piper", "tone"]),
+    envvar="AUDIOBOOK_ENGINE",
+    default="piper",
+    show_default=True,
+    help="'tone' is a silent-fast stand-in for trying the UI.",
+)
+@errors_to_exit
+def tui(
+    story: Path, out_dir: Path, jobs: int | None, voice_dirs: tuple[Path, ...], engine: str
+) -> None:
+    """Review STORY in a terminal UI: cast, voices, who says each line; then render.
+
+    `audiobook STORY` does the same. Every decision is saved to STORY.audiobook.toml.
+    """
+    from .tui import run_tui  # Textual is only imported here, never by the core
+
+    sys.exit(run_tui(story, engine=engine, out_dir=out_dir, jobs=jobs, voice_dirs=voice_dirs))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,7 +57,7 @@ REFERENCE_TEXT = (
     "The harbour lights came on one by one along the quay. She counted them twice, "
     "then called out across the dark water: is anybody still out there?"
 )
-REFERENCE_LUFS = -24.5
+REFERENCE_LUFS = -24.4
 VOICE_LUFS = REFERENCE_LUFS - 4.0
 MAX_LEVEL_GAIN_DB = 18.0  # a near-silent voice is broken, not quiet
 LEVELS_FILE = "voice-levels.json"

@@ -1,8 +1,13 @@
-"""The one render entry point both front ends call: stories in, tagged chapter MP3s out.
+"""The one render entry point both front ends call: stories in, a book folder out that
+an audiobook library reads as it is:
+
+    OUT/Author/[Series/]Title/
+        01 - Chapter.mp3  01 - Chapter.vtt  ...   (or Title.m4b + Title.vtt)
+        cover.jpg  desc.txt  reader.txt  Title.m3u8
 
 A render is resumable at two levels: segment audio lives in the content-addressed cache,
 and a finished chapter file is not re-encoded when the manifest in the book folder says
-it was made from the same audio and tags.
+it was made from the same audio, tags and settings.
 """
 
 from __future__ import annotations
@@ -20,17 +25,34 @@ from pathlib import Path
 from .analyze import analyze
 from .assemble import AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
+from .cover import book_cover
 from .errors import AudiobookError, Cancelled, CastError, ExportError
-from .export import TrackTags, book_folder, chapter_filename, write_chapter, write_playlist
+from .export import (
+    FORMATS,
+    QUALITIES,
+    M4bWriter,
+    TrackTags,
+    book_filename,
+    book_folder,
+    chapter_filename,
+    safe_name,
+    write_chapter,
+    write_file,
+    write_playlist,
+)
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
 from .sidecar import load_sidecar, save_sidecar
 from .speech import spoken_text
+from .subtitles import NARRATOR, Cue, chapter_cues, format_vtt, speaker_label
 from .synth import AudioCache, SynthJob, SynthProgress, default_cache_dir, synthesize
 from .voices import discover_voices
 
 log = logging.getLogger(__name__)
 MANIFEST = ".audiobook-render.json"
+# Part of every file's fingerprint: bump when assembly or encoding changes what a file
+# sounds like (levels, pauses, limiter), so a re-run re-makes files made the old way.
+OUTPUT_VERSION = "2"
 
 
 @dataclass
@@ -40,10 +62,15 @@ class RenderOptions:
     cache_dir: Path | None = None
     engine: str = "piper"
     read_front_matter: bool = False
-    bitrate: str = "64k"
+    bitrate: str | None = None  # overrides the quality preset's bitrate
     voice_dirs: Sequence[Path] = ()
     chapters: set[int] | None = None  # only these chapter indexes (the TUI renders one)
     save_sidecar: bool = True
+    quality: str = "standard"  # a key of export.QUALITIES: "standard" | "high"
+    format: str = "mp3"  # "mp3" (a file per chapter) | "m4b" (one file per book)
+    cover: Path | None = None  # an image to use instead of the book's own/generated cover
+    series: str | None = None  # override what the story says
+    series_part: str | None = None
 
 
 @dataclass
@@ -54,6 +81,8 @@ class BookResult:
     chapters: int
     audio_seconds: float
     reused: int = 0  # chapter files already complete from an earlier run
+    subtitles: list[Path] = field(default_factory=list)  # the .vtt beside each file
+    cover: Path | None = None
 
 
 @dataclass
@@ -85,9 +114,13 @@ def speech_jobs(script: Script, casting: Casting) -> dict[int, SynthJob]:
     return jobs
 
 
-def _fingerprint(keys: Sequence[str], tags: TrackTags, bitrate: str) -> str:
+def _fingerprint(keys: Sequence[str], tags: TrackTags, settings: Sequence[str]) -> str:
+    fields = dict(vars(tags))
+    cover = fields.pop("cover", None)
+    fields["cover"] = hashlib.sha256(cover).hexdigest() if cover else None
     h = hashlib.sha256()
-    h.update(json.dumps([list(keys), bitrate, repr(tags)], sort_keys=True).encode())
+    payload = [list(keys), list(settings), OUTPUT_VERSION, fields]
+    h.update(json.dumps(payload, sort_keys=True, default=str).encode())
     return h.hexdigest()[:32]
 
 
@@ -105,6 +138,51 @@ def _write_manifest(folder: Path, manifest: dict[str, str]) -> None:
     os.replace(tmp, folder / MANIFEST)
 
 
+def _reusable(dest: Path, manifest: dict[str, str], fp: str) -> float | None:
+    """Seconds of audio of a finished file made from the same inputs, else None."""
+    entry = manifest.get(dest.name, "")
+    if not (entry.startswith(fp + ":") and dest.exists() and dest.with_suffix(".vtt").exists()):
+        return None
+    try:
+        return float(entry.split(":", 1)[1])
+    except ValueError:
+        return None
+
+
+def reader_text(script: Script, jobs: dict[int, SynthJob]) -> str:
+    """reader.txt: the narrator's voice on the first line (Audiobookshelf reads only that
+    line, as the narrator), then who speaks with which voice, in order of appearance."""
+    voices: dict[str, str] = {}
+    for i in sorted(jobs):
+        voices.setdefault(speaker_label(script.segments[i]), jobs[i].voice.name)
+    narrator = voices.get(NARRATOR) or next(iter(voices.values()), "")
+    lines = [narrator, "", "Voices:"]
+    lines += [f"{who}: {voice}" for who, voice in voices.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _side_files(folder: Path, script: Script, jobs: dict[int, SynthJob], cover: bytes) -> Path:
+    """cover.jpg, desc.txt (the summary) and reader.txt (the voices); returns the cover."""
+    write_file(folder / "cover.jpg", cover)
+    description = (script.meta.description or "").strip()
+    if description:
+        write_file(folder / "desc.txt", description + "\n")
+    write_file(folder / "reader.txt", reader_text(script, jobs))
+    return folder / "cover.jpg"
+
+
+def _remove_stale(folder: Path, manifest: dict[str, str], keep: set[str]) -> None:
+    """Files an earlier render made that this one did not (renamed chapters, the other
+    format): a library would list them as extra tracks. Only files in our manifest."""
+    for name in sorted(set(manifest) - keep):
+        for path in (folder / name, (folder / name).with_suffix(".vtt")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                log.warning("cannot remove old file %s: %s", path, e)
+        del manifest[name]
+
+
 def render_story(
     path: Path,
     options: RenderOptions,
@@ -114,6 +192,11 @@ def render_story(
 ) -> tuple[BookResult, int, int]:
     """Render one story; returns the result, segments synthesised and cache hits."""
     path = Path(path)
+    quality = QUALITIES.get(options.quality)
+    if quality is None:
+        raise ExportError(f"unknown quality '{options.quality}' (known: {', '.join(QUALITIES)})")
+    if options.format not in FORMATS:
+        raise ExportError(f"unknown format '{options.format}' (known: {', '.join(FORMATS)})")
     emit = progress or (lambda p: None)
     story = path.name
     emit(Progress("analyse", story, 0, 1))
@@ -125,12 +208,15 @@ def render_story(
             save_sidecar(sidecar)
         except CastError as e:  # a read-only story folder must not stop the render
             log.warning("%s", e)
+    series = options.series or script.meta.series
+    series_part = options.series_part or script.meta.series_part
+    # Before any synthesis: a bad --cover must fail fast.
+    cover = book_cover(script.title, script.meta.author, script.meta.cover, options.cover)
 
     wanted = options.chapters
+    all_jobs = speech_jobs(script, casting)
     jobs = {
-        i: j
-        for i, j in speech_jobs(script, casting).items()
-        if wanted is None or script.segments[i].chapter in wanted
+        i: j for i, j in all_jobs.items() if wanted is None or script.segments[i].chapter in wanted
     }
     order = sorted(jobs)
     cache = _cache(options)
@@ -161,58 +247,100 @@ def render_story(
     )
     key_of = dict(zip(order, keys, strict=True))
 
-    folder = book_folder(
-        Path(options.out_dir), script.meta.author, script.title, script.meta.series
-    )
+    folder = book_folder(Path(options.out_dir), script.meta.author, script.title, series)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ExportError(f"cannot create output folder ({e.strerror or e})", folder) from e
+    cover_path = _side_files(folder, script, all_jobs, cover)
     manifest = _read_manifest(folder)
-    rate = casting.narrator.sample_rate
+    rate = quality.sample_rate
     total = len(script.chapters)
-    files: list[Path] = []
-    playlist: list[tuple[str, float, str]] = []
-    seconds = 0.0
-    reused = 0
     seg_index = {id(s): i for i, s in enumerate(script.segments)}
+    titles = _unique_titles([c.title for c in script.chapters], script.title)
 
     def audio_for(seg: Segment) -> AudioSource:
         k = key_of.get(seg_index[id(seg)])
         return cache.load(k) if k else None
 
+    def chapter_segments(index: int) -> tuple[list[Segment], list[str]]:
+        segs = [s for s in script.segments if s.chapter == index]
+        return segs, [key_of[seg_index[id(s)]] for s in segs if seg_index[id(s)] in key_of]
+
+    def tags_for(title: str, track: int, tracks: int) -> TrackTags:
+        return TrackTags(
+            title=title,
+            album=script.title,
+            author=script.meta.author,
+            track=track,
+            total=tracks,
+            narrator=casting.narrator.name,
+            year=script.meta.year,
+            description=script.meta.description,
+            series=series,
+            series_part=series_part,
+            cover=cover,
+            cover_mime="image/jpeg",
+        )
+
+    # A book file needs every chapter: a partial render (the TUI's one chapter) is
+    # always per-chapter MP3.
+    if options.format == "m4b" and wanted is None:
+        bitrate = options.bitrate or quality.aac_bitrate
+        dest = folder / book_filename(script.title)
+        all_keys: list[str] = []
+        for chapter in script.chapters:
+            all_keys += chapter_segments(chapter.index)[1]
+        tags = tags_for(script.title, 1, 1)
+        fp = _fingerprint(all_keys, tags, ["m4b", bitrate, str(rate), *titles])
+        seconds = _reusable(dest, manifest, fp)
+        reused = 1 if seconds is not None else 0
+        if seconds is None:
+            seconds = _write_m4b(
+                dest,
+                script,
+                titles,
+                chapter_segments,
+                audio_for,
+                rate,
+                bitrate,
+                tags,
+                emit,
+                story,
+                cancel,
+            )
+            manifest[dest.name] = f"{fp}:{seconds:.3f}"
+        _remove_stale(folder, manifest, {dest.name})
+        _write_manifest(folder, manifest)
+        (folder / f"{safe_name(script.title)}.m3u8").unlink(missing_ok=True)
+        emit(Progress("done", story, 1, 1))
+        vtt = dest.with_suffix(".vtt")
+        result = BookResult(path, folder, [dest], total, seconds, reused, [vtt], cover_path)
+        return result, len(order), hits
+
+    bitrate = options.bitrate or quality.mp3_bitrate
+    files: list[Path] = []
+    playlist: list[tuple[str, float, str]] = []
+    seconds = 0.0
+    reused = 0
     clock = EtaClock()
-    titles = _unique_titles([c.title for c in script.chapters], script.title)
     for n, chapter in enumerate(script.chapters, start=1):
         if wanted is not None and chapter.index not in wanted:
             continue
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         emit(Progress("export", story, n - 1, total, clock.eta(n - 1, total), titles[n - 1]))
-        segs = [s for s in script.segments if s.chapter == chapter.index]
-        ckeys = [key_of[seg_index[id(s)]] for s in segs if seg_index[id(s)] in key_of]
-        tags = TrackTags(
-            title=titles[n - 1],
-            album=script.title,
-            author=script.meta.author,
-            track=n,
-            total=total,
-            narrator=casting.narrator.name,
-            year=script.meta.year,
-            description=script.meta.description,
-            series=script.meta.series,
-            series_part=script.meta.series_part,
-            cover=script.meta.cover,
-            cover_mime=script.meta.cover_mime,
-        )
+        segs, ckeys = chapter_segments(chapter.index)
+        tags = tags_for(titles[n - 1], n, total)
         dest = folder / chapter_filename(n, total, titles[n - 1])
-        fp = _fingerprint(ckeys, tags, options.bitrate)
-        if dest.exists() and manifest.get(dest.name, "").startswith(fp):
-            dur = float(manifest[dest.name].split(":", 1)[1])
+        fp = _fingerprint(ckeys, tags, ["mp3", bitrate, str(rate)])
+        dur = _reusable(dest, manifest, fp)
+        if dur is not None:
             reused += 1
         else:
             audio = assemble_chapter(chapter, segs, audio_for, rate)
-            write_chapter(dest, audio, tags, bitrate=options.bitrate)
+            write_chapter(dest, audio, tags, bitrate=bitrate)
+            write_file(dest.with_suffix(".vtt"), format_vtt(chapter_cues(audio)))
             dur = audio.duration
             manifest[dest.name] = f"{fp}:{dur:.3f}"
             _write_manifest(folder, manifest)
@@ -221,8 +349,47 @@ def render_story(
         seconds += dur
     if wanted is None:
         write_playlist(folder, script.title, playlist)
+        _remove_stale(folder, manifest, {f.name for f in files})
+        _write_manifest(folder, manifest)
     emit(Progress("done", story, 1, 1))
-    return BookResult(path, folder, files, len(files), seconds, reused), len(order), hits
+    vtts = [f.with_suffix(".vtt") for f in files]
+    return (
+        BookResult(path, folder, files, len(files), seconds, reused, vtts, cover_path),
+        len(order),
+        hits,
+    )
+
+
+def _write_m4b(
+    dest: Path,
+    script: Script,
+    titles: list[str],
+    chapter_segments: Callable[[int], tuple[list[Segment], list[str]]],
+    audio_for: Callable[[Segment], AudioSource],
+    rate: int,
+    bitrate: str,
+    tags: TrackTags,
+    emit: ProgressCallback,
+    story: str,
+    cancel: threading.Event | None,
+) -> float:
+    """Assemble every chapter into one M4B (and its .vtt); returns its seconds."""
+    clock = EtaClock()
+    total = len(script.chapters)
+    cues: list[Cue] = []
+    with M4bWriter(dest, rate, bitrate) as writer:
+        for n, chapter in enumerate(script.chapters, start=1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            emit(Progress("export", story, n - 1, total, clock.eta(n - 1, total), titles[n - 1]))
+            audio = assemble_chapter(chapter, chapter_segments(chapter.index)[0], audio_for, rate)
+            placed = writer.add(titles[n - 1], audio)
+            cues += chapter_cues(audio, offset=placed.start / rate)
+            del audio
+        writer.finish(tags)
+        samples = writer.chapters[-1].end if writer.chapters else 0
+    write_file(dest.with_suffix(".vtt"), format_vtt(cues))
+    return samples / rate
 
 
 def _unique_titles(titles: list[str], book: str) -> list[str]:

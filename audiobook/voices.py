@@ -89,14 +89,14 @@ VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
 BUNDLED_GAIN_DB: dict[str, float] = {
     "": -4.0,
     "deep": -3.6,
-    "low": -4.0,
-    "slow": -4.1,
+    "low": -3.7,
+    "slow": -3.9,
     "brisk": -4.0,
-    "bright": -4.4,
-    "soft": -4.7,
-    "high": -4.8,
-    "light": -5.1,
-    "airy": -5.6,
+    "bright": -4.2,
+    "soft": -4.5,
+    "high": -4.6,
+    "light": -5.0,
+    "airy": -5.3,
 }
 
 # A shift this large moves a voice across the usual male/female speaking ranges.

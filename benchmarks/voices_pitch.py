@@ -39,7 +39,7 @@ def yin_f0(
     Frames quieter than 1/20 of the loudest frame are treated as unvoiced.
     """
     x = np.asarray(x, dtype=np.float64)
-    tmin, tmax = int(rate / fmax), int(math.ceil(rate / fmin))
+    tmin, tmax = int(rate / fmax), math.ceil(rate / fmin)
     w = 2 * tmax  # integration window
     n = w + tmax
     hop = rate // 100
@@ -121,7 +121,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--voice-dir", action="append", default=[])
     ap.add_argument("--sentence", default=SENTENCE)
-    ap.add_argument("--runs", type=int, default=1, help="runs per voice (pitch is averaged)")
+    ap.add_argument(
+        "--runs", type=int, default=3, help="syntheses per voice, pooled: Piper varies per run"
+    )
     ap.add_argument("--calibrate", action="store_true")
     args = ap.parse_args()
     if args.calibrate:
@@ -140,22 +142,39 @@ def main() -> int:
     t0 = time.monotonic()
     for item in listed:
         voice = find_voice(str(item["name"]), library)
-        pcm = engine.synthesize(args.sentence, voice)
         rate = engine.sample_rate(voice)
-        x = pcm.astype(np.float64) / 32768
-        f0 = yin_f0(x, rate)
-        median = float(np.median(f0)) if f0.size else float("nan")
-        lufs = float(pyloudnorm.Meter(rate).integrated_loudness(x))
-        peak = 20 * math.log10(max(float(np.abs(x).max()), 1e-9))
-        rows.append((voice.name, voice.pitch, voice.tempo, median, lufs, peak, x.size / rate))
+        f0s, lufs, peaks, secs = [], [], [], []
+        for _ in range(args.runs):
+            x = engine.synthesize(args.sentence, voice).astype(np.float64) / 32768
+            f0s.append(yin_f0(x, rate))
+            lufs.append(pyloudnorm.Meter(rate).integrated_loudness(x))
+            peaks.append(20 * math.log10(max(float(np.abs(x).max()), 1e-9)))
+            secs.append(x.size / rate)
+        pooled = np.concatenate(f0s)
+        median = float(np.median(pooled)) if pooled.size else float("nan")
+        rows.append(
+            (
+                voice.name,
+                voice.pitch,
+                voice.tempo,
+                median,
+                float(np.mean(lufs)),
+                max(peaks),
+                float(np.mean(secs)),
+            )
+        )
     ref = rows[0][3]
-    print(f"sentence: {args.sentence!r}")
+    print(f"sentence: {args.sentence!r}; {args.runs} runs per voice, F0 frames pooled")
     print(
         f"{'voice':<30} {'shift':>6} {'tempo':>5} {'F0 Hz':>7} {'vs 1st':>7} {'nearest':>7}"
         f" {'LUFS':>6} {'vs 1st':>6} {'peak':>6} {'secs':>5}"
     )
+    print(
+        f"{'':<30} {'st':>6} {'':>5} {'median':>7} {'st':>7} {'st':>7}"
+        f" {'':>6} {'LU':>6} {'dBFS':>6} {'':>5}"
+    )
     apart = 0
-    for name, shift, tempo, f0m, lufs, peak, secs in rows:
+    for name, shift, tempo, f0m, level, peak, length in rows:
         st = 12 * math.log2(f0m / ref)
         nearest = min(
             (abs(12 * math.log2(f0m / other[3])) for other in rows if other[0] != name),
@@ -166,9 +185,10 @@ def main() -> int:
         print(
             f"{name:<30} {shift:>+6.1f} {tempo:>5.2f} {f0m:>7.1f} {st:>+7.2f} {nearest:>7.2f}"
             f"{'' if ok else '*'}{' ' if ok else ''}"
-            f"{lufs:>6.1f} {lufs - rows[0][4]:>+6.1f} {peak:>6.1f} {secs:>5.2f}"
+            f"{level:>6.1f} {level - rows[0][4]:>+6.1f} {peak:>6.1f} {length:>5.2f}"
         )
     lufs_all = [r[4] for r in rows]
+    print("(* = less than 1 semitone from another voice)")
     print(f"\nvoices listed: {len(rows)}")
     print(f"voices >= {MIN_SEMITONES:g} semitone from every other voice: {apart}")
     print(

@@ -7,7 +7,15 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from audiobook.assemble import PAUSES, ChapterAudio, Marker, assemble_chapter, integrated_loudness
+from audiobook.assemble import (
+    CEILING_DBFS,
+    PAUSES,
+    ChapterAudio,
+    Marker,
+    assemble_chapter,
+    integrated_loudness,
+    limit_peaks,
+)
 from audiobook.model import Chapter, Segment
 
 RATE = 22050
@@ -187,3 +195,79 @@ def test_chunked_loudness_matches_pyloudnorm(rate: int) -> None:
 def test_float_audio_is_accepted() -> None:
     out = assemble([seg("narration", "A", 1)], {"A": square(1.0).astype(np.float32) / 32768})
     assert sum(n for sound, n in runs(out.pcm) if sound) == samples(1.0)
+
+
+# --- segment spans, limiter ------------------------------------------------------
+
+
+def test_spans_give_each_segments_place_in_the_audio() -> None:
+    segments = [
+        seg("heading", "H", 0),
+        seg("narration", "A", 1),
+        seg("skip", "S", 1),
+        seg("dialogue", "B", 1),
+        seg("narration", "gone", 2),
+        seg("narration", "C", 3, scene=1),
+    ]
+    audio = {"H": square(0.5), "A": square(1.0), "S": square(2.0), "B": square(0.7)}
+    audio["C"] = square(0.9)
+    out = assemble(segments, audio)
+    assert [s.segment.text for s in out.spans] == ["H", "A", "B", "C"]
+    sound = [(a, a + n) for a, n in _starts(runs(out.pcm)) if out.pcm[a] != 0]
+    assert [(s.start, s.end) for s in out.spans] == sound
+    assert out.seconds(out.spans[0].start) == pytest.approx(PAUSES["head"], abs=1 / RATE)
+
+
+def _starts(rs: list[tuple[bool, int]]) -> list[tuple[int, int]]:
+    at, out = 0, []
+    for _, n in rs:
+        out.append((at, n))
+        at += n
+    return out
+
+
+def _peaky_speech(seconds: float) -> np.ndarray:
+    """Like Piper speech: a peak-to-loudness ratio over 20 dB (a quiet voice with
+    sharp plosive-like bursts), so gain alone cannot meet -19 LUFS and -3 dBFS."""
+    rng = np.random.default_rng(3)
+    x = _speechlike(seconds, 0.05).astype(np.float64) / 32767
+    for at in rng.integers(0, x.size - 200, size=int(seconds * 4)):
+        x[at : at + 60] += 0.9 * np.hanning(60) * rng.choice([-1.0, 1.0])
+    return np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
+
+
+def test_limiter_holds_loudness_and_peak_on_peaky_speech() -> None:
+    pcm = _peaky_speech(6.0)
+    x = pcm.astype(np.float64) / 32768
+    meter = pyloudnorm.Meter(RATE)
+    # the premise: gain alone, to -19 LUFS, would put the peaks far above -3 dBFS
+    assert 20 * np.log10(np.abs(x).max()) - meter.integrated_loudness(x) > 19
+    out = assemble([seg("narration", "A", 1)], {"A": pcm})
+    y = out.pcm.astype(np.float64) / 32768
+    assert meter.integrated_loudness(y) == pytest.approx(-19.0, abs=0.3)
+    assert 20 * np.log10(np.abs(y).max()) <= CEILING_DBFS + 0.01
+
+
+def test_limit_peaks_only_touches_the_neighbourhood_of_peaks() -> None:
+    rng = np.random.default_rng(5)
+    x = (0.2 * rng.standard_normal(RATE * 3)).astype(np.float32)
+    x[RATE : RATE + RATE // 2] = 0.0  # digital silence in the middle
+    x[2 * RATE + 100] = 0.99  # one peak
+    before = x.copy()
+    limit_peaks(x, RATE, ceiling_dbfs=-6.0)
+    assert np.abs(x).max() <= 10 ** (-6 / 20) + 1e-6
+    assert not x[RATE : RATE + RATE // 2].any()  # zeros stay exact zeros
+    far = np.abs(np.arange(x.size) - (2 * RATE + 100)) > 0.05 * RATE
+    loud = np.abs(before) > 10 ** (-6 / 20)
+    assert np.array_equal(x[far & ~loud], before[far & ~loud])
+    assert (np.sign(x) == np.sign(before)).all()  # a gain, never a clip or a flip
+
+
+@pytest.mark.parametrize("chunk", [1000, 4096, 1 << 20])
+def test_limiter_chunks_do_not_show(chunk: int) -> None:
+    """Chunked processing gives the same gain as doing it in one piece."""
+    x = (_peaky_speech(3.0).astype(np.float32) / 32768) * 8
+    whole, parts = x.copy(), x.copy()
+    limit_peaks(whole, RATE, chunk=x.size + 1)
+    limit_peaks(parts, RATE, chunk=chunk)
+    np.testing.assert_allclose(parts, whole, atol=1e-6)

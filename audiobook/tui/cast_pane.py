@@ -111,7 +111,7 @@ class CastPane(Vertical):
         who = "narration" if key == NARRATION else key
         self.query_one("#cast-detail", Static).update(
             Text.assemble(
-                (who, "bold"), " is read by ", (v.name, "bold"), f": {v.description} ({v.gender})"
+                (who, "bold"), " is read by ", (v.name, "bold"), f" ({v.gender}): {v.description}"
             )
         )
 
@@ -184,11 +184,9 @@ class CastPane(Vertical):
         choices = [Choice(g, g) for g in GENDERS]
 
         def chosen(g: str | None) -> None:
-            for gender in GENDERS:
-                if g == gender:
-                    self.post_message(
-                        Decide(lambda s: s.set_gender(name, gender), f"{name}: {gender}")
-                    )
+            gender = next((x for x in GENDERS if x == g), None)
+            if gender is not None:
+                self.post_message(Decide(lambda s: s.set_gender(name, gender), f"{name}: {gender}"))
 
         self.app.push_screen(PickerScreen(f"Gender of {name}", choices, current=current), chosen)
 

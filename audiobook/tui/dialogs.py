@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
@@ -40,7 +41,7 @@ class PickerScreen(ModalScreen[str | None]):
     PickerScreen OptionList { height: auto; max-height: 14; border: none; padding: 0; }
     PickerScreen Input { border: tall $panel; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("down", "move(1)", "Down", show=False),
         Binding("up", "move(-1)", "Up", show=False),
@@ -77,9 +78,7 @@ class PickerScreen(ModalScreen[str | None]):
     def _fill(self, typed: str) -> None:
         words = typed.casefold().split()
         picked = [
-            c
-            for c in self.choices
-            if all(w in f"{c.label} {c.detail}".casefold() for w in words)
+            c for c in self.choices if all(w in f"{c.label} {c.detail}".casefold() for w in words)
         ]
         options: list[Option] = []
         self.shown = []
@@ -137,7 +136,7 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen Label { width: 100%; text-style: bold; }
     PromptScreen Input { border: tall $panel; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "") -> None:
         super().__init__()
@@ -194,7 +193,7 @@ class HelpScreen(ModalScreen[None]):
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close"),
     ]
 

@@ -42,9 +42,7 @@ def preview_text(script: Script, speaker: str | None) -> str:
         lines = [spoken_text(s) for s in script.segments if s.kind == "narration"]
     else:
         lines = [
-            spoken_text(s)
-            for s in script.segments
-            if s.kind == "dialogue" and s.speaker == speaker
+            spoken_text(s) for s in script.segments if s.kind == "dialogue" and s.speaker == speaker
         ]
     lines = [t for t in lines if t.strip()]
     if not lines:

@@ -7,8 +7,12 @@ thread only ever redraws.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,11 +36,34 @@ from .tracker import ChapterTracker
 UPDATE_EVERY = 0.1  # seconds between progress messages from the worker
 
 
+@contextlib.contextmanager
+def stderr_with_fd() -> Iterator[None]:
+    """Starting the synthesis process pool passes ``sys.stderr.fileno()`` to the
+    children; under Textual ``sys.stderr`` is a capture whose fileno is -1, and the
+    pool fails to start ("bad value(s) in fds_to_keep"). Lend it a real (null) file
+    for the length of the render."""
+    try:
+        ok = sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if ok:
+        yield
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        sys.stderr = null
+        try:
+            yield
+        finally:
+            if sys.stderr is null:  # unless someone (the app exiting) replaced it since
+                sys.stderr = saved
+
+
 class ChapterRow(ListItem):
     DEFAULT_CSS = """
     ChapterRow { height: 1; }
     ChapterRow Horizontal { height: 1; }
-    ChapterRow Label { width: 1fr; }
+    ChapterRow .row-title { width: 1fr; }
     ChapterRow ProgressBar { width: auto; }
     """
 
@@ -47,7 +74,7 @@ class ChapterRow(ListItem):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Label(f"{self.chapter_index + 1}. {self.chapter_title}")
+            yield Label(f"{self.chapter_index + 1}. {self.chapter_title}", classes="row-title")
             yield ProgressBar(total=100, show_eta=False, id=f"bar-{self.chapter_index}")
 
 
@@ -56,7 +83,7 @@ class RenderPane(Vertical):
     RenderPane #render-out { height: auto; padding: 0 1; }
     RenderPane ListView { height: 1fr; }
     RenderPane #overall-row { height: 1; padding: 0 1; }
-    RenderPane #overall-row Label { width: 1fr; text-style: bold; }
+    RenderPane #overall-label { width: 1fr; text-style: bold; }
     RenderPane #overall-row ProgressBar { width: auto; }
     RenderPane #render-status { height: auto; padding: 0 1; color: $text-muted; }
     """
@@ -92,16 +119,16 @@ class RenderPane(Vertical):
         with Horizontal(id="overall-row"):
             yield Label("Overall", id="overall-label")
             yield ProgressBar(total=100, show_eta=False, id="bar-overall")
-        yield Static("b renders the book, c (or enter) the highlighted chapter.", id="render-status")
+        yield Static(
+            "b renders the book, c (or enter) the highlighted chapter.", id="render-status"
+        )
 
     @property
     def busy(self) -> bool:
         return self.cancel_event is not None
 
     def show(self, session: Session) -> None:
-        first = self.session is None or len(session.script.chapters) != len(
-            self.query(ChapterRow)
-        )
+        first = self.session is None or len(session.script.chapters) != len(self.query(ChapterRow))
         self.session = session
         meta = session.script.meta
         folder = book_folder(self.out_dir, meta.author, session.script.title, meta.series)
@@ -155,10 +182,10 @@ class RenderPane(Vertical):
         what = "the book" if chapters is None else f"chapter {min(chapters) + 1}"
         self._status(f"Rendering {what}…")
         # The script and casting of this moment: later decisions replace them, not edit them.
-        self._render(s.path, s.script, s.casting, chapters, self.cancel_event)
+        self._run_render(s.path, s.script, s.casting, chapters, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="render", exit_on_error=False)
-    def _render(
+    def _run_render(
         self,
         path: Path,
         script: Script,
@@ -194,9 +221,10 @@ class RenderPane(Vertical):
                         )
                     )
 
-            book, _, _ = render_story(
-                path, options, progress=on_progress, cancel=cancel, script=script
-            )
+            with stderr_with_fd():
+                book, _, _ = render_story(
+                    path, options, progress=on_progress, cancel=cancel, script=script
+                )
         except Cancelled:
             self.post_message(RenderFinished(cancelled=True))
         except AudiobookError as e:
@@ -209,8 +237,9 @@ class RenderPane(Vertical):
     def on_render_update(self, msg: RenderUpdate) -> None:
         msg.stop()
         for row in self.query(ChapterRow):
-            if row.chapter_index in msg.chapters:
-                row.query_one(ProgressBar).update(progress=round(100 * msg.chapters[row.chapter_index]))
+            done = msg.chapters.get(row.chapter_index)
+            if done is not None:
+                row.query_one(ProgressBar).update(progress=round(100 * done))
         self.query_one("#bar-overall", ProgressBar).update(progress=round(100 * msg.overall))
         eta = f"ETA {fmt_duration(msg.eta)}" if msg.eta is not None else "ETA …"
         self.query_one("#overall-label", Label).update(f"Overall  {eta}")

@@ -24,14 +24,14 @@ from .palette import voice_colour
 from .session import Session, uncertain
 
 NARRATION_CHOICE = ""  # picker value: give the line to the narration voice
-WHO_WIDTH = 12
+WHO_WIDTH = 14
 
 
 class ScriptPane(Horizontal):
     DEFAULT_CSS = """
     ScriptPane #chapters { width: 26; height: 1fr; border-right: vkey $panel; }
     ScriptPane #lines { height: 1fr; }
-    ScriptPane OptionList { border: none; padding: 0; }
+    ScriptPane OptionList, ScriptPane OptionList:focus { border: none; padding: 0; }
     ScriptPane #line-detail { height: 1; color: $text-muted; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -146,12 +146,9 @@ class ScriptPane(Horizontal):
             detail.update(f"{seg.kind}, read by {s.casting.narrator.name}")
             return
         who = seg.speaker or "narration voice"
-        how = "your choice" if seg.sieve == "user" else f"{seg.sieve or 'no rule'}"
+        how = "your choice" if seg.sieve == "user" else f"{seg.confidence:.2f} {seg.sieve or ''}"
         detail.update(
-            Text.assemble(
-                (who, "bold"),
-                f" · {s.voice_of(seg.speaker).name} · confidence {seg.confidence:.2f} ({how})",
-            )
+            Text.assemble((who, "bold"), f" · {s.voice_of(seg.speaker).name} · {how.strip()}")
         )
 
     # --- where we are -------------------------------------------------------------

@@ -96,7 +96,8 @@ class Session:
         if isinstance(raw, list):
             for p in raw:
                 if isinstance(p, dict) and isinstance(p.get("start"), int):
-                    out.append(Passage(p["start"], int(p.get("end", 0)), bool(p.get("read", False))))
+                    end, read = int(p.get("end", 0)), bool(p.get("read", False))
+                    out.append(Passage(p["start"], end, read))
         return out
 
     def is_read(self, seg: Segment) -> bool:
