@@ -100,10 +100,13 @@ def clean_nominal(who: str) -> str | None:
     if not words or words[0].lower() not in ("the", "a", "an"):
         return None
     out: list[str] = []
+    verbs = speech_verbs()
     for w in words[1:]:
         bare = w.strip(",;:.!?")
         if not bare or bare.lower() in _NOMINAL_STOP or (out and bare.endswith("ing")):
             break
+        if out and (bare in verbs or (out[-1][:1].isupper() and bare.islower())):
+            break  # "the Gryphon whispered": the name ends where the verb starts
         out.append(bare)
         if bare != w:  # punctuation ends the phrase
             break
@@ -238,7 +241,7 @@ class Attributor:
             phrase = clean_nominal(w)
             if phrase is None:
                 return None, kind
-            found = self.index.resolve(phrase)
+            found = self._resolve_words(phrase.split())
             if found is not None:
                 return found, kind
             # "said the young lady": an epithet for someone already on stage, found
@@ -247,18 +250,21 @@ class Attributor:
             if w.split()[0].lower() == "the" and head in GENDERED_NOUNS:
                 return self._pronoun(GENDERED_NOUNS[head], at, exclude), "tag-epithet"
             w = phrase
-        words = w.split()
-        # "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock".
+        return self._resolve_words(w.split()), kind
+
+    def _resolve_words(self, words: list[str]) -> str | None:
+        """"the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";
+        "the March Hare" -> "Hare"."""
         for n in range(len(words), 0, -1):
             name = self.index.resolve(" ".join(words[:n]))
             if name is not None:
-                return name, kind
-        if kind == "tag-name":
-            for n in range(1, len(words)):
+                return name
+        for n in range(1, len(words)):
+            if words[n][:1].isupper():
                 name = self.index.resolve(" ".join(words[n:]))
                 if name is not None:
-                    return name, kind
-        return None, kind
+                    return name
+        return None
 
     def _spouse(self, pron: str, noun: str, at: int) -> str | None:
         """"said his lady" -> Mrs. <his surname>: the spouse shares the surname."""

@@ -64,7 +64,7 @@ STOPWORDS = frozenset(
     maybe surely indeed though although because since until unless as like dear poor
     good great old young little said says say tell told ask asked please thank thanks
     okay ok hey hello goodbye sorry do does did don't can can't will won't would should
-    could mama papa mamma pappa ma'am sir madam""".split()
+    could mama papa mamma pappa ma'am sir madam o""".split()
 )
 
 PRONOUN_GENDER: dict[str, Gender] = {
