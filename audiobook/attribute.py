@@ -146,11 +146,26 @@ def tag_after(narr: str) -> Tag | None:
     return None
 
 
+_ENDS_WITH_VERB = re.compile(r"\b(?P<verb>[a-z]+)(?:\s+out|\s+[a-z]+ly)?\s*[,:]?[\s—–\-]*$")
+_CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
+
+
 def tag_before(narr: str) -> Tag | None:
-    m = _PRE.search(narr[-160:])
-    if m and m.group("verb") in speech_verbs():
+    tail = narr[-160:]
+    m = _PRE.search(tail)
+    if m and m.group("verb") in speech_verbs() and not re.match(r"an?\s", m.group("who")):
         return Tag(m.group("who"), m.group("verb"))
-    return None
+    # "Mr. Collins, much offended, laid aside his book, and said," — the speaker is the
+    # subject of the sentence the speech verb ends ("Maria, who ... cried out," too).
+    end = _ENDS_WITH_VERB.search(narr)
+    if end is None or end.group("verb") not in speech_verbs():
+        return None
+    sentence = re.split(r"(?<=[.!?])\s+", narr[: end.start()])[-1]
+    rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
+    first = rel or _CLAUSE_WHO.search(sentence)
+    if first is None:
+        return None
+    return Tag(first.group("who"), end.group("verb"))
 
 
 @dataclass

@@ -190,7 +190,8 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
             if not words:
                 continue
             definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
-            out.append(Mention(start, m.end(), display(hon, words),
+            shown = raw.split()[0].rstrip(".").lower() if hon else None
+            out.append(Mention(start, m.end(), display(shown, words),
                                _sentence_initial(text, start), definite))
     return out
 

@@ -248,40 +248,94 @@ def script(story: Path, as_json: bool, roster_file: Path | None, read_front_matt
         click.echo(f"[{who}] {text[:100]}")
 
 
-@main.command()
+_voice_dir_option = click.option(
+    "--voice-dir",
+    "voice_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of Piper voices (.onnx + .onnx.json); repeatable.",
+)
+
+
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
-@click.option("--voice-dir", "voice_dirs", multiple=True, type=click.Path(path_type=Path))
+@_voice_dir_option
+@click.pass_context
+def voices(ctx: click.Context, as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
+    """List installed voices and their variants; preview or install voices."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(voices_list, as_json=as_json, voice_dirs=voice_dirs)
+
+
+@voices.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@_voice_dir_option
 @errors_to_exit
-def voices(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
-    """List installed voices and the variants made from them."""
+def voices_list(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
+    """List installed voices and the variants made from them (the default)."""
+    from .voicecmd import voice_json
     from .voices import discover_voices
 
     found = discover_voices(voice_dirs)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "name": v.name,
-                        "language": v.language,
-                        "gender": v.gender,
-                        "quality": v.quality,
-                        "sample_rate": v.sample_rate,
-                        "source": v.source,
-                        "pitch": v.pitch,
-                        "tempo": v.tempo,
-                        "speaker_id": v.speaker_id,
-                        "model": str(v.model),
-                        "description": v.description,
-                    }
-                    for v in found
-                ],
-                indent=1,
-            )
-        )
+        click.echo(json.dumps([voice_json(v) for v in found], indent=1))
         return
     for v in found:
         click.echo(f"{v.name:<28} {v.language:<6} {v.gender:<8} {v.source:<8} {v.description}")
+
+
+@voices.command("preview")
+@click.argument("voice_name", metavar="VOICE")
+@click.argument("text")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="WAV file to write [default: VOICE.wav].",
+)
+@_voice_dir_option
+@click.option(
+    "--engine",
+    type=click.Choice(["piper", "tone"]),
+    default="piper",
+    show_default=True,
+    help="'tone' is a fast stand-in for tests.",
+)
+@errors_to_exit
+def voices_preview(
+    voice_name: str, text: str, out: Path | None, voice_dirs: tuple[Path, ...], engine: str
+) -> None:
+    """Speak TEXT with VOICE into a WAV file, levelled as in a render."""
+    from .voicecmd import preview
+
+    dest = out or Path(voice_name.replace("#", "_").replace("/", "_") + ".wav")
+    voice, seconds = preview(voice_name, text, dest, voice_dirs=voice_dirs, engine=engine)
+    click.echo(f"{voice.name}: {seconds:.1f} s -> {dest}")
+
+
+@voices.command("install")
+@click.argument("source", metavar="PATH_OR_NAME")
+@click.option("--force", is_flag=True, help="Replace an installed voice of the same name.")
+@click.option(
+    "--to",
+    "dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Voice folder to install into [default: the user voice folder].",
+)
+@errors_to_exit
+def voices_install(source: str, force: bool, dest: Path | None) -> None:
+    """Add a voice: a downloaded NAME.onnx (with NAME.onnx.json beside it), a folder of
+    them, or a name like en_US-lessac-medium fetched from the Piper voices repository."""
+    from .voicecmd import install
+
+    done = install(source, dest, force=force)
+    for stem in done.already:
+        click.echo(f"{stem}: already installed in {done.folder}")
+    names = [v.name for v in done.voices]
+    shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
+    click.echo(f"voices available: {shown}")
 
 
 @main.command()

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,11 +14,18 @@ from mutagen.mp3 import MP3, BitrateMode
 from audiobook.assemble import ChapterAudio, Marker
 from audiobook.errors import ExportError
 from audiobook.export import (
+    QUALITIES,
+    M4bWriter,
     TrackTags,
     book_folder,
     chapter_filename,
+    decode_audio,
+    ffmetadata,
+    list_chapters,
+    peak_dbfs,
     safe_name,
     write_chapter,
+    write_file,
     write_playlist,
 )
 
@@ -242,3 +250,121 @@ def test_duration_exact_at_other_rates(tmp_path: Path, rate: int) -> None:
     info = MP3(dest).info
     assert info is not None and info.sample_rate == rate
     assert abs(info.length - audio.duration) <= 0.05
+
+
+# --- levels measured on the decoded file, presets, encoder delay -----------------
+
+
+def test_decoded_file_keeps_level_promises_even_for_unlevelled_audio(tmp_path: Path) -> None:
+    """write_chapter measures what it encoded: audio given far too loud (peak 0 dBFS,
+    ~ -3.7 LUFS) comes out at -19 LUFS with its peak under -3 dBFS."""
+    t = np.arange(RATE * 4) / RATE
+    loud = 0.999 * np.sin(2 * np.pi * 300 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
+    audio = ChapterAudio(np.round(loud * 32767).astype(np.int16), RATE, [Marker("A", 0, 4000)])
+    dest = tmp_path / "loud.mp3"
+    write_chapter(dest, audio, tags(cover=None))
+    y, rate = decode_audio(dest)
+    assert rate == RATE
+    assert peak_dbfs(y) <= -3.0
+    assert pyloudnorm.Meter(RATE).integrated_loudness(y.astype(np.float64)) == pytest.approx(
+        -19.0, abs=1.0
+    )
+
+
+def test_decoding_is_aligned_with_the_pcm(tmp_path: Path) -> None:
+    """Encoder delay and padding are undone on decode (the Info tag says how much):
+    a click at 1.000 s is heard at 1.000 s, so CHAP times match what players play."""
+    pcm = np.zeros(RATE * 2, np.int16)
+    pcm[RATE : RATE + 20] = 20000
+    dest = tmp_path / "click.mp3"
+    write_chapter(dest, ChapterAudio(pcm, RATE, [Marker("A", 0, 2000)]), tags(), verify=False)
+    y, _ = decode_audio(dest)
+    assert y.size == pcm.size
+    assert abs(int(np.argmax(np.abs(y))) - (RATE + 10)) <= 0.002 * RATE
+
+
+def test_quality_presets() -> None:
+    assert (QUALITIES["standard"].sample_rate, QUALITIES["standard"].mp3_bitrate) == (22050, "64k")
+    assert (QUALITIES["high"].sample_rate, QUALITIES["high"].mp3_bitrate) == (44100, "192k")
+
+
+def test_high_quality_is_44k_192k_cbr(tmp_path: Path) -> None:
+    q = QUALITIES["high"]
+    t = np.arange(q.sample_rate * 2) / q.sample_rate
+    pcm = np.round(5000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)
+    dest = tmp_path / "hq.mp3"
+    audio = ChapterAudio(pcm, q.sample_rate, [Marker("A", 0, 2000)])
+    write_chapter(dest, audio, tags(), bitrate=q.mp3_bitrate)
+    info = MP3(dest).info
+    assert info is not None and info.sample_rate == 44100 and info.channels == 1
+    assert info.bitrate == pytest.approx(192000, rel=0.001)
+    assert info.bitrate_mode == BitrateMode.CBR
+
+
+# --- side files, M4B ---------------------------------------------------------------
+
+
+def test_write_file_is_atomic_and_leaves_identical_files_alone(tmp_path: Path) -> None:
+    dest = tmp_path / "book" / "desc.txt"
+    assert write_file(dest, "Ein Boot.\n") is True
+    os.utime(dest, ns=(1, 1))
+    assert write_file(dest, "Ein Boot.\n") is False
+    assert dest.stat().st_mtime_ns == 1
+    assert write_file(dest, b"other") is True and dest.read_bytes() == b"other"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["desc.txt"]
+
+
+def test_ffmetadata_escapes_and_uses_milliseconds() -> None:
+    text = ffmetadata("Book = #1", [("A; b\\c", 0, 1500), ("Two\nlines", 1500, 4000)])
+    assert text.splitlines() == [
+        ";FFMETADATA1",
+        "title=Book \\= \\#1",
+        "",
+        "[CHAPTER]",
+        "TIMEBASE=1/1000",
+        "START=0",
+        "END=1500",
+        "title=A\\; b\\\\c",
+        "",
+        "[CHAPTER]",
+        "TIMEBASE=1/1000",
+        "START=1500",
+        "END=4000",
+        "title=Two lines",
+    ]
+
+
+def test_m4b_has_chapters_tags_and_cover(tmp_path: Path) -> None:
+    from mutagen.mp4 import MP4
+
+    dest = tmp_path / "The Quiet Harbour.m4b"
+    with M4bWriter(dest, RATE, "64k") as w:
+        first = w.add("Arrival = 1", chapter_audio(2.0))
+        second = w.add("Storm; at sea", chapter_audio(3.0))
+        w.finish(tags(title="The Quiet Harbour", album="The Quiet Harbour", track=1, total=1))
+    assert (first.start, first.end, second.end) == (0, 2 * RATE, 5 * RATE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [dest.name]  # no parts left
+    chapters = list_chapters(dest)
+    assert [c[2] for c in chapters] == ["Arrival = 1", "Storm; at sea"]
+    assert chapters[0][:2] == (0.0, 2.0) and chapters[1][:2] == (2.0, 5.0)
+    mp4 = MP4(dest)
+    assert mp4.info is not None and mp4.info.channels == 1
+    assert mp4.info.length == pytest.approx(5.0, abs=0.05)
+    t = mp4.tags
+    assert t is not None
+    assert t["\xa9nam"] == ["The Quiet Harbour"] and t["\xa9ART"] == ["Mira Okafor"]
+    assert t["aART"] == ["Mira Okafor"] and t["\xa9wrt"] == ["joe"]
+    assert t["\xa9gen"] == ["Audiobook"] and t["\xa9day"] == ["2023"]
+    assert t["desc"] == ["Ein Boot kommt an. ✓ — “quotes”"]
+    assert bytes(t["----:com.apple.iTunes:series"][0]) == b"Harbour Tales"
+    assert bytes(t["covr"][0]) == PNG
+    y, rate = decode_audio(dest)
+    assert rate == RATE and abs(y.size - 5 * RATE) <= 0.01 * RATE
+
+
+def test_m4b_interrupted_leaves_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "Book.m4b"
+    with pytest.raises(KeyboardInterrupt), M4bWriter(dest, RATE) as w:
+        w.add("One", chapter_audio(1.0))
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
