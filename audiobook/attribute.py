@@ -146,7 +146,10 @@ def tag_after(narr: str) -> Tag | None:
     return None
 
 
-_ENDS_WITH_VERB = re.compile(r"\b(?P<verb>[a-z]+)(?:\s+out|\s+[a-z]+ly)?\s*[,:]?[\s—–\-]*$")
+_ENDS_WITH_VERB = re.compile(
+    r"\b(?P<verb>[a-z]+)(?:\s+out|\s+[a-z]+ly)?(?:\s+to\s+(?:him|her|them|me|us|[A-Z][\w.]*))?"
+    r"(?:,?\s+(?:in|with)\s+[^,.;:!?\"“]{1,40})?\s*[,:]?[\s—–\-]*$"
+)
 _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
 
 
@@ -286,8 +289,14 @@ class Attributor:
         partner = self._pronoun("male" if pron == "his" else "female", at, None)
         if partner is None:
             return None
-        surname = split_honorific(partner)[1][-1]
-        return self.index.resolve(f"{_FAMILY_TITLE[noun]} {surname}")
+        title = _FAMILY_TITLE[noun]
+        for form in self.index.forms_of(partner):
+            words = split_honorific(form)[1]
+            found = self.index.resolve(f"{title} {words[-1]}") if len(words) > 1 or \
+                split_honorific(form)[0] else None
+            if found is not None and found != partner:
+                return found
+        return None
 
     # -- sieves ----------------------------------------------------------------
     def run(self) -> None:
@@ -567,6 +576,21 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     return out
 
 
+def _enrich(roster: Sequence[Character], found: Sequence[Character]) -> dict[str, list[str]]:
+    """Names the text uses for a reviewed character that the roster doesn't list
+    ("Elizabeth Bennet" for a roster "Elizabeth"), for resolving only: a discovered
+    cluster that shares an alias with exactly one roster character lends it its forms."""
+    index = NameIndex(roster)
+    out: dict[str, list[str]] = defaultdict(list)
+    for c in found:
+        owners = {index.resolve(f) for f in [c.name, *c.aliases]} - {None}
+        if len(owners) == 1:
+            owner = owners.pop()
+            assert owner is not None
+            out[owner].extend(f for f in [c.name, *c.aliases] if index.resolve(f) is None)
+    return dict(out)
+
+
 def attribute(
     text: str,
     segments: Sequence[Segment],
@@ -587,8 +611,10 @@ def attribute(
             s.speaker, s.confidence, s.sieve = None, 0.0, None
             if (s.start, s.end) in fixed:
                 s.speaker, s.confidence, s.sieve = fixed[(s.start, s.end)], 1.0, "user"
+    extra: dict[str, list[str]] = {}
     if roster is not None:
         chars = [Character(c.name, list(c.aliases), c.gender, c.narrator) for c in roster]
+        extra = _enrich(chars, discover_characters(text, segments))
     else:
         chars = discover_characters(text, segments)
     known = {c.name for c in chars}
@@ -598,7 +624,7 @@ def attribute(
     if narrator is None and first_person_narrator(narration):
         narrator = NARRATOR_NAME
         chars.append(Character(name=NARRATOR_NAME, narrator=True))
-    Attributor(text, segments, NameIndex(chars), narrator).run()
+    Attributor(text, segments, NameIndex(chars, extra), narrator).run()
     lines = Counter(s.speaker for s in segments if s.kind == "dialogue" and s.speaker)
     for c in chars:
         c.lines = lines.get(c.name, 0)

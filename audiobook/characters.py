@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -387,19 +387,23 @@ def first_person_narrator(narration: Sequence[Segment]) -> bool:
 class NameIndex:
     """Maps a mention (a surface form) to a character name, by normalised alias."""
 
-    def __init__(self, characters: Sequence[Character]) -> None:
+    def __init__(self, characters: Sequence[Character],
+                 extra: Mapping[str, Sequence[str]] | None = None) -> None:
+        """``extra``: more forms per character, used for resolving only."""
         self.characters = list(characters)
         self._gender = {c.name: c.gender for c in characters}
+        self._forms = {c.name: [c.name, *c.aliases, *(extra or {}).get(c.name, ())]
+                       for c in characters}
         self._ix: dict[str, set[str]] = defaultdict(set)
         self._titles: dict[str, set[str]] = defaultdict(set)
         for c in characters:
-            for form in [c.name, *c.aliases]:
+            for form in self._forms[c.name]:
                 self._ix[norm(form)].add(c.name)
         # Unique first names and surnames of multi-word names resolve too, and so does
         # a bare title ("the count") held by one character only.
         parts: dict[str, set[str]] = defaultdict(set)
         for c in characters:
-            for form in [c.name, *c.aliases]:
+            for form in self._forms[c.name]:
                 hon, words = split_honorific(form)
                 if hon:
                     self._titles[hon].add(c.name)
@@ -432,3 +436,6 @@ class NameIndex:
 
     def gender(self, name: str) -> Gender:
         return self._gender.get(name, "unknown")
+
+    def forms_of(self, name: str) -> list[str]:
+        return self._forms.get(name, [name])
