@@ -53,6 +53,7 @@ CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
     "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
+    "previous-beat": 0.45,
 }  # fmt: skip
 
 
@@ -178,6 +179,7 @@ class Turn:
     par: int
     segs: list[Segment]
     follows_turn: bool = False  # the paragraph right before is a turn too
+    beat_before: list[Segment] = field(default_factory=list)  # narration paragraph before
 
     @property
     def quotes(self) -> list[Segment]:
@@ -314,9 +316,12 @@ class Attributor:
                         self._note_mentions(s)
                 continue
             turn = Turn(par, segs, follows_turn=last_turn_par == par - 1)
+            before = by_par.get(par - 1, [])
+            if before and all(s.kind == "narration" for s in before):
+                turn.beat_before = before
             exclude = prev_speaker if turn.follows_turn else None
             self._tags(turn, exclude)
-            self._carry_in_paragraph(turn)
+            self._carry_in_paragraph(turn, exclude)
             turns.append(turn)
             last_turn_par = par
             prev_speaker = turn.speaker
@@ -355,7 +360,27 @@ class Attributor:
         gap = self.text[a.end : b.start]
         return len(gap) <= 4 and "\n\n" not in gap
 
-    def _carry_in_paragraph(self, turn: Turn) -> None:
+    def _subjects(self, segs: Sequence[Segment], exclude: str | None) -> set[str | None]:
+        """Who the narration's sentences are about: named subjects, and pronoun
+        subjects resolved like tags ("She sipped at her glass.")."""
+        subjects: set[str | None] = set()
+        for s in segs:
+            if s.kind != "narration":
+                continue
+            for m in _SUBJECT.finditer(s.text):
+                who = m.group("who")
+                if who == "I":
+                    subjects.add(self.narrator)
+                elif who.lower() in ("he", "she"):
+                    subjects.add(self._pronoun(PRONOUN_GENDER[who.lower()],
+                                               s.start + m.start("who"), exclude))
+                elif who[:1].isupper():
+                    name = self.index.resolve(who)
+                    if name is not None:
+                        subjects.add(name)
+        return subjects
+
+    def _carry_in_paragraph(self, turn: Turn, exclude: str | None = None) -> None:
         """One speaker per paragraph: a tag on one quote covers the others, and a lone
         named subject of the paragraph's narration (an action beat) speaks its quotes."""
         speakers = {q.speaker for q in turn.quotes if q.speaker}
@@ -364,22 +389,9 @@ class Attributor:
             return
         if speakers:
             return
-        subjects: set[str] = set()
-        for s in turn.segs:
-            if s.kind != "narration":
-                continue
-            for m in _SUBJECT.finditer(s.text):
-                who = m.group("who")
-                if who == "I" and self.narrator:
-                    subjects.add(self.narrator)
-                    continue
-                if who.lower() in PRONOUN_GENDER:
-                    continue
-                name = self.index.resolve(who)
-                if name is not None:
-                    subjects.add(name)
-        if len(subjects) == 1:
-            turn.assign(next(iter(subjects)), "beat")
+        subjects = self._subjects(turn.segs, exclude)
+        if len(subjects) == 1 and None not in subjects:
+            turn.assign(next(iter(subjects)), "beat")  # type: ignore[arg-type]
 
     def _unify_quotations(self) -> None:
         """A quotation running over several paragraphs has one speaker, whichever of
@@ -434,6 +446,12 @@ class Attributor:
                 if guess is not None:
                     t.assign(guess, "turn-taking")
                     changed = True
+        for t in turns:
+            if t.speaker is None and t.beat_before:
+                # "She sipped at her glass." then a bare quote: she says it.
+                subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
+                if len(subjects) == 1 and None not in subjects:
+                    t.assign(next(iter(subjects)), "previous-beat")  # type: ignore[arg-type]
         for run in _runs(turns):
             self._two_party(run)
 
@@ -447,11 +465,15 @@ class Attributor:
             return
         if len(people) == 1:
             other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
+            if other is None and self.narrator and people[0] != self.narrator:
+                other = self.narrator  # a first-person narrator is in every scene
             if other is None:
                 at = run[0].segs[0].start
                 other = next((r.name for r in reversed(self.recent) if r.offset < at
                               and r.name and r.name != people[0] and r.name != self.narrator
                               and at - r.offset < 1500), None)
+            if other is None and self.narrator and people[0] != self.narrator:
+                other = self.narrator  # a first-person narrator is in every scene
             if other is None:
                 return
             people.append(other)
