@@ -192,7 +192,7 @@ class Turn:
 
     def assign(self, name: str, sieve: str) -> None:
         for q in self.quotes:
-            if q.speaker is None:
+            if q.speaker is None and q.sieve not in ("tag-unresolved", "user"):
                 q.speaker, q.sieve, q.confidence = name, sieve, CONFIDENCE[sieve]
 
 
@@ -353,6 +353,10 @@ class Attributor:
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
+            elif sieve in ("tag-nominal", "tag-name"):
+                # Someone speaks whom we can't name ("said his lady", "said a tall
+                # man"): no later guess may give the line to somebody else.
+                seg.sieve = "tag-unresolved"
 
     def _adjacent(self, a: Segment, b: Segment) -> bool:
         """A tag belongs to a quote only when nothing but a closing mark and spaces or
@@ -445,7 +449,7 @@ class Attributor:
                 guess = back or fwd
                 if guess is not None:
                     t.assign(guess, "turn-taking")
-                    changed = True
+                    changed = changed or t.speaker is not None  # a pinned line may refuse
         for t in turns:
             if t.speaker is None and t.beat_before:
                 # "She sipped at her glass." then a bare quote: she says it.

@@ -85,7 +85,7 @@ def conversations(segments: Sequence[Segment]) -> Conversations:
     return conv
 
 
-DISTINCT_ENOUGH = 4.5  # semitones-like units of voice_distance
+DISTINCT_ENOUGH = 3.0  # in voice_distance units (~semitones): a minor third is plain to hear
 _QUALITY = {"x_low": 0, "low": 1, "medium": 2, "high": 3}
 
 
@@ -94,9 +94,9 @@ def _family(language: str) -> str:
 
 
 def best_narrator(library: Sequence[Voice], language: str | None = None) -> Voice:
-    """The highest-quality unshifted voice in ``language`` (any if none speaks it);
-    single-speaker models before one speaker of many, then the library's order (the
-    bundled ``joe`` first)."""
+    """The best unshifted voice in ``language`` (any if none speaks it): single-speaker
+    models before one speaker of many, then the highest quality, then ``joe``, then the
+    library's order."""
     family = _family(language) if language else None
 
     def rank(i: int) -> tuple[int, int, int, int, int, int]:
@@ -105,8 +105,8 @@ def best_narrator(library: Sequence[Voice], language: str | None = None) -> Voic
         return (
             family is not None and _family(v.language) != family,
             shifted,
+            v.speaker_id is not None,  # one speaker of many had less training audio
             -_QUALITY.get(v.quality, 1),
-            v.speaker_id is not None,
             v.name != DEFAULT_VOICE,
             i,
         )

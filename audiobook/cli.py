@@ -262,9 +262,20 @@ _voice_dir_option = click.option(
 @_voice_dir_option
 @click.pass_context
 def voices(ctx: click.Context, as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
-    """List installed voices and their variants; preview or install voices."""
+    """List installed voices and their variants; preview or install voices.
+
+    Voices are found in ./voices, the user voice folder and --voice-dir folders. A
+    voices.toml in one of them sets genders that a voice's metadata lacks:
+    [gender] "en_US-libritts_r-medium#12" = "female".
+    """
+    ctx.obj = voice_dirs  # `voices --voice-dir D preview ...` uses D too
     if ctx.invoked_subcommand is None:
-        ctx.invoke(voices_list, as_json=as_json, voice_dirs=voice_dirs)
+        ctx.invoke(voices_list, as_json=as_json, voice_dirs=())
+
+
+def _voice_dirs(own: tuple[Path, ...]) -> tuple[Path, ...]:
+    group = click.get_current_context().obj
+    return tuple(group or ()) + own
 
 
 @voices.command("list")
@@ -276,7 +287,7 @@ def voices_list(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
     from .voicecmd import voice_json
     from .voices import discover_voices
 
-    found = discover_voices(voice_dirs)
+    found = discover_voices(_voice_dirs(voice_dirs))
     if as_json:
         click.echo(json.dumps([voice_json(v) for v in found], indent=1))
         return
@@ -310,7 +321,9 @@ def voices_preview(
     from .voicecmd import preview
 
     dest = out or Path(voice_name.replace("#", "_").replace("/", "_") + ".wav")
-    voice, seconds = preview(voice_name, text, dest, voice_dirs=voice_dirs, engine=engine)
+    voice, seconds = preview(
+        voice_name, text, dest, voice_dirs=_voice_dirs(voice_dirs), engine=engine
+    )
     click.echo(f"{voice.name}: {seconds:.1f} s -> {dest}")
 
 

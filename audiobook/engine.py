@@ -293,8 +293,10 @@ def levels_path() -> Path:
     return Path(platformdirs.user_cache_dir("audiobook")) / LEVELS_FILE
 
 
+@functools.lru_cache(maxsize=1024)
 def level_key(voice: Voice) -> str:
-    """Everything that changes how loud a voice reads (not its name)."""
+    """Everything that changes how loud a voice reads (not its name). Cached: it is
+    asked for every segment, and a voice's files do not change under a render."""
     try:
         model = [voice.model.name, voice.model.stat().st_size]
     except OSError:

@@ -55,6 +55,10 @@ FORMATS = ("mp3", "m4b")
 # The decoded file may miss the target by this much before we re-encode: MP3's
 # low-pass alone takes ~0.35 LU off Piper speech.
 LOUDNESS_SLACK = 0.6
+MAX_CORRECTION_DB = 3.0
+# AAC overshoots more than MP3 (measured ~0.8 dB on Piper speech at 64 kbps), and an
+# M4B is not re-levelled chapter by chapter, so its limiter sits lower.
+AAC_CEILING_DBFS = CEILING_DBFS - 1.0
 
 
 @dataclass
@@ -318,6 +322,25 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32), int(rate)
 
 
+def decoded_peak_dbfs(path: Path) -> float:
+    """Sample peak of the decoded file, streamed: a whole book need not fit in memory."""
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
+    peak = 0.0
+    try:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(1 << 22):
+                x = np.frombuffer(chunk[: len(chunk) // 4 * 4], dtype="<f4")
+                if x.size:
+                    peak = max(peak, float(np.max(np.abs(x))))
+    except OSError as exc:
+        raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
+    if proc.returncode != 0:
+        raise ExportError("cannot decode", path)
+    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
+
+
 def peak_dbfs(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
@@ -336,7 +359,9 @@ def _correction(part: Path, audio: ChapterAudio) -> ChapterAudio | None:
         return None
     x = audio.pcm.astype(np.float32) * np.float32(1 / 32768)
     if not loud_ok:
-        x *= np.float32(10 ** ((TARGET_LUFS - loudness) / 20))
+        # Down as far as needed; up only by what a codec can plausibly have taken:
+        # more would undo assembly's cap on boosting a near-silent chapter.
+        x *= np.float32(10 ** (min(TARGET_LUFS - loudness, MAX_CORRECTION_DB) / 20))
     overshoot = max(0.0, peak - CEILING_DBFS) if not peak_ok else 0.0
     limit_peaks(x, audio.sample_rate, CEILING_DBFS - overshoot - 0.2)
     x *= np.float32(32768)

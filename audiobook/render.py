@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyze import analyze
-from .assemble import AudioSource, assemble_chapter
+from .assemble import PEAK_DBFS, AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
 from .cover import book_cover
 from .errors import AudiobookError, Cancelled, CastError, ExportError
 from .export import (
+    AAC_CEILING_DBFS,
     FORMATS,
     QUALITIES,
     M4bWriter,
@@ -35,6 +36,7 @@ from .export import (
     book_filename,
     book_folder,
     chapter_filename,
+    decoded_peak_dbfs,
     safe_name,
     write_chapter,
     write_file,
@@ -296,19 +298,20 @@ def render_story(
         seconds = _reusable(dest, manifest, fp)
         reused = 1 if seconds is not None else 0
         if seconds is None:
-            seconds = _write_m4b(
-                dest,
-                script,
-                titles,
-                chapter_segments,
-                audio_for,
-                rate,
-                bitrate,
-                tags,
-                emit,
-                story,
-                cancel,
-            )
+            ceiling, made = AAC_CEILING_DBFS, 0.0
+            for _attempt in range(2):
+                made = _write_m4b(
+                    dest, script, titles, chapter_segments, audio_for, rate, bitrate, tags,
+                    emit, story, cancel, ceiling
+                )  # fmt: skip
+                # Measured on the decoded book; over the promise (rare): once more, with
+                # the limiter lower by what the encoder added.
+                over = decoded_peak_dbfs(dest) - (PEAK_DBFS - 0.1)
+                if over <= 0:
+                    break
+                log.info("%s: peak %.2f dB over after AAC, re-encoding", dest.name, over)
+                ceiling -= over + 0.2
+            seconds = made
             manifest[dest.name] = f"{fp}:{seconds:.3f}"
         _remove_stale(folder, manifest, {dest.name})
         _write_manifest(folder, manifest)
@@ -372,6 +375,7 @@ def _write_m4b(
     emit: ProgressCallback,
     story: str,
     cancel: threading.Event | None,
+    ceiling_dbfs: float,
 ) -> float:
     """Assemble every chapter into one M4B (and its .vtt); returns its seconds."""
     clock = EtaClock()
@@ -382,7 +386,8 @@ def _write_m4b(
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             emit(Progress("export", story, n - 1, total, clock.eta(n - 1, total), titles[n - 1]))
-            audio = assemble_chapter(chapter, chapter_segments(chapter.index)[0], audio_for, rate)
+            segs = chapter_segments(chapter.index)[0]
+            audio = assemble_chapter(chapter, segs, audio_for, rate, ceiling_dbfs)
             placed = writer.add(titles[n - 1], audio)
             cues += chapter_cues(audio, offset=placed.start / rate)
             del audio

@@ -70,7 +70,7 @@ class VariantRecipe:
 # them further. Kept within -4.5..+9 st: beyond that the formant shift that comes with
 # resampling makes speech sound processed.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
-    VariantRecipe("deep", -4.5, 0.94, description="deep, a little slower"),
+    VariantRecipe("deep", -4.5, 0.94, description="deep, unhurried"),
     VariantRecipe("low", -3.0, description="lower"),
     VariantRecipe("slow", -1.5, 0.88, noise_w=0.6, description="slightly lower, measured"),
     VariantRecipe("brisk", 1.5, 1.08, description="slightly higher, quicker"),

@@ -9,9 +9,13 @@ import pytest
 
 from audiobook.engine import (
     KEEP_EDGE_SECONDS,
+    PEAK_LIMIT,
+    REFERENCE_TEXT,
+    VOICE_LUFS,
     PiperEngine,
     ToneEngine,
     get_engine,
+    loudness,
     pitch_ratio,
     shift_pitch,
     to_int16,
@@ -192,6 +196,30 @@ def test_joe_variants_differ_in_pitch_not_length(piper: PiperEngine) -> None:
     f_high, f_deep = yin_median_f0(high, 22050), yin_median_f0(deep, 22050)
     # 8 semitones apart = x1.59; Piper's own prosody varies from run to run
     assert f_high / f_deep > 1.25
+
+
+@pytest.mark.voice
+def test_joe_variants_are_as_loud_as_the_narrator(piper: PiperEngine) -> None:
+    """Switching speakers never jumps: each voice within 1 LU of the narrator (joe),
+    on a sentence other than the reference text the gains were measured on."""
+    voices = bundled_voices()
+    levels = {}
+    for name in ("joe", "joe-deep", "joe-airy"):  # the extremes of the range
+        pcm = piper.synthesize(SENTENCE, find_voice(name, voices))
+        assert np.abs(pcm.astype(np.int32)).max() < PEAK_LIMIT * 32767  # never limited
+        levels[name] = loudness(pcm / 32768, 22050)
+    reference = loudness(piper.synthesize(REFERENCE_TEXT, voices[0]) / 32768, 22050)
+    assert reference == pytest.approx(VOICE_LUFS, abs=0.6)  # the calibration holds
+    assert levels["joe-deep"] == pytest.approx(levels["joe"], abs=1.0)
+    assert levels["joe-airy"] == pytest.approx(levels["joe"], abs=1.0)
+
+
+def test_loudness_of_silence_and_short_audio_is_minus_infinity() -> None:
+    assert loudness(np.zeros(RATE, np.float32), RATE) == float("-inf")
+    tone = 0.1 * np.sin(np.arange(RATE // 10) * 0.1).astype(np.float32)
+    assert loudness(tone, RATE) == float("-inf")  # shorter than one 400 ms block
+    longer = 0.1 * np.sin(np.arange(RATE) * 2 * np.pi * 1000 / RATE)
+    assert loudness(longer, RATE) == pytest.approx(-23.0, abs=0.5)  # 1 kHz at -23 dBFS rms
 
 
 def test_piper_sample_rate_comes_from_the_model_config(tmp_path: Path) -> None:

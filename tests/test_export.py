@@ -20,6 +20,7 @@ from audiobook.export import (
     book_folder,
     chapter_filename,
     decode_audio,
+    decoded_peak_dbfs,
     ffmetadata,
     list_chapters,
     peak_dbfs,
@@ -360,6 +361,7 @@ def test_m4b_has_chapters_tags_and_cover(tmp_path: Path) -> None:
     assert bytes(t["covr"][0]) == PNG
     y, rate = decode_audio(dest)
     assert rate == RATE and abs(y.size - 5 * RATE) <= 0.01 * RATE
+    assert decoded_peak_dbfs(dest) == pytest.approx(peak_dbfs(y), abs=1e-4)
 
 
 def test_m4b_interrupted_leaves_nothing(tmp_path: Path) -> None:
@@ -368,3 +370,14 @@ def test_m4b_interrupted_leaves_nothing(tmp_path: Path) -> None:
         w.add("One", chapter_audio(1.0))
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quiet_audio_is_not_boosted_into_noise_on_export(tmp_path: Path) -> None:
+    """Assembly caps the gain for a near-silent chapter; export only corrects what a
+    codec can plausibly change (a few dB up), so the file stays quiet."""
+    t = np.arange(RATE * 3) / RATE
+    quiet = np.round(30 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)  # ~ -60 dBFS
+    dest = tmp_path / "quiet.mp3"
+    write_chapter(dest, ChapterAudio(quiet, RATE, [Marker("A", 0, 3000)]), tags(cover=None))
+    y, _ = decode_audio(dest)
+    assert peak_dbfs(y) < -50

@@ -1,3 +1,11 @@
+"""Voice discovery, variants, levelling of unmeasured voices, and `audiobook voices`.
+
+A tiny but real Piper-shaped ONNX model is written by hand in ``tiny_model`` (protobuf
+wire format, no onnx package needed): it loads in onnxruntime, exposes speakers and
+"speaks" a tone per phoneme, so multi-speaker discovery, synthesis, levelling, preview
+and install are all tested on a real model in milliseconds.
+"""
+
 from __future__ import annotations
 
 import itertools
@@ -5,17 +13,27 @@ import json
 import logging
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from audiobook import engine as engine_mod
+from audiobook.cli import main
+from audiobook.engine import REFERENCE_TEXT, VOICE_LUFS, PiperEngine, levels_path, loudness
 from audiobook.errors import VoiceError
+from audiobook.voicecmd import InstallError, install
 from audiobook.voices import (
+    BUNDLED_GAIN_DB,
     DEFAULT_VOICE,
+    VARIANT_RECIPES,
     Voice,
     bundled_voices,
     discover_voices,
     find_voice,
+    user_voice_dir,
     variants_of,
 )
 
@@ -50,8 +68,12 @@ def test_bundled_joe_and_variants() -> None:
     assert joe.model.is_file() and joe.config.is_file()
     assert joe.gender == "male" and joe.sample_rate == 22050 and joe.source == "bundled"
     pitches = sorted(v.pitch for v in voices)
-    assert all(b - a >= 1.0 for a, b in itertools.pairwise(pitches))
+    # 1.5 st: Piper's own prosody moves a voice's median pitch by up to ~0.4 st per run
+    assert all(b - a >= 1.5 for a, b in itertools.pairwise(pitches))
     assert all(-6 <= v.pitch <= 9 and 0.8 <= v.tempo <= 1.2 for v in voices)
+    # every bundled voice carries its offline-measured level correction
+    assert set(BUNDLED_GAIN_DB) == {""} | {r.suffix for r in VARIANT_RECIPES}
+    assert all(v.gain_db is not None and -12 < v.gain_db < 0 for v in voices)
     by_name = {v.name: v for v in voices}
     assert by_name["joe-deep"].gender == "male" and by_name["joe-deep"].pitch < 0
     assert by_name["joe-airy"].gender == "female" and by_name["joe-airy"].pitch >= 6
@@ -140,3 +162,336 @@ def test_light_modules_do_not_import_onnxruntime() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_voices_toml_sets_gender_where_metadata_has_none(isolated: Path) -> None:
+    folder = isolated / "voices"
+    _write_model(folder, "en_US-plain-medium")
+    _write_model(folder, "crowd", {"num_speakers": 2, "speaker_id_map": {"a": 0, "b": 1}})
+    (folder / "voices.toml").write_text(
+        '[gender]\n"en_US-plain-medium" = "female"\n"crowd#b" = "M"\n"crowd#a" = "robot"\n',
+        encoding="utf-8",
+    )
+    voices = {v.name: v for v in discover_voices()}
+    assert voices["en_US-plain-medium"].gender == "female"
+    # a single-speaker model gets joe's recipe variants, with genders that follow
+    assert voices["en_US-plain-medium-high"].gender == "female"
+    assert voices["en_US-plain-medium-deep"].gender == "male"
+    assert voices["en_US-plain-medium-high"].gain_db is None  # measured on first use
+    assert voices["crowd#b"].gender == "male" and voices["crowd#a"].gender == "unknown"
+    assert "crowd#b-high" not in voices  # many speakers are variety enough
+
+
+# --- a tiny real Piper model --------------------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _int(field: int, value: int) -> bytes:
+    return _varint(field << 3) + _varint(value)
+
+
+def _msg(field: int, payload: bytes | str) -> bytes:
+    data = payload.encode() if isinstance(payload, str) else payload
+    return _varint(field << 3 | 2) + _varint(len(data)) + data
+
+
+_FLOAT, _INT64 = 1, 7  # onnx TensorProto data types
+
+
+def _tensor(name: str, arr: np.ndarray) -> bytes:
+    dtype = _FLOAT if arr.dtype.kind == "f" else _INT64
+    raw = arr.astype("<f4" if dtype == _FLOAT else "<i8").tobytes()
+    dims = b"".join(_int(1, d) for d in arr.shape)
+    return dims + _int(2, dtype) + _msg(8, name) + _msg(9, raw)
+
+
+def _value(name: str, elem: int, dims: list[int | str]) -> bytes:
+    shape = b"".join(_msg(1, _msg(2, d) if isinstance(d, str) else _int(1, d)) for d in dims)
+    return _msg(1, name) + _msg(2, _msg(1, _int(1, elem) + _msg(2, shape)))
+
+
+def _node(op: str, inputs: list[str], outputs: list[str], **ints: int) -> bytes:
+    attrs = b"".join(_msg(5, _msg(1, k) + _int(3, v) + _int(20, 2)) for k, v in ints.items())
+    ins = b"".join(_msg(1, i) for i in inputs) + b"".join(_msg(2, o) for o in outputs)
+    return ins + _msg(4, op) + attrs
+
+
+TINY_AMPLITUDE = 0.02
+
+
+def tiny_model(speakers: int) -> bytes:
+    """A Piper-shaped ONNX model (inputs ``input``, ``input_lengths``, ``scales`` and,
+    with several speakers, ``sid``): 256 samples of tone per phoneme id; speaker s sings
+    at (s+1) * rate/128 Hz with amplitude TINY_AMPLITUDE * (s+1)**2, so speakers differ
+    in pitch and (by 19 dB) in level."""
+    init = [
+        _tensor("zero", np.array(0.0, np.float32)),
+        _tensor("one", np.array(1.0, np.float32)),
+        _tensor("amp", np.array(TINY_AMPLITUDE, np.float32)),
+        _tensor("phase", (2 * np.pi / 128 * np.arange(256, dtype=np.float32)).reshape(1, 1, -1)),
+        _tensor("shape3", np.array([1, -1, 1], np.int64)),
+        _tensor("shape_out", np.array([1, 1, -1], np.int64)),
+    ]
+    nodes = [
+        _node("Cast", ["input"], ["ids"], to=_FLOAT),
+        _node("Mul", ["ids", "zero"], ["zeros"]),
+        _node("Add", ["zeros", "one"], ["ones"]),
+        _node("Reshape", ["ones", "shape3"], ["ones3"]),
+    ]
+    inputs = [
+        _value("input", _INT64, [1, "phonemes"]),
+        _value("input_lengths", _INT64, [1]),
+        _value("scales", _FLOAT, [3]),
+    ]
+    if speakers > 1:
+        inputs.append(_value("sid", _INT64, [1]))
+        nodes += [
+            _node("Cast", ["sid"], ["sid_f"], to=_FLOAT),
+            _node("Add", ["sid_f", "one"], ["sp"]),
+        ]
+    else:
+        init.append(_tensor("sp", np.array([1.0], np.float32)))
+    nodes += [
+        _node("Mul", ["sp", "phase"], ["ph"]),
+        _node("Sin", ["ph"], ["wave"]),
+        _node("Mul", ["sp", "sp"], ["sp2"]),
+        _node("Mul", ["sp2", "amp"], ["gain"]),
+        _node("Mul", ["wave", "gain"], ["block"]),
+        _node("Mul", ["ones3", "block"], ["tiled"]),
+        _node("Reshape", ["tiled", "shape_out"], ["output"]),
+    ]
+    graph = (
+        b"".join(_msg(1, n) for n in nodes)
+        + _msg(2, "tiny")
+        + b"".join(_msg(5, t) for t in init)
+        + b"".join(_msg(11, v) for v in inputs)
+        + _msg(12, _value("output", _FLOAT, [1, 1, "samples"]))
+    )
+    opset = _msg(8, _msg(1, "") + _int(2, 13))
+    return _int(1, 8) + opset + _msg(2, "audiobook-tests") + _msg(7, graph)
+
+
+def write_tiny_voice(folder: Path, stem: str, speakers: int = 1) -> Path:
+    """``stem.onnx`` + ``stem.onnx.json`` (joe's phoneme map, so Piper can phonemize)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = folder / f"{stem}.onnx"
+    model.write_bytes(tiny_model(speakers))
+    cfg = json.loads(bundled_voices()[0].config.read_text(encoding="utf-8"))
+    cfg.update(num_speakers=speakers, dataset=stem)
+    del cfg["language"]  # so the language comes from the name, as for many user voices
+    cfg["audio"] = {"sample_rate": 22050, "quality": "x_low"}
+    cfg["speaker_id_map"] = {n: i for i, n in enumerate(["ann", "bo", "cy"][:speakers])}
+    if speakers == 1:
+        cfg["speaker_id_map"] = {}
+    (folder / f"{stem}.onnx.json").write_text(json.dumps(cfg), encoding="utf-8")
+    return model
+
+
+def dominant_hz(pcm: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(pcm.astype(np.float64)))
+    return float(np.argmax(spectrum) * rate / pcm.size)
+
+
+def test_tiny_multi_speaker_model_exposes_and_speaks_its_speakers(isolated: Path) -> None:
+    write_tiny_voice(isolated / "voices", "en_US-tiny-x_low", speakers=3)
+    tiny = [v for v in discover_voices() if v.model.name == "en_US-tiny-x_low.onnx"]
+    assert [(v.name, v.speaker_id) for v in tiny] == [
+        ("en_US-tiny-x_low#ann", 0),
+        ("en_US-tiny-x_low#bo", 1),
+        ("en_US-tiny-x_low#cy", 2),
+    ]
+    assert all(v.quality == "x_low" and v.source == "voices/" for v in tiny)
+    engine = PiperEngine()
+    for k, voice in enumerate(tiny):
+        pcm = engine.synthesize("Hello there.", voice)
+        assert pcm.dtype == np.int16 and pcm.size > 1000
+        assert dominant_hz(pcm, 22050) == pytest.approx((k + 1) * 22050 / 128, rel=0.02)
+
+
+def test_unmeasured_voices_are_levelled_to_the_narrator_and_remembered(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(isolated / "cache"))
+    monkeypatch.setattr(engine_mod, "_LEVELS", {})
+    write_tiny_voice(isolated / "voices", "tiny", speakers=3)
+    tiny = [v for v in discover_voices() if v.name.startswith("tiny#")]
+    engine = PiperEngine()
+    raw = [loudness(engine.synthesize_float(REFERENCE_TEXT, v), 22050) for v in tiny]
+    assert raw[2] - raw[0] > 15  # the speakers really differ in level...
+    for v in tiny:  # ...and are levelled like every voice, however quiet or loud
+        pcm = engine.synthesize(REFERENCE_TEXT, v)
+        assert loudness(pcm / 32768, 22050) == pytest.approx(VOICE_LUFS, abs=1.0)
+    stored = json.loads(levels_path().read_text(encoding="utf-8"))
+    assert len(stored) == 3
+    # A new process reads the stored level instead of measuring again.
+    key = engine_mod.level_key(tiny[0])
+    stored[key] += 6.0
+    levels_path().write_text(json.dumps(stored), encoding="utf-8")
+    monkeypatch.setattr(engine_mod, "_LEVELS", {})
+    louder = PiperEngine().synthesize(REFERENCE_TEXT, tiny[0])
+    assert loudness(louder / 32768, 22050) == pytest.approx(VOICE_LUFS + 6.0, abs=0.5)
+
+
+def test_variants_of_a_tiny_voice_keep_length_and_move_pitch(isolated: Path) -> None:
+    write_tiny_voice(isolated / "voices", "solo")
+    voices = {v.name: v for v in discover_voices()}
+    engine = PiperEngine()
+    base = engine.synthesize("A line to say.", voices["solo"])
+    high = engine.synthesize("A line to say.", voices["solo-high"])
+    # +6 st: the tone is sqrt(2) higher; the tiny model ignores length_scale, so the
+    # resampled variant is shorter by the same ratio (a real voice keeps its length)
+    assert dominant_hz(high, 22050) / dominant_hz(base, 22050) == pytest.approx(2**0.5, rel=0.03)
+
+
+# --- audiobook voices ---------------------------------------------------------------
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_voices_json_lists_at_least_eight_voices(isolated: Path) -> None:
+    code, out, _ = run("voices", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    names = [v["name"] for v in listed]
+    assert len(names) == len(set(names)) >= 8
+    assert names[0] == "joe" and {"joe-deep", "joe-high", "joe-airy"} <= set(names)
+    joe = listed[0]
+    assert joe["gender"] == "male" and joe["sample_rate"] == 22050 and joe["source"] == "bundled"
+    assert all(isinstance(v["gain_db"], float) for v in listed)
+    code, text, _ = run("voices")  # the plain list stays the default
+    assert code == 0 and text.splitlines()[0].startswith("joe ")
+    assert run("voices", "list", "--json")[1] == out
+
+
+def test_voices_json_lists_a_voice_dir(isolated: Path) -> None:
+    write_tiny_voice(isolated / "elsewhere", "crowd", speakers=2)
+    code, out, _ = run("voices", "--json", "--voice-dir", str(isolated / "elsewhere"))
+    assert code == 0
+    crowd = [v for v in json.loads(out) if v["name"].startswith("crowd")]
+    assert [(v["name"], v["speaker_id"]) for v in crowd] == [("crowd#ann", 0), ("crowd#bo", 1)]
+    assert run("voices", "list", "--json", "--voice-dir", str(isolated / "elsewhere"))[1] == out
+    assert "crowd#ann" not in run("voices", "--json")[1]
+    # the group's --voice-dir reaches the subcommands too
+    wav = isolated / "ann.wav"
+    code, _, err = run(
+        "voices", "--voice-dir", str(isolated / "elsewhere"), "preview", "crowd#ann", "Hi.",
+        "-o", str(wav),
+    )  # fmt: skip
+    assert code == 0 and wav.is_file(), err
+
+
+def test_preview_writes_a_wav(isolated: Path) -> None:
+    write_tiny_voice(isolated / "voices", "en_US-tiny-x_low", speakers=2)
+    out = isolated / "bo.wav"
+    code, text, err = run("voices", "preview", "en_US-tiny-x_low#bo", "Hello, Bo.", "-o", str(out))
+    assert code == 0, err
+    assert "en_US-tiny-x_low#bo" in text and str(out) in text
+    with wave.open(str(out)) as w:
+        assert w.getframerate() == 22050 and w.getnchannels() == 1 and w.getsampwidth() == 2
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    assert pcm.size > 2000 and np.abs(pcm).max() > 300
+    assert dominant_hz(pcm, 22050) == pytest.approx(2 * 22050 / 128, rel=0.02)
+
+
+def test_preview_of_unknown_voice_is_one_clear_line(isolated: Path) -> None:
+    code, _, err = run("voices", "preview", "nobody", "Hi.", "-o", str(isolated / "x.wav"))
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "unknown voice 'nobody'" in err
+    assert not (isolated / "x.wav").exists()
+
+
+def test_install_copies_a_voice_into_the_user_library(isolated: Path) -> None:
+    model = write_tiny_voice(isolated / "downloads", "en_GB-tiny-x_low")
+    code, text, err = run("voices", "install", str(model))
+    assert code == 0, err
+    dest = user_voice_dir()
+    assert (dest / "en_GB-tiny-x_low.onnx").read_bytes() == model.read_bytes()
+    assert (dest / "en_GB-tiny-x_low.onnx.json").is_file()
+    assert "en_GB-tiny-x_low" in text
+    assert not list(dest.glob(".*part"))
+    listed = {v["name"]: v for v in json.loads(run("voices", "--json")[1])}
+    assert listed["en_GB-tiny-x_low"]["source"] == "user"
+    assert listed["en_GB-tiny-x_low"]["language"] == "en_GB"
+    assert "en_GB-tiny-x_low-airy" in listed
+    # the same files again: nothing to do; different ones under the name: refused
+    code, text, _ = run("voices", "install", str(model.with_name(model.name + ".json")))
+    assert code == 0 and "already installed" in text
+    model.write_bytes(tiny_model(2))
+    code, _, err = run("voices", "install", str(model))
+    assert code == 1 and "--force" in err
+    assert run("voices", "install", "--force", str(model))[0] == 0
+    assert (dest / "en_GB-tiny-x_low.onnx").read_bytes() == model.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"lonely.onnx": b"\x08\x08"}, "lonely.onnx.json is missing"),
+        ({"junk.onnx": b"PK\x03\x04", "junk.onnx.json": b"{}"}, "not an ONNX model"),
+        ({"bad.onnx": b"\x08\x08", "bad.onnx.json": b"{ no"}, "not a valid Piper voice"),
+        ({"notes.txt": b"hi"}, "NAME.onnx file with NAME.onnx.json"),
+    ],
+)
+def test_install_refuses_what_is_not_a_voice(
+    isolated: Path, files: dict[str, bytes], message: str
+) -> None:
+    for name, data in files.items():
+        (isolated / name).write_bytes(data)
+    code, _, err = run("voices", "install", str(isolated / next(iter(files))))
+    assert code == 1 and message in err and err.strip().count("\n") == 0
+    assert not user_voice_dir().exists() or not list(user_voice_dir().iterdir())
+
+
+def test_install_by_name_offline_fails_with_one_clear_line(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 9 (discard) on loopback: refused at once, the way an offline machine fails.
+    monkeypatch.setenv("AUDIOBOOK_PIPER_VOICES_URL", "http://127.0.0.1:9/piper-voices")
+    code, out, err = run("voices", "install", "en_US-lessac-medium")
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err
+    assert "cannot download voice 'en_US-lessac-medium'" in lines[0]
+    assert "no connection" in lines[0] and "voices install PATH" in lines[0]
+    assert not user_voice_dir().exists() or not list(user_voice_dir().rglob("*.onnx*"))
+    code, _, err = run("voices", "install", "lessac")
+    assert code == 1 and "neither a file nor a Piper voice name" in err
+
+
+def test_install_by_name_downloads_from_the_repository_layout(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = isolated / "mirror"
+    write_tiny_voice(repo / "en" / "en_US" / "tiny" / "x_low", "en_US-tiny-x_low", speakers=2)
+    monkeypatch.setenv("AUDIOBOOK_PIPER_VOICES_URL", repo.as_uri())
+    done = install("en_US-tiny-x_low")
+    assert [v.name for v in done.voices] == ["en_US-tiny-x_low#ann", "en_US-tiny-x_low#bo"]
+    assert (user_voice_dir() / "en_US-tiny-x_low.onnx").is_file()
+    with pytest.raises(InstallError, match="has no voice 'en_US-nobody-low'"):
+        install("en_US-nobody-low")  # file:// says "not found" like a 404
+
+
+def test_install_a_folder_of_voices(isolated: Path) -> None:
+    folder = isolated / "downloads"
+    write_tiny_voice(folder, "en_US-one-low")
+    write_tiny_voice(folder, "en_US-two-low", speakers=2)
+    done = install(str(folder))
+    assert {v.name for v in done.voices} >= {"en_US-one-low", "en_US-two-low#bo"}
+    assert sorted(p.name for p in user_voice_dir().glob("*.onnx")) == [
+        "en_US-one-low.onnx",
+        "en_US-two-low.onnx",
+    ]
+    with pytest.raises(InstallError, match=r"no \.onnx voices"):
+        install(str(isolated / "xdg"))

@@ -43,6 +43,7 @@ class CastPane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.engine = engine
         self.session: Session | None = None
+        self.follow: str | None = None  # after a rename/merge/split, the row to land on
 
     def compose(self) -> ComposeResult:
         table: DataTable[Text | str] = DataTable(cursor_type="row", id="cast-table")
@@ -63,7 +64,8 @@ class CastPane(Vertical):
         still exists (a rename or merge moves it to the new name)."""
         self.session = session
         table = self.table
-        keep = self.selected()
+        wanted = [self.follow, self.selected()]
+        self.follow = None
         table.clear()
         lib, narrator = session.library, session.casting.narrator
 
@@ -85,7 +87,8 @@ class CastPane(Vertical):
                 aliases = "“I” (first person)" + (f", {aliases}" if aliases else "")
             table.add_row(c.name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
         keys = [NARRATION, *(c.name for c in session.script.characters)]
-        table.move_cursor(row=keys.index(keep) if keep in keys else 0)
+        keep = next((k for k in wanted if k in keys), NARRATION)
+        table.move_cursor(row=keys.index(keep))
         self._describe()
 
     def select(self, key: str) -> None:
@@ -171,6 +174,7 @@ class CastPane(Vertical):
 
         def renamed(new: str | None) -> None:
             if new and new != name:
+                self.follow = new
                 self.post_message(Decide(lambda s: s.rename(name, new), f"renamed to {new}"))
 
         self.app.push_screen(PromptScreen(f"Rename {name} to:", name), renamed)
@@ -202,6 +206,7 @@ class CastPane(Vertical):
 
         def chosen(target: str | None) -> None:
             if target:
+                self.follow = target
                 self.post_message(
                     Decide(lambda s: s.merge(name, target), f"{name} merged into {target}")
                 )
@@ -220,6 +225,7 @@ class CastPane(Vertical):
 
         def chosen(alias: str | None) -> None:
             if alias:
+                self.follow = alias
                 self.post_message(
                     Decide(lambda s: s.split(name, alias), f"{alias} is now a character")
                 )

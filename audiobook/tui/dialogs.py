@@ -161,26 +161,21 @@ class PromptScreen(ModalScreen[str | None]):
 
 HELP = """\
 [b]audiobook[/b]: review the cast, fix who says what, pick voices, render.
-Every change is saved at once to STORY.audiobook.toml; `audiobook make` uses it.
+Changes are saved at once in STORY.audiobook.toml, which `make` reads too.
 
-[b]Anywhere[/b]
-  1 2 3      Cast, Script, Render tabs (or click them)
-  tab        next pane          ?  this help        q  quit
+[b]Anywhere[/b]  1 2 3 tabs (or click them)   tab next pane   ? help   q quit
 
-[b]Cast[/b]  (the narration voice is the first row)
-  ↑ ↓        choose a row       v  change voice     space/l  preview voice
-  r          rename             g  set gender
-  m          merge into another character (its names are kept as aliases)
-  a          split an alias back out into its own character
+[b]Cast[/b]      ↑ ↓ row   v voice   l or space preview   r rename   g gender
+          m  merge into another character (its names are kept as aliases)
+          a  split an alias back out into a character of its own
 
-[b]Script[/b]  (chapters on the left, lines on the right)
-  ← →        chapters / lines   n p  next / previous uncertain line (marked ?)
-  enter/s    reassign the line's speaker (type to filter; a new name is allowed)
-  x          skip this passage, or read a skipped one
+[b]Script[/b]    ← → chapters / lines   n p  next / previous uncertain line
+          enter or s  reassign the speaker (type to filter, or a new name)
+          x  skip this passage, or read a skipped one
+          marks: [b black on yellow]?[/] unsure   [b]•[/] your choice   colour = voice
 
-[b]Render[/b]
-  b          render the whole book      enter/c  render the selected chapter
-  escape/x   cancel (stops after the line being spoken)
+[b]Render[/b]    b whole book   c or enter the highlighted chapter
+          x or esc  cancel (stops after the line being spoken)
 
 Esc closes this help."""
 

@@ -36,8 +36,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def preview_text(script: Script, speaker: str | None) -> str:
-    """A line this speaker says (None: a stretch of narration), a few words long if
-    possible, cut at a sentence end."""
+    """A line this speaker says (None: a stretch of narration), as long as a preview
+    allows, cut at a sentence end if it must be cut."""
     if speaker is None:
         lines = [spoken_text(s) for s in script.segments if s.kind == "narration"]
     else:
@@ -47,7 +47,9 @@ def preview_text(script: Script, speaker: str | None) -> str:
     lines = [t for t in lines if t.strip()]
     if not lines:
         return f"Hello, I am {speaker}." if speaker else "This is the narrator's voice."
-    text = next((t for t in lines if len(t.split()) >= 4), lines[0])
+    # The longest line that fits: a one-word "No," says little about a voice.
+    fits = [t for t in lines if len(t) <= MAX_CHARS]
+    text = max(fits, key=len) if fits else lines[0]
     if len(text) > MAX_CHARS:
         out = ""
         for sentence in _SENTENCE_END.split(text):

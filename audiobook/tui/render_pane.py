@@ -90,7 +90,8 @@ class RenderPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "render_book", "Render book"),
         Binding("c", "render_chapter", "Render chapter"),
-        Binding("x,escape", "cancel", "Cancel"),
+        Binding("x", "cancel", "Cancel"),
+        Binding("escape", "cancel(True)", "Cancel", show=False),
     ]
 
     def __init__(
@@ -151,9 +152,10 @@ class RenderPane(Vertical):
         if isinstance(row, ChapterRow):
             self._start({row.chapter_index})
 
-    def action_cancel(self) -> None:
+    def action_cancel(self, quiet: bool = False) -> None:
         if self.cancel_event is None:
-            self.notify("Nothing is rendering.")
+            if not quiet:
+                self.notify("Nothing is rendering.")
             return
         self.cancel_event.set()
         self._status("Cancelling: stopping after the line being spoken…")

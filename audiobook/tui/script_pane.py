@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -48,6 +47,7 @@ class ScriptPane(Horizontal):
         self.session: Session | None = None
         self.chapter = 0
         self.shown: list[int] = []  # global segment indexes listed in #lines
+        self._laid_out_width = 0
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="chapters")
@@ -92,7 +92,8 @@ class ScriptPane(Horizontal):
         segs = s.script.segments
         self.shown = [i for i, seg in enumerate(segs) if seg.chapter == self.chapter]
         ol = self.lines
-        ol.set_options(Option(self._line_prompt(s, segs[i]), id=f"s{i}") for i in self.shown)
+        width = self._text_width()
+        ol.set_options(Option(self._line_prompt(s, segs[i], width), id=f"s{i}") for i in self.shown)
         at = 0
         if keep_start is not None:
             at = next((n for n, i in enumerate(self.shown) if segs[i].start >= keep_start), 0)
@@ -100,7 +101,19 @@ class ScriptPane(Horizontal):
             ol.highlighted = at
         self._describe()
 
-    def _line_prompt(self, s: Session, seg: Segment) -> Table:
+    def _text_width(self) -> int:
+        """Columns left for a line's text after the marker and speaker columns (minus
+        room for the scrollbar); a guess until the pane is laid out."""
+        width = self.lines.size.width or 80
+        self._laid_out_width = width
+        return max(20, width - 2 - (WHO_WIDTH + 3))
+
+    def on_resize(self) -> None:
+        if self.session is not None and self.lines.size.width != self._laid_out_width:
+            cur = self.current_segment()
+            self._fill_lines(cur.start if cur else None)
+
+    def _line_prompt(self, s: Session, seg: Segment, width: int) -> Text:
         text = " ".join(seg.text.split())
         marker, who = Text(" "), Text("")
         body = Text(text)
@@ -126,12 +139,16 @@ class ScriptPane(Horizontal):
                 who = Text("skipped", style="italic")
         elif seg.kind == "skip":
             body.stylize("dim")
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(width=1, no_wrap=True)
-        grid.add_column(width=WHO_WIDTH, no_wrap=True, overflow="ellipsis")
-        grid.add_column(ratio=1)
-        grid.add_row(marker, who, body)
-        return grid
+        # Columns by hand, wrapped here: a Rich table per line makes long chapters slow.
+        who.truncate(WHO_WIDTH, overflow="ellipsis", pad=True)
+        out = Text.assemble(marker, " ", who, " ")
+        indent = " " * (WHO_WIDTH + 3)
+        for n, part in enumerate(body.wrap(self.app.console, width)):
+            if n:
+                out.append("\n" + indent)
+            out.append_text(part)
+        out.rstrip()
+        return out
 
     def _describe(self) -> None:
         s, seg = self.session, self.current_segment()
