@@ -35,6 +35,7 @@ def analyze(
     segs = segment(doc, structure)
     characters = attribute(doc.text, segs, roster if roster is not None else sc.roster,
                            fixed=match_fixes(segs, sc.fixes))
+    apply_passages(segs, sc.extra.get("passages"))
     meta = structure.meta
     if sc.title:
         meta.title = sc.title
@@ -67,6 +68,27 @@ def match_fixes(
         if seg is not None:
             out[(seg.start, seg.end)] = fx.speaker
     return out
+
+
+def apply_passages(segs: Sequence[Segment], passages: object) -> None:
+    """The reader's "skip this" / "read this" marks (``passages = [{start, end, read}]``
+    in the sidecar): skipped text becomes ``skip``; front matter marked read is read by
+    the narrator. Malformed entries are ignored, like unmatched speaker fixes."""
+    if not isinstance(passages, list):
+        return
+    for p in passages:
+        if not isinstance(p, dict):
+            continue
+        a, b, read = p.get("start"), p.get("end"), p.get("read")
+        if not isinstance(a, int) or not isinstance(b, int) or not isinstance(read, bool):
+            continue
+        for seg in segs:
+            if seg.start < a or seg.end > b or seg.kind == "heading":
+                continue
+            if not read and seg.kind in ("narration", "dialogue"):
+                seg.kind, seg.speaker, seg.confidence, seg.sieve = "skip", None, 0.0, "user"
+            elif read and seg.kind == "skip":
+                seg.kind, seg.sieve = "narration", "user"
 
 
 def script_json(script: Script) -> dict[str, Any]:

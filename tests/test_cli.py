@@ -175,3 +175,26 @@ def test_core_imports_stay_light(module: str) -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_passages_marked_in_the_sidecar_are_skipped_or_read(example: Path) -> None:
+    from audiobook.analyze import analyze
+
+    text = example.read_text(encoding="utf-8")
+    before = analyze(example)
+    line = next(s for s in before.segments if s.kind == "dialogue" and "bell buoy" in s.text)
+    summary = next(s for s in before.segments if s.kind == "skip" and "A storm" in s.text)
+    para = (text.rindex("\n\n", 0, line.start) + 2, text.index("\n\n", line.end))
+    sidecar_path(example).write_text(
+        "passages = [\n"
+        f"  {{start = {para[0]}, end = {para[1]}, read = false}},\n"
+        f"  {{start = {summary.start}, end = {summary.end}, read = true}},\n"
+        "]\n",
+        encoding="utf-8",
+    )
+    after = analyze(example)
+    kinds = {(s.start, s.end): s.kind for s in after.segments}
+    assert kinds[(line.start, line.end)] == "skip"
+    assert kinds[(summary.start, summary.end)] == "narration"
+    # Tiling is unchanged: only kinds move.
+    assert [(s.start, s.end) for s in after.segments] == [(s.start, s.end) for s in before.segments]
