@@ -116,7 +116,7 @@ def clean_nominal(who: str) -> str | None:
     if not out or out[-1].lower() in _ANAPHORIC_HEADS:
         return None
     return "the " + " ".join(out)
-_WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e|[Ss]he|I|{_NOMINAL})"
+_WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e\b|[Ss]he\b|I\b|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
 _POST_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_ADV}\s+{_WHO}")
@@ -235,16 +235,21 @@ class Attributor:
     def _pronoun(self, gender: str, at: int, exclude: str | None) -> str | None:
         """The nearest earlier referent of that gender, skipping the last speaker. If
         it is someone we can't name ("my father") the answer is None, not the next name
-        back: a wrong voice is worse than the narrator's."""
+        back: a wrong voice is worse than the narrator's. With nobody of that gender
+        in sight, a named person of unknown gender is the next best reading."""
+        unknown: str | None = None
         for r in reversed(self.recent):
-            if r.offset >= at or r.gender != gender:
+            if r.offset >= at:
                 continue
             if at - r.offset > 3000:
                 break
             if exclude is not None and r.name == exclude:
                 continue
-            return r.name
-        return None
+            if r.gender == gender:
+                return r.name
+            if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
+                unknown = r.name
+        return unknown
 
     def _who(self, who: str, at: int, exclude: str | None) -> tuple[str | None, str]:
         w = who.strip()
@@ -348,7 +353,9 @@ class Attributor:
                 tag = tag_before(prv.text)
             if tag is None:
                 continue
-            first = not any(q.kind == "dialogue" for q in segs[:i])
+            # Only a reply excludes the last speaker: not a later quote of this
+            # paragraph, nor the next part of one long quotation.
+            first = not any(q.kind == "dialogue" for q in segs[:i]) and not seg.continued
             name, sieve = self._who(tag.who, seg.start, exclude if first else None)
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
@@ -553,7 +560,9 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     person: set[str] = set()
     verbs = speech_verbs()
     for m in mentions:
-        nxt = re.match(r"\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 40])
+        # "Nora sat", "Nora quietly said", "Ansel and Nora sat": a person's verb.
+        nxt = re.match(rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)",
+                       text[m.end : m.end + 60])
         if split_honorific(m.surface)[0] or (nxt and (nxt.group(1) in PERSON_VERBS
                                                       or nxt.group(1) in verbs)):
             person.add(norm(m.surface))

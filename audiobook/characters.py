@@ -88,7 +88,12 @@ PERSON_VERBS = frozenset(
     """said says asked replied answered cried whispered shouted laughed smiled nodded
     looked thought felt knew saw heard turned sat stood walked came went took put shook
     sighed frowned grinned wondered muttered added exclaimed continued began returned
-    observed remarked told gave got made kept left rose ran stopped waited watched""".split()
+    observed remarked told gave got made kept left rose ran stopped waited watched pushed
+    pulled opened closed grabbed held lifted dropped picked set shrugged folded knelt
+    leaned reached touched kissed hugged glanced stared blinked winked swallowed paused
+    hesitated froze rolled rubbed crossed climbed wrapped found met poured wrote ate drank
+    slept woke waved pointed tapped sobbed wept listened noticed realized realised decided
+    tried hurried rushed stepped moved bent sank jumped shivered trembled murmured lay""".split()
 )
 
 
