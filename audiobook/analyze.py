@@ -33,8 +33,12 @@ def analyze(
     sc = sidecar if sidecar is not None else load_sidecar(path)
     structure = build(doc, read_front_matter=read_front_matter)
     segs = segment(doc, structure)
-    characters = attribute(doc.text, segs, roster if roster is not None else sc.roster,
-                           fixed=match_fixes(segs, sc.fixes))
+    characters = attribute(
+        doc.text,
+        segs,
+        roster if roster is not None else sc.roster,
+        fixed=match_fixes(segs, sc.fixes),
+    )
     apply_passages(segs, sc.extra.get("passages"))
     meta = structure.meta
     if sc.title:

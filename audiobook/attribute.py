@@ -116,6 +116,8 @@ def clean_nominal(who: str) -> str | None:
     if not out or out[-1].lower() in _ANAPHORIC_HEADS:
         return None
     return "the " + " ".join(out)
+
+
 _WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e\b|[Ss]he\b|I\b|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
@@ -127,8 +129,16 @@ _PRE = re.compile(
 )
 _SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
 _SPOUSE = re.compile(r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa)\b")
-_FAMILY_TITLE = {"wife": "mrs", "lady": "mrs", "mother": "mrs", "mamma": "mrs", "mama": "mrs",
-                 "husband": "mr", "father": "mr", "papa": "mr"}
+_FAMILY_TITLE = {
+    "wife": "mrs",
+    "lady": "mrs",
+    "mother": "mrs",
+    "mamma": "mrs",
+    "mama": "mrs",
+    "husband": "mr",
+    "father": "mr",
+    "papa": "mr",
+}
 
 
 @dataclass
@@ -213,8 +223,9 @@ class Attributor:
     recent: list[Referent] = field(default_factory=list)
 
     # -- referents -------------------------------------------------------------
-    def _remember(self, offset: int, name: str | None, gender: str | None = None,
-                  subject: bool = False) -> None:
+    def _remember(
+        self, offset: int, name: str | None, gender: str | None = None, subject: bool = False
+    ) -> None:
         g = gender or (self.index.gender(name) if name else "unknown")
         self.recent.append(Referent(offset, name, g, subject))
 
@@ -228,8 +239,9 @@ class Attributor:
                 found.append(Referent(seg.start + m.start(), name, g, subject))
         for m in _GENDERED_NOUN.finditer(seg.text):
             if self.index.resolve(m.group()) is None:
-                found.append(Referent(seg.start + m.start(), None,
-                                      GENDERED_NOUNS[m.group(1).lower()]))
+                found.append(
+                    Referent(seg.start + m.start(), None, GENDERED_NOUNS[m.group(1).lower()])
+                )
         self.recent.extend(sorted(found, key=lambda r: r.offset))
 
     def _pronoun(self, gender: str, at: int, exclude: str | None) -> str | None:
@@ -278,7 +290,7 @@ class Attributor:
         return self._resolve_words(w.split()), kind
 
     def _resolve_words(self, words: list[str]) -> str | None:
-        """"the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";
+        """ "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";
         "the March Hare" -> "Hare"."""
         for n in range(len(words), 0, -1):
             name = self.index.resolve(" ".join(words[:n]))
@@ -292,15 +304,18 @@ class Attributor:
         return None
 
     def _spouse(self, pron: str, noun: str, at: int) -> str | None:
-        """"said his lady" -> Mrs. <his surname>: the spouse shares the surname."""
+        """ "said his lady" -> Mrs. <his surname>: the spouse shares the surname."""
         partner = self._pronoun("male" if pron == "his" else "female", at, None)
         if partner is None:
             return None
         title = _FAMILY_TITLE[noun]
         for form in self.index.forms_of(partner):
             words = split_honorific(form)[1]
-            found = self.index.resolve(f"{title} {words[-1]}") if len(words) > 1 or \
-                split_honorific(form)[0] else None
+            found = (
+                self.index.resolve(f"{title} {words[-1]}")
+                if len(words) > 1 or split_honorific(form)[0]
+                else None
+            )
             if found is not None and found != partner:
                 return found
         return None
@@ -383,8 +398,11 @@ class Attributor:
                 if who == "I":
                     subjects.add(self.narrator)
                 elif who.lower() in ("he", "she"):
-                    subjects.add(self._pronoun(PRONOUN_GENDER[who.lower()],
-                                               s.start + m.start("who"), exclude))
+                    subjects.add(
+                        self._pronoun(
+                            PRONOUN_GENDER[who.lower()], s.start + m.start("who"), exclude
+                        )
+                    )
                 elif who[:1].isupper():
                     name = self.index.resolve(who)
                     if name is not None:
@@ -480,9 +498,18 @@ class Attributor:
                 other = self.narrator  # a first-person narrator is in every scene
             if other is None:
                 at = run[0].segs[0].start
-                other = next((r.name for r in reversed(self.recent) if r.offset < at
-                              and r.name and r.name != people[0] and r.name != self.narrator
-                              and at - r.offset < 1500), None)
+                other = next(
+                    (
+                        r.name
+                        for r in reversed(self.recent)
+                        if r.offset < at
+                        and r.name
+                        and r.name != people[0]
+                        and r.name != self.narrator
+                        and at - r.offset < 1500
+                    ),
+                    None,
+                )
             if other is None and self.narrator and people[0] != self.narrator:
                 other = self.narrator  # a first-person narrator is in every scene
             if other is None:
@@ -517,8 +544,11 @@ def _alternate(turns: list[Turn], i: int, step: int) -> str | None:
     if not (0 <= k < len(turns)):
         return None
     a, b = turns[j], turns[k]
-    adjacent = (turns[i].follows_turn and a.follows_turn) if step < 0 else (
-        a.follows_turn and b.follows_turn)
+    adjacent = (
+        (turns[i].follows_turn and a.follows_turn)
+        if step < 0
+        else (a.follows_turn and b.follows_turn)
+    )
     if not adjacent or a.speaker is None or b.speaker is None or a.speaker == b.speaker:
         return None
     return b.speaker
@@ -552,8 +582,9 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     mentions = find_mentions(text, ((s.start, s.end) for s in narration), stats)
     counts: Counter[str] = Counter(m.surface for m in mentions)
     # Full names said in dialogue ("Mike Campbell") join the aliases too.
-    quoted = find_mentions(text, ((s.start, s.end) for s in segments if s.kind == "dialogue"),
-                           stats)
+    quoted = find_mentions(
+        text, ((s.start, s.end) for s in segments if s.kind == "dialogue"), stats
+    )
     for m in quoted:
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
@@ -561,10 +592,12 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     verbs = speech_verbs()
     for m in mentions:
         # "Nora sat", "Nora quietly said", "Ansel and Nora sat": a person's verb.
-        nxt = re.match(rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)",
-                       text[m.end : m.end + 60])
-        if split_honorific(m.surface)[0] or (nxt and (nxt.group(1) in PERSON_VERBS
-                                                      or nxt.group(1) in verbs)):
+        nxt = re.match(
+            rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 60]
+        )
+        if split_honorific(m.surface)[0] or (
+            nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs)
+        ):
             person.add(norm(m.surface))
     # Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
     # Gryphon`).
@@ -580,7 +613,8 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     clusters: list[Cluster] = cluster_names(counts)
     vote_gender(text, mentions, clusters)
     clusters = [
-        c for c in clusters
+        c
+        for c in clusters
         if any(norm(f) in person for f in c.forms)
         or sum(c.gender_votes.values()) >= 2
         or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)

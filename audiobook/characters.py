@@ -37,9 +37,7 @@ FIRST_NAME_TITLES = frozenset(
     """miss lady sir lord aunt uncle master dame prince princess king queen brother
     sister cousin""".split()
 )
-ABBREVIATED = frozenset(
-    """mr mrs ms dr mme mlle st capt prof col sgt rev""".split()
-)
+ABBREVIATED = frozenset("""mr mrs ms dr mme mlle st capt prof col sgt rev""".split())
 
 _HON_ALT = "|".join(sorted(HONORIFICS, key=len, reverse=True))
 _WORD = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
@@ -113,9 +111,19 @@ def first_name_gender(word: str) -> Gender:
 
 
 # Spellings of one title: "Doctor Kemp" is "Dr. Kemp".
-HON_CANON = {"doctor": "dr", "mister": "mr", "captain": "capt", "professor": "prof",
-             "colonel": "col", "sergeant": "sgt", "reverend": "rev", "saint": "st",
-             "madame": "mme", "mademoiselle": "mlle", "madam": "mme"}
+HON_CANON = {
+    "doctor": "dr",
+    "mister": "mr",
+    "captain": "capt",
+    "professor": "prof",
+    "colonel": "col",
+    "sergeant": "sgt",
+    "reverend": "rev",
+    "saint": "st",
+    "madame": "mme",
+    "mademoiselle": "mlle",
+    "madam": "mme",
+}
 
 
 def split_honorific(surface: str) -> tuple[str | None, list[str]]:
@@ -196,8 +204,11 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
                 continue
             definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
             shown = raw.split()[0].rstrip(".").lower() if hon else None
-            out.append(Mention(start, m.end(), display(shown, words),
-                               _sentence_initial(text, start), definite))
+            out.append(
+                Mention(
+                    start, m.end(), display(shown, words), _sentence_initial(text, start), definite
+                )
+            )
     return out
 
 
@@ -248,8 +259,9 @@ def _same_first(a: str, b: str) -> bool:
     return a == b or nick.get(a) == b or nick.get(b) == a
 
 
-def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: list[str],
-                ogender: Gender) -> bool:
+def _compatible(
+    hon: str | None, words: list[str], ohon: str | None, owords: list[str], ogender: Gender
+) -> bool:
     """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for the cluster form
     ``ohon owords`` of a character of gender ``ogender``?"""
     hg = HONORIFICS.get(hon or "", "unknown")
@@ -273,8 +285,7 @@ def _compatible(hon: str | None, words: list[str], ohon: str | None, owords: lis
     if hon and len(owords) > len(words) == 2:  # "Mr. Darcy" vs "Fitzwilliam Darcy" handled above
         return owords[-2:] == words
     return (len(owords) > len(words) and owords[-len(words) :] == words) or (
-        len(owords) == len(words) and _same_first(words[0], owords[0])
-        and owords[1:] == words[1:]
+        len(owords) == len(words) and _same_first(words[0], owords[0]) and owords[1:] == words[1:]
     )
 
 
@@ -290,7 +301,8 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
         # several, where the bare surname is anyone's.
         women_titled = all(
             c.gender_hint == "female" and all(split_honorific(f)[0] for f in c.forms)
-            for c in fits if c not in men
+            for c in fits
+            if c not in men
         )
         if len(men) == 1 and women_titled:
             return men[0]
@@ -315,15 +327,21 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
             continue
         hon, words = split_honorific(form)
         fits = [
-            c for c in clusters
+            c
+            for c in clusters
             if any(_compatible(hon, words, *split_honorific(o), c.gender_hint) for o in c.forms)
         ]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.
         if hon and len(words) == 1 and len(fits) == 1:
-            shared = [c for c in clusters if any(
-                len(split_honorific(o)[1]) > 1 and split_honorific(o)[1][-1] == words[0]
-                for o in c.forms)]
+            shared = [
+                c
+                for c in clusters
+                if any(
+                    len(split_honorific(o)[1]) > 1 and split_honorific(o)[1][-1] == words[0]
+                    for o in c.forms
+                )
+            ]
             if len(shared) > 1 and not any(split_honorific(o)[0] == hon for o in fits[0].forms):
                 fits = []
         home = _pick_home(hon, words, fits)
@@ -392,13 +410,15 @@ def first_person_narrator(narration: Sequence[Segment]) -> bool:
 class NameIndex:
     """Maps a mention (a surface form) to a character name, by normalised alias."""
 
-    def __init__(self, characters: Sequence[Character],
-                 extra: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, characters: Sequence[Character], extra: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         """``extra``: more forms per character, used for resolving only."""
         self.characters = list(characters)
         self._gender = {c.name: c.gender for c in characters}
-        self._forms = {c.name: [c.name, *c.aliases, *(extra or {}).get(c.name, ())]
-                       for c in characters}
+        self._forms = {
+            c.name: [c.name, *c.aliases, *(extra or {}).get(c.name, ())] for c in characters
+        }
         self._ix: dict[str, set[str]] = defaultdict(set)
         self._titles: dict[str, set[str]] = defaultdict(set)
         for c in characters:
