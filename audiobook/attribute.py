@@ -34,6 +34,7 @@ from .characters import (
     NAME_RE,
     PERSON_VERBS,
     PRONOUN_GENDER,
+    STOPWORDS,
     Cluster,
     NameIndex,
     WordStats,
@@ -81,17 +82,23 @@ def speech_verbs() -> frozenset[str]:
 
 
 # "the keeper", "his lady", "the Hatter", "a little hump-backed man"
-_NOMINAL = r"(?:the|a|an|his|her|my|their|our)\s+[A-Za-z][\w'-]*(?:\s+[a-zA-Z][\w'-]*){0,3}"
+_NOMINAL = r"(?:the|a|an|his|her|my|their|our)\s+[A-Za-z][\w'-]*(?:\s+[a-zA-Z][\w'-]*){0,6}"
 _EPITHET = r"(?:(?:poor|little|old|young|dear|good|kind|honest)\s+)?"
 _NOMINAL_STOP = frozenset(
     """with to at in on of as and but who which that from for by after before again then
     now still when while into upon over under without once not""".split()
 )
+_MANNER = frozenset("voice tone manner way same end least course hand door room act".split())
 # Nominals that point back at someone rather than name a new speaker.
 _ANAPHORIC_HEADS = frozenset(
     """other others former latter first second third same whole rest one two three both
     all each either neither another""".split()
 )
+
+
+def _head_noun(phrase: str) -> str:
+    """ "the gentleman in the white waistcoat" -> "gentleman"."""
+    return re.split(r" (?:in|of) the ", phrase)[0].split()[-1]
 
 
 def clean_nominal(who: str) -> str | None:
@@ -102,7 +109,19 @@ def clean_nominal(who: str) -> str | None:
         return None
     out: list[str] = []
     verbs = speech_verbs()
-    for w in words[1:]:
+    rest = words[1:]
+    # "the gentleman in the white waistcoat", "the landlord of the Cripples": a
+    # descriptor that picks out one person (but not "in a low voice").
+    for k, w in enumerate(rest):
+        if w in ("in", "of") and k > 0 and k + 2 < len(rest) and rest[k + 1] == "the":
+            tail = [x.strip(",;:.!?") for x in rest[k + 2 : k + 5]]
+            if tail[0].lower() not in _MANNER:
+                rest = [*rest[:k], "\0" + w, "\0the", *tail[:3]]
+            break
+    for w in rest:
+        if w.startswith("\0"):
+            out.append(w[1:])
+            continue
         bare = w.strip(",;:.!?")
         if not bare or bare.lower() in _NOMINAL_STOP or (out and bare.endswith("ing")):
             break
@@ -176,10 +195,13 @@ def tag_before(narr: str) -> Tag | None:
         return None
     sentence = re.split(r"(?<=[.!?])\s+", narr[: end.start()])[-1]
     rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
-    first = rel or _CLAUSE_WHO.search(sentence)
-    if first is None:
-        return None
-    return Tag(first.group("who"), end.group("verb"))
+    if rel:
+        return Tag(rel.group("who"), end.group("verb"))
+    for first in _CLAUSE_WHO.finditer(sentence):
+        who = first.group("who")
+        if who.split()[0].lower() not in STOPWORDS or who in ("He", "She", "I", "he", "she"):
+            return Tag(who, end.group("verb"))
+    return None
 
 
 @dataclass
@@ -283,8 +305,9 @@ class Attributor:
                 return found, kind
             # "said the young lady": an epithet for someone already on stage, found
             # like a pronoun. ("said a young lady" is someone new: a minor character.)
-            head = phrase.split()[-1].lower()
-            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS:
+            head = _head_noun(phrase).lower()
+            specific = " in the " in phrase or " of the " in phrase
+            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and not specific:
                 return self._pronoun(GENDERED_NOUNS[head], at, exclude), "tag-epithet"
             w = phrase
         return self._resolve_words(w.split()), kind
@@ -366,6 +389,12 @@ class Attributor:
                 tag = tag_after(nxt.text)
             if tag is None and prv is not None and self._adjacent(prv, seg):
                 tag = tag_before(prv.text)
+            if tag is None and i == 0 and turn.beat_before:
+                # "...laid aside his book, and said,\n\n"I have often observed..."":
+                # older texts put the speech in a paragraph of its own.
+                lead = turn.beat_before[-1].text
+                if re.search(r"[,:—–\-]\s*$", lead):
+                    tag = tag_before(lead)
             if tag is None:
                 continue
             # Only a reply excludes the last speaker: not a later quote of this
@@ -624,7 +653,7 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     for seg in narration:
         for tag in (tag_after(seg.text), tag_before(seg.text)):
             phrase = clean_nominal(tag.who) if tag else None
-            head = phrase.split()[-1] if phrase else ""
+            head = _head_noun(phrase) if phrase else ""
             definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
             if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
                 nominal[phrase] += 1
@@ -640,7 +669,7 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     index = NameIndex(out)
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
-            head = phrase.split()[-1].lower()
+            head = _head_noun(phrase).lower()
             out.append(Character(name=phrase, gender=GENDERED_NOUNS.get(head, "unknown")))
     return out
 

@@ -74,9 +74,9 @@ GENDERED_NOUNS: dict[str, Gender] = {
     w: g  # type: ignore[misc]
     for g, ws in (
         ("male", "father man boy brother son husband uncle gentleman king lad papa "
-                 "grandfather fellow nephew"),
+                 "grandfather fellow nephew landlord host"),
         ("female", "mother woman girl sister daughter wife aunt lady queen lass mama "
-                   "grandmother niece maid widow"),
+                   "grandmother niece maid widow matron landlady mistress hostess"),
     )
     for w in ws.split()
 }  # fmt: skip
@@ -289,6 +289,18 @@ def _compatible(
     )
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """Exactly one insertion, deletion or substitution apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
+
+
 def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
@@ -345,6 +357,17 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
             if len(shared) > 1 and not any(split_honorific(o)[0] == hon for o in fits[0].forms):
                 fits = []
         home = _pick_home(hon, words, fits)
+        if home is None and hon and len(words) == 1 and len(words[0]) >= 5:
+            # "Mr. Browlow" for "Mr. Brownlow": a one-letter slip of a titled name.
+            near = [
+                c
+                for c in clusters
+                if any(
+                    split_honorific(o)[0] == hon and _one_edit(split_honorific(o)[1][-1], words[0])
+                    for o in c.forms
+                )
+            ]
+            home = near[0] if len(near) == 1 else None
         if home is None:
             home = Cluster()
             clusters.append(home)
