@@ -285,6 +285,16 @@ class Attributor:
                 unknown = r.name
         return unknown
 
+    def _on_stage(self, name: str, at: int, window: int = 3000) -> bool:
+        for r in reversed(self.recent):
+            if r.offset >= at:
+                continue
+            if at - r.offset > window:
+                return False
+            if r.name == name:
+                return True
+        return False
+
     def _who(self, who: str, at: int, exclude: str | None) -> tuple[str | None, str]:
         w = who.strip()
         if w == "I":
@@ -301,14 +311,19 @@ class Attributor:
             if phrase is None:
                 return None, kind
             found = self._resolve_words(phrase.split())
-            if found is not None:
-                return found, kind
             # "said the young lady": an epithet for someone already on stage, found
             # like a pronoun. ("said a young lady" is someone new: a minor character.)
+            # An alias ("the old lady") names someone only if they are on stage too.
             head = _head_noun(phrase).lower()
             specific = " in the " in phrase or " of the " in phrase
             if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and not specific:
-                return self._pronoun(GENDERED_NOUNS[head], at, exclude), "tag-epithet"
+                if found is not None and self._on_stage(found, at):
+                    return found, kind
+                near = self._pronoun(GENDERED_NOUNS[head], at, exclude)
+                if near is not None or found is None:
+                    return near, "tag-epithet"
+            if found is not None:
+                return found, kind
             w = phrase
         return self._resolve_words(w.split()), kind
 
