@@ -223,6 +223,8 @@ class Turn:
         return max(known, key=lambda q: q.confidence).speaker if known else None
 
     def assign(self, name: str, sieve: str) -> None:
+        if any(q.sieve == "tag-unresolved" for q in self.quotes):
+            return  # the paragraph's speaker is someone we could not name
         for q in self.quotes:
             if q.speaker is None and q.sieve not in ("tag-unresolved", "user"):
                 q.speaker, q.sieve, q.confidence = name, sieve, CONFIDENCE[sieve]
@@ -243,6 +245,7 @@ class Attributor:
     index: NameIndex
     narrator: str | None
     recent: list[Referent] = field(default_factory=list)
+    unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -272,6 +275,7 @@ class Attributor:
         back: a wrong voice is worse than the narrator's. With nobody of that gender
         in sight, a named person of unknown gender is the next best reading."""
         unknown: str | None = None
+        self.unnamed_hit = False
         for r in reversed(self.recent):
             if r.offset >= at:
                 continue
@@ -280,6 +284,7 @@ class Attributor:
             if exclude is not None and r.name == exclude:
                 continue
             if r.gender == gender:
+                self.unnamed_hit = r.name is None
                 return r.name
             if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
                 unknown = r.name
@@ -301,7 +306,9 @@ class Attributor:
             return self.narrator, "tag-first-person"
         g = PRONOUN_GENDER.get(w.lower())
         if g is not None:
-            return self._pronoun(g, at, exclude), "tag-pronoun"
+            name = self._pronoun(g, at, exclude)
+            # "My father sat beside me. ... he said": someone we can't name spoke.
+            return name, "tag-unnamed" if self.unnamed_hit else "tag-pronoun"
         sp = _SPOUSE.match(w.lower())
         if sp:
             return self._spouse(sp.group(1), sp.group(2), at), "tag-nominal"
@@ -419,7 +426,7 @@ class Attributor:
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
-            elif sieve in ("tag-nominal", "tag-name"):
+            elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
                 seg.sieve = "tag-unresolved"
@@ -617,6 +624,31 @@ _VOCATIVE = re.compile(
 )
 
 
+_ROLE = r"(?:the\s+)?(?P<role>[a-z]+|[A-Z][a-z]+)"
+_APPOS_AFTER = re.compile(
+    rf"(?P<name>{NAME_RE.pattern}),\s+{_ROLE}(?:\s+of\s+[^,.;]{{1,40}})?[,.;]"
+)
+_APPOS_BEFORE = re.compile(rf"\b[Tt]he\s+(?P<role>[a-z]+),\s+(?P<name>{NAME_RE.pattern}),")
+
+
+def _appositives(text: str, narration: Sequence[Segment]) -> list[tuple[str, str]]:
+    """(name, "the role") pairs from appositions in the narration."""
+    out: list[tuple[str, str]] = []
+    for seg in narration:
+        for rx in (_APPOS_AFTER, _APPOS_BEFORE):
+            for m in rx.finditer(seg.text):
+                role = m.group("role")
+                if role.lower() in STOPWORDS or role.lower() in _ANAPHORIC_HEADS:
+                    continue
+                if rx is _APPOS_AFTER and not (
+                    m.group(0).split(",")[1].strip().startswith(("the ", "The "))
+                    or " of " in m.group(0)
+                ):
+                    continue  # "Tobias, slow" is not a role; "Tobias, keeper of..." is
+                out.append((m.group("name"), f"the {role}"))
+    return out
+
+
 def discover_characters(text: str, segments: Sequence[Segment]) -> list[Character]:
     """Candidate cast from the narration: names that are people (they speak in tags,
     carry honorifics, or do what people do). Those that end up with no line are
@@ -681,6 +713,13 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if 2 * the > sum(c.forms.values()) and not split_honorific(name)[0]:
             aliases, name = sorted([*aliases, name]), f"the {name}"
         out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
+    index = NameIndex(out)
+    # "Tobias Hale, keeper of the light," / "the keeper, Tobias Hale," / "Fagin, the
+    # Jew": the role is another name for that person.
+    for a, b in _appositives(text, narration):
+        owner = index.resolve(a)
+        if owner is not None and index.resolve(b) is None:
+            next(c for c in out if c.name == owner).aliases.append(b)
     index = NameIndex(out)
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
