@@ -263,11 +263,27 @@ class Attributor:
                 subject = _is_subject(seg.text, m.start())
                 found.append(Referent(seg.start + m.start(), name, g, subject))
         for m in _GENDERED_NOUN.finditer(seg.text):
-            if self.index.resolve(m.group()) is None:
-                found.append(
-                    Referent(seg.start + m.start(), None, GENDERED_NOUNS[m.group(1).lower()])
-                )
+            at = seg.start + m.start()
+            name = self.index.resolve(m.group()) or self._relative(m.group(), at)
+            found.append(Referent(at, name, GENDERED_NOUNS[m.group(1).lower()]))
         self.recent.extend(sorted(found, key=lambda r: r.offset))
+
+    def _relative(self, phrase: str, at: int) -> str | None:
+        """ "their father", "her mother" in narration -> Mr./Mrs. <family surname>, when
+        the family is known; else None (someone unnamed)."""
+        m = re.match(
+            r"(his|her|their)\s+(father|mother|husband|wife|papa|mamma|mama)\b", phrase.lower()
+        )
+        if m is None:
+            return None
+        if m.group(1) == "their":
+            owner = next(
+                (r.name for r in reversed(self.recent)
+                 if r.offset < at and r.name and at - r.offset < 2000),
+                None,
+            )
+            return None if owner is None else self._family_of(owner, m.group(2))
+        return self._spouse(m.group(1), m.group(2), at)
 
     def _pronoun(self, gender: str, at: int, exclude: str | None) -> str | None:
         """The nearest earlier referent of that gender, skipping the last speaker. If
@@ -353,6 +369,9 @@ class Attributor:
         partner = self._pronoun("male" if pron == "his" else "female", at, None)
         if partner is None:
             return None
+        return self._family_of(partner, noun)
+
+    def _family_of(self, partner: str, noun: str) -> str | None:
         title = _FAMILY_TITLE[noun]
         for form in self.index.forms_of(partner):
             words = split_honorific(form)[1]
@@ -402,7 +421,9 @@ class Attributor:
             if seg.kind == "narration":
                 self._note_mentions(seg)
                 continue
-            if seg.kind != "dialogue" or seg.sieve == "user":
+            if seg.kind != "dialogue":
+                continue
+            if seg.sieve == "user":
                 continue
             nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
             prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
