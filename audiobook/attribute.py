@@ -141,7 +141,7 @@ _WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e\b|[Ss]he\b|I\b|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
 _POST_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_ADV}\s+{_WHO}")
-_POST_WHO_FIRST = re.compile(rf"^[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s+)?(?P<verb>[a-z]+)\b")
+_WHO_BEFORE_VERB = re.compile(rf"[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s+)?")
 # `Bruce said, "..."` / `Then she asked quietly: "..."` at the end of the narration before.
 _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
@@ -169,10 +169,14 @@ class Tag:
 def tag_after(narr: str) -> Tag | None:
     verbs = speech_verbs()
     head = narr[:120]
-    for rx in (_POST_VERB_FIRST, _POST_WHO_FIRST):
-        m = rx.match(head)
-        if m and m.group("verb") in verbs:
-            return Tag(m.group("who"), m.group("verb"))
+    m = _POST_VERB_FIRST.match(head)
+    if m and m.group("verb") in verbs:
+        return Tag(m.group("who"), m.group("verb"))
+    # `the Mock Turtle replied`: the speaker is everything before the first speech verb.
+    for vm in re.finditer(r"\b[a-z]+\b", head):
+        if vm.group() in verbs:
+            pre = _WHO_BEFORE_VERB.fullmatch(head[: vm.start()])
+            return Tag(pre.group("who"), vm.group()) if pre else None
     return None
 
 
@@ -278,8 +282,11 @@ class Attributor:
             return None
         if m.group(1) == "their":
             owner = next(
-                (r.name for r in reversed(self.recent)
-                 if r.offset < at and r.name and at - r.offset < 2000),
+                (
+                    r.name
+                    for r in reversed(self.recent)
+                    if r.offset < at and r.name and at - r.offset < 2000
+                ),
                 None,
             )
             return None if owner is None else self._family_of(owner, m.group(2))
@@ -339,7 +346,8 @@ class Attributor:
             # An alias ("the old lady") names someone only if they are on stage too.
             head = _head_noun(phrase).lower()
             specific = " in the " in phrase or " of the " in phrase
-            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and not specific:
+            common = head.islower()  # "the King" is a name, "the king" a description
+            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
                 if found is not None and self._on_stage(found, at):
                     return found, kind
                 near = self._pronoun(GENDERED_NOUNS[head], at, exclude)
@@ -731,8 +739,11 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     for c in clusters:
         name, aliases = c.name, sorted(f for f in c.forms if f != c.name)
         the = sum(definite[norm(f)] for f in c.forms)
-        if 2 * the > sum(c.forms.values()) and not split_honorific(name)[0]:
-            aliases, name = sorted([*aliases, name]), f"the {name}"
+        if the and not split_honorific(name)[0]:
+            if 2 * the > sum(c.forms.values()):
+                aliases, name = sorted([*aliases, name]), f"the {name}"
+            else:
+                aliases = sorted([*aliases, f"the {name}"])
         out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
     index = NameIndex(out)
     # "Tobias Hale, keeper of the light," / "the keeper, Tobias Hale," / "Fagin, the
