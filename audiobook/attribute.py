@@ -36,6 +36,7 @@ from .characters import (
     PRONOUN_GENDER,
     STOPWORDS,
     Cluster,
+    Mention,
     NameIndex,
     WordStats,
     cluster_gender,
@@ -197,7 +198,7 @@ def tag_before(narr: str) -> Tag | None:
     end = _ENDS_WITH_VERB.search(narr)
     if end is None or end.group("verb") not in speech_verbs():
         return None
-    sentence = re.split(r"(?<=[.!?])\s+", narr[: end.start()])[-1]
+    sentence = re.split(r"(?<=[.!?;])\s+", narr[: end.start()])[-1]
     rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
     if rel:
         return Tag(rel.group("who"), end.group("verb"))
@@ -710,7 +711,13 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         for tag in (tag_after(seg.text), tag_before(seg.text)):
             who = re.sub(r"^the\s+", "", tag.who) if tag else ""
             if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-                for m in find_mentions(who, [(0, len(who))], stats):
+                found = find_mentions(who, [(0, len(who))], stats)
+                if not found and tag and who != tag.who:
+                    # "said the Duck": capitalised after "the", a name even if the text
+                    # also has ducks.
+                    name = " ".join(w for w in who.split() if w[:1].isupper())
+                    found = [Mention(0, len(name), name, False, True)] if name else []
+                for m in found:
                     counts[m.surface] += 1
                     person.add(norm(m.surface))
     # Cluster every name-like form, then keep the clusters that show a person: a person
