@@ -148,7 +148,9 @@ _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
 )
 _SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
-_SPOUSE = re.compile(r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa)\b")
+_SPOUSE = re.compile(
+    r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
+)
 _FAMILY_TITLE = {
     "wife": "mrs",
     "lady": "mrs",
@@ -158,6 +160,8 @@ _FAMILY_TITLE = {
     "husband": "mr",
     "father": "mr",
     "papa": "mr",
+    "sister": "miss",
+    "brother": "mr",
 }
 
 

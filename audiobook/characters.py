@@ -461,6 +461,13 @@ class NameIndex:
         for key, names in parts.items():
             if key not in self._ix:
                 self._ix[key] = names
+        # "Miss Miller" for "Miss Daisy Miller": title + surname.
+        self._titled: dict[str, set[str]] = defaultdict(set)
+        for c in characters:
+            for form in self._forms[c.name]:
+                hon, words = split_honorific(form)
+                if hon and len(words) > 1:
+                    self._titled[f"{hon} {norm(words[-1])}"].add(c.name)
 
     def resolve(self, surface: str) -> str | None:
         key = norm(re.sub(r"['’]s?$", "", surface))
@@ -470,6 +477,9 @@ class NameIndex:
         hon, words = split_honorific(surface)
         if hon and words:
             names = self._ix.get(norm(" ".join(words)))
+            if names and len(names) == 1:
+                return next(iter(names))
+            names = self._titled.get(f"{hon} {norm(words[-1])}")
             if names and len(names) == 1:
                 return next(iter(names))
         bare = re.sub(r"^(?:the|a|an)\s+", "", key)
