@@ -101,6 +101,9 @@ def script_json(script: Script) -> dict[str, Any]:
     Extra fields (``sieve``, ``spoken``, ``paragraph``, ``scene``, ``format``,
     ``description``) add to it without changing it.
     """
+    from .lexicon import story_lexicon
+
+    lexicon = story_lexicon(script.source)  # what a render will really say
     return {
         "source": str(script.source),
         "format": script.format,
@@ -133,7 +136,7 @@ def script_json(script: Script) -> dict[str, Any]:
                 "paragraph": s.paragraph,
                 "scene": s.scene,
                 "sieve": s.sieve,
-                "spoken": spoken_text(s) if s.kind != "skip" else "",
+                "spoken": spoken_text(s, lexicon) if s.kind != "skip" else "",
             }
             for s in script.segments
         ],

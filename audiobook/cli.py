@@ -135,6 +135,12 @@ def main() -> None:
 )
 @click.option("--series", default=None, help="Series name (a Series folder and tag).")
 @click.option("--series-part", default=None, help="Number of the book in its series.")
+@click.option(  # issue 9
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT|local[:N]",
+    help="Synthesise on a Dask cluster: its scheduler, or local:N worker processes here.",
+)
 @errors_to_exit
 def make(
     stories: tuple[Path, ...],
@@ -149,6 +155,7 @@ def make(
     cover: Path | None,
     series: str | None,
     series_part: str | None,
+    scheduler: str | None,
 ) -> None:
     """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
     (or one M4B per book), with cover, description and synced subtitles."""
@@ -167,6 +174,14 @@ def make(
         _fail(err)
     if not paths and not missing:
         raise click.UsageError("no stories found (.txt, .md, .html, .htm, .epub)")
+    if scheduler is not None:  # issue 9: reach the cluster (or start one) before any work
+        from .cluster import connect
+
+        try:
+            connect(scheduler)
+        except AudiobookError as e:
+            _fail(e)
+            sys.exit(2)
     opts = RenderOptions(
         out_dir=out_dir,
         jobs=jobs or os.cpu_count() or 1,
@@ -179,6 +194,7 @@ def make(
         cover=cover,
         series=series,
         series_part=series_part,
+        scheduler=scheduler,
     )
     bar = StderrBar()
 
@@ -349,6 +365,118 @@ def voices_install(source: str, force: bool, dest: Path | None) -> None:
     names = [v.name for v in done.voices]
     shown = ", ".join(names[:8]) + (f", … ({len(names)} in all)" if len(names) > 8 else "")
     click.echo(f"voices available: {shown}")
+
+
+# --- lexicon: how to say words (issue 10) ----------------------------------------------
+
+
+@main.group()
+def lexicon() -> None:
+    """Pronunciations: WORD = respelling, or WORD = [[ phonemes ]] (Piper's phonemes).
+
+    Three levels, each overriding the one before: built-in, yours (lexicon.toml or
+    lexicon.txt in the user config folder) and a story's own (in its sidecar). A
+    lower-case word matches in any case, a capitalised one only as written.
+    """
+
+
+_story_option = click.option(
+    "--story",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The story whose own entries (and narration voice) to use.",
+)
+
+
+@lexicon.command("add")
+@click.argument("word")
+@click.argument("said", metavar="RESPELLING")
+@click.option(
+    "--story",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Save the entry in this story's sidecar instead of your own lexicon.",
+)
+@errors_to_exit
+def lexicon_add(word: str, said: str, story: Path | None) -> None:
+    """Say WORD as RESPELLING ("Kal El") or as phonemes ("[[ kˈæl ˈɛl ]]")."""
+    from .lexicon import add_user_entry, clean_entry
+    from .sidecar import load_sidecar, save_sidecar
+
+    word, said = clean_entry(word, said)
+    if story is not None:
+        sc = load_sidecar(story)
+        sc.lexicon[word] = said
+        save_sidecar(sc)
+        dest = sc.path
+    else:
+        dest = add_user_entry(word, said)
+    click.echo(f"{word} = {said}  ({dest})")
+
+
+@lexicon.command("list")
+@_story_option
+@click.option("--unusual", is_flag=True, help="Also list the story's unusual words.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
+@errors_to_exit
+def lexicon_list(story: Path | None, unusual: bool, as_json: bool) -> None:
+    """List every entry in force, with its level (built-in, user, story)."""
+    from .lexicon import full_lexicon, story_lexicon, unusual_words
+
+    if unusual and story is None:
+        raise click.UsageError("--unusual needs --story STORY")
+    lex = story_lexicon(story) if story is not None else full_lexicon()
+    entries = [{"word": e.word, "said": e.said, "level": e.level} for e in lex]
+    words: list[dict[str, Any]] = []
+    if unusual and story is not None:
+        from .analyze import analyze
+
+        words = [
+            {"word": u.word, "count": u.count, "said": u.entry.said if u.entry else None}
+            for u in unusual_words(analyze(story), lex)
+        ]
+    if as_json:
+        click.echo(json.dumps({"entries": entries, "unusual": words}, ensure_ascii=False))
+        return
+    for e in entries:
+        click.echo(f"{e['word']} = {e['said']}  [{e['level']}]")
+    if unusual:
+        click.echo(f"\nUnusual words in {story} (not in the English word list), most used first:")
+        for w in words:
+            said = f" = {w['said']}" if w["said"] else ""
+            click.echo(f"{w['count']:>5}  {w['word']}{said}")
+
+
+@lexicon.command("test")
+@click.argument("word")
+@_story_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="WAV file to write [default: WORD.wav].",
+)
+@_voice_dir_option
+@click.option(
+    "--engine",
+    type=click.Choice(["piper", "tone"]),
+    default="piper",
+    show_default=True,
+    help="'tone' is a fast stand-in for tests.",
+)
+@errors_to_exit
+def lexicon_test(
+    word: str, story: Path | None, out: Path | None, voice_dirs: tuple[Path, ...], engine: str
+) -> None:
+    """Say WORD (or a phrase) with the narration voice into a WAV, as a render would."""
+    import re
+
+    from .lexicon import speak_word
+
+    dest = out or Path(re.sub(r"[^\w.-]+", "_", word).strip("_") + ".wav")
+    said, voice, seconds = speak_word(word, dest, story=story, voice_dirs=voice_dirs, engine=engine)
+    click.echo(f"{word} -> {said}  ({voice.name}, {seconds:.1f} s) -> {dest}")
 
 
 @main.command()

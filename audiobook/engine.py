@@ -211,8 +211,8 @@ class PiperEngine:
         """The voice as Piper makes it (pitch and tempo applied, not levelled), float32."""
         from piper.config import SynthesisConfig
 
-        # "[[ ... ]]" would switch Piper to raw phoneme input; story text never means that.
-        text = text.replace("[[", "[ [").replace("]]", "] ]")
+        # "[[ ... ]]" is Piper's raw phoneme input: only lexicon entries put it there
+        # (speech.spoken_text takes it out of story text), so it is passed through.
         model = self.load(voice)
         rate = model.config.sample_rate
         ratio = pitch_ratio(voice.pitch)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
@@ -28,11 +28,18 @@ from audiobook.assemble import (
     CEILING_DBFS,
     PEAK_DBFS,
     TARGET_LUFS,
+    AudioSource,
     ChapterAudio,
+    assemble_chapter,
     integrated_loudness,
     limit_peaks,
 )
 from audiobook.errors import ExportError
+from audiobook.model import Chapter, Segment
+from audiobook.subtitles import chapter_cues, format_vtt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from audiobook.synth import SynthContext, SynthJob
 
 
 @dataclass(frozen=True)
@@ -406,6 +413,35 @@ def write_chapter(
     except BaseException:
         _remove(part)
         raise
+
+
+@dataclass
+class ChapterTask:
+    """Everything needed to make one chapter file, in a worker process: picklable."""
+
+    dest: Path
+    chapter: Chapter
+    segments: list[Segment]
+    sources: list[tuple[str, SynthJob] | None]  # each segment's audio (key, job), in order
+    rate: int
+    bitrate: str
+    tags: TrackTags
+
+
+def export_chapter(ctx: SynthContext, task: ChapterTask) -> float:
+    """Assemble, level, encode and tag one chapter, then write its subtitles; returns
+    its seconds. Runs in a synthesis worker once the chapter's lines are cached; only
+    this chapter is ever in memory."""
+    by_id = {id(s): src for s, src in zip(task.segments, task.sources, strict=True)}
+
+    def audio_for(seg: Segment) -> AudioSource:
+        src = by_id.get(id(seg))
+        return ctx.audio(*src) if src else None
+
+    audio = assemble_chapter(task.chapter, task.segments, audio_for, task.rate)
+    write_chapter(task.dest, audio, task.tags, bitrate=task.bitrate)
+    write_file(task.dest.with_suffix(".vtt"), format_vtt(chapter_cues(audio)))
+    return audio.duration
 
 
 def _remove(path: Path) -> None:

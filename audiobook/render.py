@@ -21,33 +21,47 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .analyze import analyze
 from .assemble import PEAK_DBFS, AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
 from .cover import book_cover
+from .engine import get_engine
 from .errors import AudiobookError, Cancelled, CastError, ExportError
 from .export import (
     AAC_CEILING_DBFS,
     FORMATS,
     QUALITIES,
+    ChapterTask,
     M4bWriter,
     TrackTags,
     book_filename,
     book_folder,
     chapter_filename,
     decoded_peak_dbfs,
+    export_chapter,
     safe_name,
-    write_chapter,
     write_file,
     write_playlist,
 )
+from .lexicon import story_lexicon
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
 from .sidecar import load_sidecar, save_sidecar
 from .speech import spoken_text
 from .subtitles import NARRATOR, Cue, chapter_cues, format_vtt, speaker_label
-from .synth import AudioCache, SynthJob, SynthProgress, default_cache_dir, synthesize
+from .synth import (
+    AudioCache,
+    FollowUp,
+    SynthContext,
+    SynthJob,
+    SynthProgress,
+    cache_max_bytes,
+    default_cache_dir,
+    job_keys,
+    synthesize,
+)
 from .voices import discover_voices
 
 log = logging.getLogger(__name__)
@@ -73,6 +87,9 @@ class RenderOptions:
     cover: Path | None = None  # an image to use instead of the book's own/generated cover
     series: str | None = None  # override what the story says
     series_part: str | None = None
+    # Audio cache cap in MB (0: none); None: $AUDIOBOOK_CACHE_MAX_MB, else the default.
+    cache_max_mb: float | None = None
+    scheduler: str | None = None  # issue 9: a Dask scheduler (cluster.py); None: local pool
 
 
 @dataclass
@@ -107,10 +124,11 @@ def _cache(options: RenderOptions) -> AudioCache:
 def speech_jobs(script: Script, casting: Casting) -> dict[int, SynthJob]:
     """Segment index -> what to synthesise; silent segments are absent."""
     jobs: dict[int, SynthJob] = {}
+    lexicon = story_lexicon(script.source)  # built-in < user < the story's sidecar
     for i, seg in enumerate(script.segments):
         if seg.kind == "skip":
             continue
-        text = spoken_text(seg)
+        text = spoken_text(seg, lexicon)
         if text:
             jobs[i] = SynthJob(text=text, voice=casting.voice_for(seg))
     return jobs
@@ -222,12 +240,14 @@ def render_story(
     }
     order = sorted(jobs)
     cache = _cache(options)
+    keys = job_keys([jobs[i] for i in order], options.engine)
+    key_of = dict(zip(order, keys, strict=True))
     clock = EtaClock()
-    hits = 0
+    synthesised = 0
 
     def on_synth(sp: SynthProgress) -> None:
-        nonlocal hits
-        hits = sp.cache_hits
+        nonlocal synthesised
+        synthesised = sp.total_jobs - sp.cache_hits
         emit(
             Progress(
                 "synthesise",
@@ -239,15 +259,29 @@ def render_story(
             )
         )
 
-    keys = synthesize(
-        [jobs[i] for i in order],
-        engine=options.engine,
-        cache=cache,
-        workers=max(1, options.jobs),
-        on_progress=on_synth,
-        cancel=cancel,
-    )
-    key_of = dict(zip(order, keys, strict=True))
+    def run_synthesis(
+        indexes: Sequence[int],
+        followups: Sequence[FollowUp] = (),
+        on_followup: Callable[[int, Any], None] | None = None,
+    ) -> None:
+        synth = synthesize
+        if options.scheduler:  # issue 9: a Dask cluster synthesises (audiobook/cluster.py)
+            from .cluster import cluster_synthesize
+
+            synth = cluster_synthesize(options.scheduler)
+        synth(
+            [jobs[i] for i in indexes],
+            keys=[key_of[i] for i in indexes],
+            engine=options.engine,
+            cache=cache,
+            workers=max(1, options.jobs),
+            on_progress=on_synth,
+            cancel=cancel,
+            followups=followups,
+            on_followup=on_followup,
+        )
+        if synthesised:
+            _prune_cache(cache, options, set(keys))
 
     folder = book_folder(Path(options.out_dir), script.meta.author, script.title, series)
     try:
@@ -260,10 +294,15 @@ def render_story(
     total = len(script.chapters)
     seg_index = {id(s): i for i, s in enumerate(script.segments)}
     titles = _unique_titles([c.title for c in script.chapters], script.title)
+    ctx = SynthContext(get_engine(options.engine), cache)
+
+    def source(seg: Segment) -> tuple[str, SynthJob] | None:
+        i = seg_index[id(seg)]
+        return (key_of[i], jobs[i]) if i in key_of else None
 
     def audio_for(seg: Segment) -> AudioSource:
-        k = key_of.get(seg_index[id(seg)])
-        return cache.load(k) if k else None
+        src = source(seg)
+        return ctx.audio(*src) if src else None
 
     def chapter_segments(index: int) -> tuple[list[Segment], list[str]]:
         segs = [s for s in script.segments if s.chapter == index]
@@ -298,9 +337,10 @@ def render_story(
         seconds = _reusable(dest, manifest, fp)
         reused = 1 if seconds is not None else 0
         if seconds is None:
-            ceiling, made = AAC_CEILING_DBFS, 0.0
+            run_synthesis(order)
+            ceiling, book_seconds = AAC_CEILING_DBFS, 0.0
             for _attempt in range(2):
-                made = _write_m4b(
+                book_seconds = _write_m4b(
                     dest, script, titles, chapter_segments, audio_for, rate, bitrate, tags,
                     emit, story, cancel, ceiling
                 )  # fmt: skip
@@ -311,7 +351,7 @@ def render_story(
                     break
                 log.info("%s: peak %.2f dB over after AAC, re-encoding", dest.name, over)
                 ceiling -= over + 0.2
-            seconds = made
+            seconds = book_seconds
             manifest[dest.name] = f"{fp}:{seconds:.3f}"
         _remove_stale(folder, manifest, {dest.name})
         _write_manifest(folder, manifest)
@@ -319,34 +359,51 @@ def render_story(
         emit(Progress("done", story, 1, 1))
         vtt = dest.with_suffix(".vtt")
         result = BookResult(path, folder, [dest], total, seconds, reused, [vtt], cover_path)
-        return result, len(order), hits
+        return result, len(order), len(order) - synthesised
 
+    # MP3: a chapter whose file is already made from the same audio is left alone
+    # (its lines are not even looked up); every other chapter is encoded by the
+    # synthesis pool as soon as its own lines are done, while later chapters are
+    # still being synthesised.
     bitrate = options.bitrate or quality.mp3_bitrate
-    files: list[Path] = []
-    playlist: list[tuple[str, float, str]] = []
-    seconds = 0.0
-    reused = 0
-    clock = EtaClock()
+    made: dict[int, tuple[Path, float]] = {}  # chapter position -> file, seconds
+    tasks: list[tuple[int, str, ChapterTask]] = []  # position, fingerprint, task
     for n, chapter in enumerate(script.chapters, start=1):
         if wanted is not None and chapter.index not in wanted:
             continue
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        emit(Progress("export", story, n - 1, total, clock.eta(n - 1, total), titles[n - 1]))
         segs, ckeys = chapter_segments(chapter.index)
         tags = tags_for(titles[n - 1], n, total)
         dest = folder / chapter_filename(n, total, titles[n - 1])
         fp = _fingerprint(ckeys, tags, ["mp3", bitrate, str(rate)])
         dur = _reusable(dest, manifest, fp)
         if dur is not None:
-            reused += 1
-        else:
-            audio = assemble_chapter(chapter, segs, audio_for, rate)
-            write_chapter(dest, audio, tags, bitrate=bitrate)
-            write_file(dest.with_suffix(".vtt"), format_vtt(chapter_cues(audio)))
-            dur = audio.duration
-            manifest[dest.name] = f"{fp}:{dur:.3f}"
-            _write_manifest(folder, manifest)
+            made[n] = (dest, dur)
+            continue
+        task = ChapterTask(dest, chapter, segs, [source(s) for s in segs], rate, bitrate, tags)
+        tasks.append((n, fp, task))
+    reused = len(made)
+
+    def on_exported(t: int, seconds: float) -> None:
+        n, fp, task = tasks[t]
+        made[n] = (task.dest, seconds)
+        manifest[task.dest.name] = f"{fp}:{seconds:.3f}"
+        _write_manifest(folder, manifest)
+
+    if tasks:
+        needs = [_job_indexes(task, seg_index) for _, _, task in tasks]
+        run_order = sorted({i for chapter_jobs in needs for i in chapter_jobs})
+        at = {i: p for p, i in enumerate(run_order)}
+        followups = [
+            FollowUp(tuple(at[i] for i in chapter_jobs), export_chapter, (task,))
+            for chapter_jobs, (_, _, task) in zip(needs, tasks, strict=True)
+        ]
+        run_synthesis(run_order, followups, on_exported)
+    files: list[Path] = []
+    playlist: list[tuple[str, float, str]] = []
+    seconds = 0.0
+    for n in sorted(made):
+        dest, dur = made[n]
+        emit(Progress("export", story, n - 1, total, None, titles[n - 1]))
         files.append(dest)
         playlist.append((dest.name, dur, titles[n - 1]))
         seconds += dur
@@ -359,8 +416,27 @@ def render_story(
     return (
         BookResult(path, folder, files, len(files), seconds, reused, vtts, cover_path),
         len(order),
-        hits,
+        len(order) - synthesised,
     )
+
+
+def _job_indexes(task: ChapterTask, seg_index: dict[int, int]) -> list[int]:
+    return [seg_index[id(s)] for s, src in zip(task.segments, task.sources, strict=True) if src]
+
+
+def _prune_cache(cache: AudioCache, options: RenderOptions, keep: set[str]) -> None:
+    """Keep the cache under its cap, least recently used out first; never what this
+    book uses."""
+    cap = (
+        cache_max_bytes()
+        if options.cache_max_mb is None
+        else (int(options.cache_max_mb * 1024 * 1024) if options.cache_max_mb > 0 else None)
+    )
+    if cap is None:
+        return
+    removed, freed = cache.prune(cap, keep)
+    if removed:
+        log.info("audio cache: %d old entries removed (%.0f MB)", removed, freed / 2**20)
 
 
 def _write_m4b(

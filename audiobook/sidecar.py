@@ -19,7 +19,7 @@ from .model import Character, Gender
 
 SUFFIX = ".audiobook.toml"
 HEADER = (
-    "# audiobook: your decisions for this story (cast, voices, speaker fixes).\n"
+    "# audiobook: your decisions for this story (cast, voices, speaker fixes, pronunciations).\n"
     "# Edit freely; `audiobook make` and `audiobook tui` both respect it.\n"
 )
 
@@ -43,6 +43,7 @@ class Sidecar:
     voices: dict[str, str] = field(default_factory=dict)  # character -> voice
     roster: list[Character] | None = None  # a reviewed cast replaces discovery
     fixes: list[SpeakerFix] = field(default_factory=list)
+    lexicon: dict[str, str] = field(default_factory=dict)  # word -> how to say it
     extra: dict[str, Any] = field(default_factory=dict)  # keys we don't know, kept verbatim
 
     @property
@@ -117,6 +118,12 @@ def load_sidecar(story: Path) -> Sidecar:
             )
         except (KeyError, TypeError, ValueError) as e:
             raise CastError("each [[speakers]] entry needs start, end and speaker", path) from e
+    lexicon = data.pop("lexicon", {})
+    if not isinstance(lexicon, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in lexicon.items()
+    ):
+        raise CastError('[lexicon] maps words to how to say them: WORD = "respelling"', path)
+    sc.lexicon = dict(lexicon)
     data.pop("version", None)
     sc.extra = data
     return sc
@@ -145,6 +152,8 @@ def save_sidecar(sc: Sidecar) -> None:
             {"start": f.start, "end": f.end, "speaker": f.speaker or "", "text": f.text}
             for f in sc.fixes
         ]
+    if sc.lexicon:
+        data["lexicon"] = dict(sorted(sc.lexicon.items(), key=lambda kv: kv[0].casefold()))
     data.update(sc.extra)
     tmp = sc.path.with_name(sc.path.name + ".part")
     try:

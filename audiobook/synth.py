@@ -2,31 +2,47 @@
 
 The cache is what makes renders resumable: a job's key depends only on what changes
 its audio, so a re-run (or a cancelled run restarted) only synthesizes what is missing.
+
+The pool is built for throughput on few cores: one single-threaded engine per worker
+(two single-threaded Piper processes beat one two-threaded one by ~40%), workers
+forked from a server that imported the heavy modules once, short lines batched into
+one task, and work that needs some lines' audio (a chapter's encoding: ``FollowUp``)
+run in the pool as soon as those lines are cached, ahead of the rest, so encoding
+overlaps synthesis instead of following it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
+import signal
 import struct
+import sys
 import threading
+import time
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import platformdirs
 
+from audiobook import errors
 from audiobook.engine import Engine, get_engine
-from audiobook.errors import AudiobookError, Cancelled, SynthError, VoiceError
+from audiobook.errors import AudiobookError, Cancelled, SynthError
 from audiobook.voices import Voice
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,9 +96,44 @@ def job_key(job: SynthJob, engine: Engine) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
+def job_keys(jobs: Sequence[SynthJob], engine: str) -> list[str]:
+    """``job_key`` of each job, for an engine by name (cheap: loads no model)."""
+    eng = get_engine(engine)
+    return [job_key(j, eng) for j in jobs]
+
+
 def default_cache_dir() -> Path:
     env = os.environ.get("AUDIOBOOK_CACHE_DIR")
     return Path(env) if env else Path(platformdirs.user_cache_dir("audiobook"))
+
+
+# A 12-hour novel is ~1.9 GB of cached speech at 22 kHz: the default keeps a few.
+DEFAULT_CACHE_MAX_MB = 10_240
+CACHE_MAX_ENV = "AUDIOBOOK_CACHE_MAX_MB"
+# A ``.part`` older than this is a writer's leftover (killed mid-write), not a write
+# in progress: prune removes it.
+STALE_PART_SECONDS = 600.0
+
+
+def cache_max_bytes() -> int | None:
+    """The size cap from ``$AUDIOBOOK_CACHE_MAX_MB`` (0: no cap), else the default."""
+    raw = os.environ.get(CACHE_MAX_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CACHE_MAX_MB * 1024 * 1024
+    try:
+        mb = float(raw)
+    except ValueError:
+        log.warning("ignoring %s=%r: not a number of megabytes", CACHE_MAX_ENV, raw)
+        return DEFAULT_CACHE_MAX_MB * 1024 * 1024
+    return None if mb <= 0 else int(mb * 1024 * 1024)
+
+
+@dataclass
+class CacheStats:
+    entries: int = 0
+    bytes: int = 0
+    parts: int = 0  # temporary files (writes in progress, or left by a killed run)
+    oldest: float | None = None  # last use of the least recently used entry (epoch s)
 
 
 # Entry = header + little-endian int16 samples. The header carries the rate (so
@@ -92,6 +143,9 @@ _HEADER = struct.Struct("<8sIQI")  # magic, sample rate, samples, crc32 of the d
 
 
 class AudioCache:
+    """Segment audio by key, one file each; an entry's mtime is its last use, so the
+    size cap evicts the least recently used audio first."""
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
@@ -121,6 +175,7 @@ class AudioCache:
             return None
         if len(data) != 2 * n or zlib.crc32(data) != crc:
             return None
+        self.touch(key)
         return np.frombuffer(data, dtype="<i2").astype(np.int16), rate
 
     def get(self, key: str) -> np.ndarray | None:
@@ -135,12 +190,20 @@ class AudioCache:
             return None
         return None if header is None else header[0]
 
-    def has(self, key: str) -> bool:
+    def has(self, key: str, *, touch: bool = False) -> bool:
         """Cheap check (header and length); ``load`` also verifies the CRC."""
-        return self.sample_rate(key) is not None
+        ok = self.sample_rate(key) is not None
+        if ok and touch:
+            self.touch(key)
+        return ok
 
     def valid(self, key: str) -> bool:
         return self.load(key) is not None
+
+    def touch(self, key: str) -> None:
+        """Mark an entry used now (atime is unreliable: relatime/noatime mounts)."""
+        with contextlib.suppress(OSError):
+            os.utime(self.path(key))
 
     def put(self, key: str, pcm: np.ndarray, sample_rate: int) -> None:
         """Atomic: concurrent writers of the same key each write their own ``.part``."""
@@ -156,6 +219,80 @@ class AudioCache:
         except BaseException:
             part.unlink(missing_ok=True)
             raise
+
+    # --- size ---------------------------------------------------------------------
+
+    def _files(self) -> Iterator[tuple[Path, os.stat_result]]:
+        """Every entry and temporary file, with its stat (only our two-hex folders)."""
+        try:
+            folders = [d for d in self.root.iterdir() if len(d.name) == 2 and d.is_dir()]
+        except OSError:
+            return
+        for folder in folders:
+            try:
+                names = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in names:
+                if entry.name.endswith((".pcm", ".part")):
+                    with contextlib.suppress(OSError):
+                        yield Path(entry.path), entry.stat()
+
+    def stats(self) -> CacheStats:
+        st = CacheStats()
+        for path, s in self._files():
+            if path.suffix == ".part":
+                st.parts += 1
+                continue
+            st.entries += 1
+            st.bytes += s.st_size
+            st.oldest = s.st_mtime if st.oldest is None else min(st.oldest, s.st_mtime)
+        return st
+
+    def prune(self, max_bytes: int, keep: Collection[str] = ()) -> tuple[int, int]:
+        """Delete least recently used entries until the cache holds ``max_bytes`` or
+        less, never one of ``keep`` (what the current render uses); also removes
+        temporary files left by killed writers. Returns (entries removed, bytes freed)."""
+        now = time.time()
+        entries: list[tuple[float, int, Path]] = []
+        total = 0
+        for path, s in self._files():
+            if path.suffix == ".part":
+                if now - s.st_mtime > STALE_PART_SECONDS:
+                    path.unlink(missing_ok=True)
+                continue
+            total += s.st_size
+            if path.stem not in keep:
+                entries.append((s.st_mtime, s.st_size, path))
+        removed = freed = 0
+        entries.sort()
+        for _, size, path in entries:
+            if total <= max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
+                removed += 1
+                freed += size
+        if total > max_bytes:
+            log.info("audio cache is over its cap: the current book alone needs more")
+        return removed, freed
+
+    def clear(self) -> tuple[int, int]:
+        """Delete every entry (and temporary file); returns (entries, bytes) removed."""
+        removed = freed = 0
+        for path, s in self._files():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                if path.suffix == ".pcm":
+                    removed += 1
+                    freed += s.st_size
+        with contextlib.suppress(OSError):
+            for d in self.root.iterdir():
+                if len(d.name) == 2 and d.is_dir():
+                    with contextlib.suppress(OSError):
+                        d.rmdir()  # only if empty
+        return removed, freed
 
 
 @dataclass
@@ -188,35 +325,229 @@ def _run_one(engine: Engine, cache: AudioCache, job: SynthJob, key: str) -> None
     cache.put(key, pcm, engine.sample_rate(job.voice))
 
 
-# --- process pool worker side -------------------------------------------------
+@dataclass
+class SynthContext:
+    """What a follow-up gets to work with, in a worker or in-process: the cache, and
+    an engine to remake an entry that went missing or bad since it was checked."""
 
-_WORKER: tuple[Engine, AudioCache] | None = None
+    engine: Engine
+    cache: AudioCache
+
+    def audio(self, key: str, job: SynthJob) -> tuple[np.ndarray, int]:
+        entry = self.cache.load(key)
+        if entry is None:
+            _run_one(self.engine, self.cache, job, key)
+            entry = self.cache.load(key)
+            if entry is None:
+                raise SynthError(f'cannot read back the audio of "{_excerpt(job.text)}"')
+        return entry
 
 
-def _init_worker(engine_name: str, cache_root: str) -> None:
+@dataclass(frozen=True)
+class FollowUp:
+    """Work that needs the audio of some jobs (indexes into the job list): it runs as
+    ``fn(ctx, *args)`` as soon as all of them are cached, in the pool ahead of further
+    synthesis. ``fn`` must be a module-level function and ``args`` picklable."""
+
+    needs: tuple[int, ...]
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+def _cost(job: SynthJob) -> float:
+    """Relative synthesis time: audio length. Pitch variants are synthesized longer
+    (then resampled), slower tempos are longer."""
+    return len(job.text) * 2 ** (job.voice.pitch / 12) / max(job.voice.tempo, 0.1)
+
+
+# A task of short lines, up to about this cost (characters): per-task overhead is a
+# few ms, but cancelling waits for running tasks, so tasks stay short (~1 s).
+BATCH_COST = 240.0
+BATCH_JOBS = 12
+
+
+def _batches(queue: list[tuple[str, SynthJob]], limit: float) -> list[list[tuple[str, SynthJob]]]:
+    out: list[list[tuple[str, SynthJob]]] = []
+    cost = 0.0
+    for kj in queue:
+        c = _cost(kj[1])
+        if out and cost + c <= limit and len(out[-1]) < BATCH_JOBS:
+            out[-1].append(kj)
+            cost += c
+        else:
+            out.append([kj])
+            cost = c
+    return out
+
+
+# --- worker side ----------------------------------------------------------------
+
+_WORKER: SynthContext | None = None
+
+# What the fork server imports once, so each worker starts without importing: the
+# engine (onnxruntime, piper, scipy for pitch shifts) and the export path.
+_PRELOAD = [
+    "audiobook.synth",
+    "audiobook.export",
+    "onnxruntime",
+    "piper.voice",
+    "scipy.signal",
+    "scipy.ndimage",
+    "mutagen.id3",
+]
+
+
+def _init_worker(
+    engine_name: str, cache_root: str, env: dict[str, str], cwd: str, quiet: bool
+) -> None:
     global _WORKER
-    _WORKER = (get_engine(engine_name, threads=1), AudioCache(Path(cache_root)))
+    # Ctrl-C is the parent's to handle: it cancels, and running lines finish and
+    # are cached instead of dying half-written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker has the fork server's environment and folder, which may be
+    # older than the parent's: take the parent's (cache and voice folders depend on them).
+    os.environ.clear()
+    os.environ.update(env)
+    with contextlib.suppress(OSError):
+        os.chdir(cwd)
+    if quiet:  # the parent draws a full-screen UI on the terminal: keep off it
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    _WORKER = SynthContext(get_engine(engine_name, threads=1), AudioCache(Path(cache_root)))
 
 
-def _work(job: SynthJob, key: str) -> tuple[str, str | None, str | None, str | None]:
-    """Runs in a worker; returns (key, error kind, message, path), never audio and
-    never an exception object (ours do not all survive pickling)."""
-    assert _WORKER is not None, "worker not initialised"
-    engine, cache = _WORKER
-    try:
-        _run_one(engine, cache, job, key)
-    except AudiobookError as err:
-        kind = "voice" if isinstance(err, VoiceError) else "synth"
-        return key, kind, err.message, None if err.path is None else str(err.path)
-    return key, None, None, None
+_Outcome = tuple[str | None, str | None, str | None]  # (error class, message, path)
 
 
-def _raise_worker_error(kind: str, message: str | None, path: str | None) -> None:
-    cls = VoiceError if kind == "voice" else SynthError
+def _outcome(err: AudiobookError) -> _Outcome:
+    return type(err).__name__, err.message, None if err.path is None else str(err.path)
+
+
+def _raise_outcome(kind: str, message: str | None, path: str | None) -> None:
+    cls = getattr(errors, kind, None)
+    if not (isinstance(cls, type) and issubclass(cls, AudiobookError)) or cls is Cancelled:
+        cls = SynthError
     raise cls(message or "synthesis failed", path)
 
 
-# --- driver -------------------------------------------------------------------
+def _work(batch: list[tuple[str, SynthJob]]) -> tuple[list[str], _Outcome | None]:
+    """Runs in a worker; returns the keys done and the first error as plain strings,
+    never audio and never an exception object (ours do not all survive pickling)."""
+    assert _WORKER is not None, "worker not initialised"
+    done: list[str] = []
+    for key, job in batch:
+        try:
+            _run_one(_WORKER.engine, _WORKER.cache, job, key)
+        except AudiobookError as err:
+            return done, _outcome(err)
+        done.append(key)
+    return done, None
+
+
+def _follow(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Outcome | None]:
+    assert _WORKER is not None, "worker not initialised"
+    try:
+        return fn(_WORKER, *args), None
+    except AudiobookError as err:
+        return None, _outcome(err)
+
+
+# --- pools ----------------------------------------------------------------------
+
+
+class _Inline:
+    """The pool interface, run in this process as each task is submitted."""
+
+    def __init__(self, ctx: SynthContext) -> None:
+        self.ctx = ctx
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        global _WORKER
+        fut: Future[Any] = Future()
+        saved, _WORKER = _WORKER, self.ctx
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller through the future
+            fut.set_exception(exc)
+        finally:
+            _WORKER = saved
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _stderr_fd_ok() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _real_stderr() -> Iterator[bool]:
+    """multiprocessing hands ``sys.stderr.fileno()`` to its helper processes; under a
+    full-screen UI (Textual) ``sys.stderr`` is a capture whose fileno is -1 and pool
+    start-up fails ("bad value(s) in fds_to_keep"). Lend it /dev/null while the
+    helpers start. Yields True when it had to."""
+    if _stderr_fd_ok():
+        yield False
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        sys.stderr = null
+        try:
+            yield True
+        finally:
+            if sys.stderr is null:  # unless someone replaced it since
+                sys.stderr = saved
+
+
+def _context() -> BaseContext:
+    """forkserver where there is one: a fresh server process (safe to start from a
+    thread, and while onnxruntime is loaded here) imports the engine once, and every
+    worker forks from it already warm. Elsewhere spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def start_helpers() -> None:
+    """Start the fork server now (it imports the engine in the background), so a
+    pool started later does not wait for it. Safe to call more than once."""
+    ctx = _context()
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with _real_stderr():
+        forkserver.ensure_running()
+
+
+def _start_pool(engine: str, cache: AudioCache, workers: int) -> ProcessPoolExecutor:
+    ctx = _context()
+    with _real_stderr() as quiet:
+        if ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+        else:
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(engine, str(cache.root), dict(os.environ), os.getcwd(), quiet),
+    )
+
+
+# --- driver ---------------------------------------------------------------------
 
 
 def synthesize(
@@ -227,89 +558,133 @@ def synthesize(
     workers: int = 1,
     on_progress: Callable[[SynthProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    followups: Sequence[FollowUp] = (),
+    on_followup: Callable[[int, Any], None] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> list[str]:
     """Make sure every job's audio is in ``cache``; return the keys in job order.
 
     Duplicate jobs are synthesized once; progress counts distinct jobs, and cached ones
-    count as done (and as hits) from the first report on.
+    count as done (and as hits) from the first report on. Each follow-up runs once all
+    its jobs are cached; ``on_followup(i, result)`` gets its result here, and this
+    returns only after every follow-up has run. Jobs are done follow-up by follow-up
+    (longest first within each), then the rest longest first.
     """
     eng = get_engine(engine)
-    keys = [job_key(j, eng) for j in jobs]
+    keys = list(keys) if keys is not None else [job_key(j, eng) for j in jobs]
     unique: dict[str, SynthJob] = {}
     for key, job in zip(keys, jobs, strict=True):
         unique.setdefault(key, job)
-    pending = [(k, j) for k, j in unique.items() if not cache.valid(k)]
+    pending = {k: j for k, j in unique.items() if not cache.has(k, touch=True)}
     hits = len(unique) - len(pending)
     total_chars = sum(len(j.text) for j in unique.values())
     progress = SynthProgress(
-        done_chars=total_chars - sum(len(j.text) for _, j in pending),
+        done_chars=total_chars - sum(len(j.text) for j in pending.values()),
         total_chars=total_chars,
         done_jobs=hits,
         total_jobs=len(unique),
         cache_hits=hits,
     )
 
-    def report(job: SynthJob | None = None) -> None:
-        if job is not None:
+    def report(done: Sequence[str] = ()) -> None:
+        for key in done:
             progress.done_jobs += 1
-            progress.done_chars += len(job.text)
+            progress.done_chars += len(unique[key].text)
         if on_progress is not None:
             on_progress(SynthProgress(**vars(progress)))
 
     report()
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-    if not pending:
+    if not pending and not followups:
         return keys
-    if workers <= 1 or len(pending) == 1:
-        for key, job in pending:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            _run_one(eng, cache, job, key)
-            report(job)
-        return keys
-    _run_pool(pending, engine, cache, min(workers, len(pending)), report, cancel)
+    run = _Run(keys, pending, followups, on_followup, report, cancel)
+    # Nothing (or one line) to synthesize: the pool's start-up would cost more than
+    # it saves, and follow-ups run one at a time anyway.
+    if workers <= 1 or len(pending) <= 1:
+        run.go(_Inline(SynthContext(eng, cache)), window=1, batch_cost=0.0)
+    else:
+        pool = _start_pool(engine, cache, workers)
+        try:
+            # A small window, not everything at once: a follow-up that becomes ready
+            # starts after at most one more batch, and cancelling drops the rest.
+            run.go(pool, window=workers + 1, batch_cost=BATCH_COST)
+        except BrokenProcessPool as exc:
+            raise SynthError(f"a synthesis worker process died ({exc})") from None
+        finally:
+            # Running tasks finish (their audio is cached, so a re-run resumes there).
+            pool.shutdown(wait=True, cancel_futures=True)
     return keys
 
 
-def _run_pool(
-    pending: list[tuple[str, SynthJob]],
-    engine: str,
-    cache: AudioCache,
-    workers: int,
-    report: Callable[[SynthJob | None], None],
-    cancel: threading.Event | None,
-) -> None:
-    # Longest first, so the pool does not end waiting on one long paragraph.
-    queue = sorted(pending, key=lambda kj: len(kj[1].text), reverse=True)
-    by_key = dict(pending)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        # spawn: safe to start from a thread (the TUI) and with onnxruntime loaded.
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(engine, str(cache.root)),
-    )
-    in_flight: set[Future[tuple[str, str | None, str | None, str | None]]] = set()
-    nxt = 0
-    try:
-        while nxt < len(queue) or in_flight:
-            if cancel is not None and cancel.is_set():
+class _Pool(Protocol):
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]: ...
+
+
+@dataclass
+class _Run:
+    """One synthesize call's scheduling state."""
+
+    keys: list[str]
+    pending: dict[str, SynthJob]
+    followups: Sequence[FollowUp]
+    on_followup: Callable[[int, Any], None] | None
+    report: Callable[[Sequence[str]], None]
+    cancel: threading.Event | None
+    waiting: dict[int, set[str]] = field(default_factory=dict)  # follow-up -> keys missing
+
+    def _queue(self) -> list[tuple[str, SynthJob]]:
+        """Pending jobs in the order to run them: by follow-up, longest first in each."""
+        queue: list[tuple[str, SynthJob]] = []
+        seen: set[str] = set()
+        for fu in self.followups:
+            group = {self.keys[i] for i in fu.needs if self.keys[i] in self.pending} - seen
+            seen |= group
+            queue += sorted(((k, self.pending[k]) for k in group), key=lambda kj: -_cost(kj[1]))
+        rest = ((k, j) for k, j in self.pending.items() if k not in seen)
+        return queue + sorted(rest, key=lambda kj: -_cost(kj[1]))
+
+    def go(self, pool: _Pool, *, window: int, batch_cost: float) -> None:
+        for n, fu in enumerate(self.followups):
+            self.waiting[n] = {self.keys[i] for i in fu.needs if self.keys[i] in self.pending}
+        batches = _batches(self._queue(), batch_cost)
+        ready = [n for n, missing in self.waiting.items() if not missing]
+        synth: set[Future[Any]] = set()
+        follow: dict[Future[Any], int] = {}
+        nxt = 0
+        while nxt < len(batches) or synth or follow or ready:
+            if self.cancel is not None and self.cancel.is_set():
+                for fut in (*synth, *follow):
+                    fut.cancel()
                 raise Cancelled()
-            # A small window instead of submitting everything: cancel stops quickly.
-            while nxt < len(queue) and len(in_flight) < 2 * workers:
-                in_flight.add(pool.submit(_work, queue[nxt][1], queue[nxt][0]))
+            # One follow-up at a time: each holds a whole chapter in memory.
+            if ready and not follow:
+                n = ready.pop(0)
+                fu = self.followups[n]
+                follow[pool.submit(_follow, fu.fn, fu.args)] = n
+            while nxt < len(batches) and len(synth) + len(follow) < window:
+                synth.add(pool.submit(_work, batches[nxt]))
                 nxt += 1
-            done, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+            if not synth and not follow:
+                continue
+            done, _ = wait({*synth, *follow}, timeout=0.2, return_when=FIRST_COMPLETED)
             for fut in done:
-                key, kind, message, path = fut.result()
-                if kind is not None:
-                    _raise_worker_error(kind, message, path)
-                report(by_key[key])
-    except BrokenProcessPool as exc:
-        raise SynthError(f"a synthesis worker process died ({exc})") from None
-    finally:
-        for fut in in_flight:
-            fut.cancel()
-        # Running jobs finish (their audio is cached, so a re-run resumes there).
-        pool.shutdown(wait=True, cancel_futures=True)
+                if fut in follow:
+                    n = follow.pop(fut)
+                    result, err = fut.result()
+                    if err is not None:
+                        _raise_outcome(*err)
+                    if self.on_followup is not None:
+                        self.on_followup(n, result)
+                    continue
+                synth.discard(fut)
+                keys, err = fut.result()
+                self.report(keys)
+                for n, missing in self.waiting.items():
+                    if missing:
+                        missing.difference_update(keys)
+                        if not missing:
+                            ready.append(n)
+                if err is not None:
+                    _raise_outcome(*err)
+            ready.sort()

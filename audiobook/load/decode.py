@@ -61,6 +61,7 @@ _IMPLAUSIBLE = re.compile(
 _GUESS_MIN_BYTES = 64  # below this a statistical guess is noise; assume Western text
 _C1 = re.compile(rb"[\x80-\x9f]")
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+_BINARY_CONTROLS = re.compile(rb"[\x01-\x08\x0b\x0e-\x1f]")
 _ESCAPED = re.compile("[\udc80-\udcff]")  # bytes surrogateescape could not decode
 _NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 _SAMPLE = 20_000
@@ -79,6 +80,8 @@ def sniff_binary(data: bytes) -> str | None:
         return {b"WAVE": "WAV audio", b"WEBP": "WebP image"}.get(head[8:12], "RIFF media file")
     if head.startswith(b"BZh") and data[4:10] == b"1AY&SY":
         return "bzip2 archive"
+    if data[257:262] == b"ustar" and b"\x00" in data[:257]:  # text and NULs: name it
+        return "tar archive"
     if data[60:68] == b"BOOKMOBI":
         return "Kindle/MOBI e-book"
     for magic, name in _MAGIC:
@@ -109,9 +112,12 @@ def _decode(data: bytes, path: Path, declared: str | None) -> str:
         raise LoadError(f"not a text file (looks like {kind})", path)
     if b"\x00" in data:
         utf16 = _utf16_without_bom(data)
-        if utf16 is None:
+        if utf16 is not None:
+            return data.decode(utf16, errors="replace")
+        stripped = _without_stray_nuls(data)
+        if stripped is None:
             raise LoadError("not a text file (binary data)", path)
-        return data.decode(utf16, errors="replace")
+        data = stripped
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -146,6 +152,16 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return None
     controls = len(_CONTROLS.findall(text))
     return encoding if controls * 100 <= len(text) else None
+
+
+def _without_stray_nuls(data: bytes) -> bytes | None:
+    """Text with NULs in it but no other control bytes: NUL padding left by a crash or
+    a broken copy, or a stray NUL from an editor. The words are all there, so read them
+    (a NUL is never part of a story); anything else with NULs is binary."""
+    rest = data.replace(b"\x00", b"")
+    if not rest.strip() or _BINARY_CONTROLS.search(rest):
+        return None
+    return rest
 
 
 def _mostly_utf8(data: bytes) -> str | None:

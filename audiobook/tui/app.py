@@ -22,6 +22,7 @@ from audiobook.errors import AudiobookError
 
 from .cast_pane import CastPane
 from .dialogs import HelpScreen
+from .lexicon_pane import LexiconScreen
 from .messages import Decide, LoadFailed, PreviewReady, StoryLoaded
 from .render_pane import RenderPane
 from .script_pane import ScriptPane
@@ -41,6 +42,7 @@ class AudiobookApp(App[None]):
         Binding("1", "tab('cast')", "Cast", show=False),
         Binding("2", "tab('script')", "Script", show=False),
         Binding("3", "tab('render')", "Render", show=False),
+        Binding("4", "words", "Pronunciation", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -111,6 +113,9 @@ class AudiobookApp(App[None]):
         self.query_one(CastPane).show(self.session)
         self.query_one(ScriptPane).show(self.session)
         self.query_one(RenderPane).show(self.session)
+        for screen in self.screen_stack:
+            if isinstance(screen, LexiconScreen):
+                screen.show(self.session)
 
     def on_decide(self, msg: Decide) -> None:
         """The one place a decision is applied: re-analyse, save, redraw."""
@@ -153,6 +158,16 @@ class AudiobookApp(App[None]):
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
         self._focus_pane(name)
+
+    def action_words(self) -> None:
+        """The pronunciation screen: the story's unusual words (key 4)."""
+        if self.session is None:
+            self.notify("Still analysing the story…")
+            return
+        if not isinstance(self.screen, LexiconScreen):
+            screen = LexiconScreen(self.engine)
+            screen.session = self.session
+            self.push_screen(screen)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

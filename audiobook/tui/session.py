@@ -15,6 +15,7 @@ from typing import Any
 from audiobook.analyze import analyze
 from audiobook.cast import Casting, cast_voices
 from audiobook.errors import CastError
+from audiobook.lexicon import Lexicon, Unusual, clean_entry, full_lexicon, unusual_words
 from audiobook.model import Character, Gender, Script, Segment
 from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, save_sidecar
 from audiobook.voices import Voice, discover_voices, find_voice
@@ -115,6 +116,15 @@ class Session:
             if s.paragraph == seg.paragraph and s.chapter == seg.chapter
         ]
         return min(s.start for s in same), max(s.end for s in same)
+
+    def lexicon(self) -> Lexicon:
+        """Every pronunciation in force: built-in, the user's, this story's."""
+        return full_lexicon(self.sidecar.lexicon)
+
+    def unusual_words(self) -> list[Unusual]:
+        """Words read aloud that are not in the English word list, most used first."""
+        read = [self.is_read(s) for s in self.script.segments]
+        return unusual_words(self.script, self.lexicon(), read=read)
 
     # --- decisions: each one re-analyses and saves -----------------------------
 
@@ -220,6 +230,21 @@ class Session:
             self.sidecar.extra.pop(PASSAGES, None)
         self._commit()
         return now
+
+    def set_pronunciation(self, word: str, said: str) -> str:
+        """How this story says ``word`` (a respelling or ``[[ phonemes ]]``). Only
+        what is spoken changes, so there is nothing to re-analyse."""
+        word, said = clean_entry(word, said)
+        self.sidecar.lexicon[word] = said
+        self.save()
+        return f"{word} is said {said}"
+
+    def forget_pronunciation(self, word: str) -> bool:
+        """Drop the story's own entry for ``word``; False if it had none."""
+        if self.sidecar.lexicon.pop(word, None) is None:
+            return False
+        self.save()
+        return True
 
     def _move_speaker(self, old: str, new: str) -> None:
         if old in self.sidecar.voices and new not in self.sidecar.voices:
