@@ -163,7 +163,7 @@ HELP = """\
 [b]audiobook[/b]: review the cast, fix who says what, pick voices, render.
 Changes are saved at once in STORY.audiobook.toml, which `make` reads too.
 
-[b]Anywhere[/b]  1 2 3 tabs (or click them)   tab next pane   ? help   q quit
+[b]Anywhere[/b]  1 2 3 tabs (or click them)   4 pronunciations   tab next pane   ? help   q quit
 
 [b]Cast[/b]      ↑ ↓ row   v voice   l or space preview   r rename   g gender
           m  merge into another character (its names are kept as aliases)
@@ -176,6 +176,9 @@ Changes are saved at once in STORY.audiobook.toml, which `make` reads too.
 
 [b]Render[/b]    b whole book   c or enter the highlighted chapter
           x or esc  cancel (stops after the line being spoken)
+
+[b]Words[/b]     (key 4) the story's unusual words, most frequent first
+          e or enter  respell   l or space  listen   d  forget   esc  back
 
 Esc closes this help."""
 
