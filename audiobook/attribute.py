@@ -557,7 +557,8 @@ class Attributor:
                 back = _alternate(turns, i, -1)
                 fwd = _alternate(turns, i, +1)
                 guess = back or fwd
-                if guess is not None:
+                # Nobody calls themselves by name: "…, Jake" is not Jake's line.
+                if guess is not None and guess != self._vocative(t):
                     t.assign(guess, "turn-taking")
                     changed = changed or t.speaker is not None  # a pinned line may refuse
         for t in turns:
@@ -608,7 +609,10 @@ class Attributor:
             j = min(idx, key=lambda k: (abs(k - i), k))
             anchor = run[j].speaker
             same = (i - j) % 2 == 0
-            t.assign(anchor if same else (b if anchor == a else a), "conversation")  # type: ignore[arg-type]
+            guess = anchor if same else (b if anchor == a else a)
+            if guess == self._vocative(t):  # "…, Jake": the other one says it
+                guess = b if guess == a else a
+            t.assign(guess, "conversation")  # type: ignore[arg-type]
 
 
 def _runs(turns: list[Turn]) -> list[list[Turn]]:
