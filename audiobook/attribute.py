@@ -22,6 +22,7 @@ shows it as uncertain.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -570,13 +571,27 @@ class Attributor:
         for run in _runs(turns):
             self._two_party(run)
 
+    def _bracketed(self, run: list[Turn]) -> None:
+        """In a crowded scene, a gap between A and B that only strict alternation can
+        bridge (A ? ? B, A ? ? ? ? B) alternates A, B."""
+        idx = [i for i, t in enumerate(run) if t.speaker]
+        for i, j in itertools.pairwise(idx):
+            a, b = run[i].speaker, run[j].speaker
+            if j - i < 3 or a == b or (j - i) % 2 == 0 or a is None or b is None:
+                continue
+            for k in range(i + 1, j):
+                run[k].assign(b if (k - i) % 2 else a, "conversation")
+
     def _two_party(self, run: list[Turn]) -> None:
         """A run of replies between two people alternates from every known turn. With
         one speaker known, the other is whom the run addresses by name, or the last
         person named just before it."""
         known = [t.speaker for t in run if t.speaker]
         people = list(dict.fromkeys(known))
-        if not known or len(people) > 2 or all(t.speaker for t in run):
+        if len(people) > 2:
+            self._bracketed(run)
+            return
+        if not known or all(t.speaker for t in run):
             return
         if len(people) == 1:
             other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
