@@ -52,6 +52,7 @@ from .characters import (
 from .model import Character, Segment
 
 NARRATOR_NAME = "Narrator"
+SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
@@ -304,19 +305,27 @@ class Attributor:
         back: a wrong voice is worse than the narrator's. With nobody of that gender
         in sight, a named person of unknown gender is the next best reading."""
         unknown: str | None = None
+        first: Referent | None = None
         self.unnamed_hit = False
         for r in reversed(self.recent):
             if r.offset >= at:
                 continue
-            if at - r.offset > 3000:
+            if at - r.offset > 3000 or (first and first.offset - r.offset > SUBJECT_REACH):
                 break
             if exclude is not None and r.name == exclude:
                 continue
-            if r.gender == gender:
+            # The subject of the sentence just before outranks a nearer object
+            # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
+            if r.gender == gender and r.subject:
                 self.unnamed_hit = r.name is None
                 return r.name
+            if r.gender == gender and first is None:
+                first = r
             if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
                 unknown = r.name
+        if first is not None:
+            self.unnamed_hit = first.name is None
+            return first.name
         return unknown
 
     def _on_stage(self, name: str, at: int, window: int = 3000) -> bool:
