@@ -271,7 +271,7 @@ class Attributor:
             name = self.index.resolve(m.group())
             if name is not None:
                 g = self.index.gender(name)
-                subject = _is_subject(seg.text, m.start())
+                subject = _is_subject(seg.text, m.start(), m.end())
                 found.append(Referent(seg.start + m.start(), name, g, subject))
         for m in _GENDERED_NOUN.finditer(seg.text):
             at = seg.start + m.start()
@@ -667,11 +667,15 @@ def _alternate(turns: list[Turn], i: int, step: int) -> str | None:
     return b.speaker
 
 
-def _is_subject(text: str, i: int) -> bool:
+def _is_subject(text: str, i: int, end: int) -> bool:
+    """Sentence-initial, or followed by a verb a person does ("..., and Tom said")."""
     j = i - 1
     while j >= 0 and text[j] in " \t\"'“‘":
         j -= 1
-    return j < 0 or text[j] in ".!?\n;"
+    if j < 0 or text[j] in ".!?\n;":
+        return True
+    nxt = re.match(r"\s+(?:[a-z]+ly\s+|had\s+|then\s+)?([a-z]+)", text[end : end + 30])
+    return bool(nxt) and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in speech_verbs())
 
 
 _GENDERED_NOUN = re.compile(
