@@ -276,7 +276,8 @@ class Attributor:
         for m in _GENDERED_NOUN.finditer(seg.text):
             at = seg.start + m.start()
             name = self.index.resolve(m.group()) or self._relative(m.group(), at)
-            found.append(Referent(at, name, GENDERED_NOUNS[m.group(1).lower()]))
+            subject = _is_subject(seg.text, m.start(), m.end())
+            found.append(Referent(at, name, GENDERED_NOUNS[m.group(1).lower()], subject))
         self.recent.extend(sorted(found, key=lambda r: r.offset))
 
     def _relative(self, phrase: str, at: int) -> str | None:

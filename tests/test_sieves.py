@@ -173,3 +173,16 @@ def test_unresolved_tag_is_not_overruled(write_story: Callable[..., Path]) -> No
     ]
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Colder") == (None, "tag-unresolved")
+
+
+def test_pronoun_for_someone_unnamed_stays_with_the_narrator(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        'I found Ned Corliss on the rocks.\n\n'
+        '"I saw the light," Ned whispered.\n\n'
+        "My father carried him up the stair. Later, my father sat beside me.\n\n"
+        '"Now you know," he said quietly.\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Now you know") == (None, "tag-unresolved")
