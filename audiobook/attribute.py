@@ -676,7 +676,9 @@ def _is_subject(text: str, i: int, end: int) -> bool:
     if j < 0 or text[j] in ".!?\n;":
         return True
     nxt = re.match(r"\s+(?:[a-z]+ly\s+|had\s+|then\s+)?([a-z]+)", text[end : end + 30])
-    return bool(nxt) and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in speech_verbs())
+    if nxt is None:
+        return False
+    return nxt.group(1) in PERSON_VERBS or nxt.group(1) in speech_verbs()
 
 
 _GENDERED_NOUN = re.compile(
