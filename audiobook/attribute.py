@@ -317,7 +317,8 @@ class Attributor:
                 continue
             # The subject of the sentence just before outranks a nearer object
             # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
-            if r.gender == gender and r.subject:
+            same_par = first is None or "\n\n" not in self.text[r.offset : first.offset]
+            if r.gender == gender and r.subject and same_par:
                 self.unnamed_hit = r.name is None
                 return r.name
             if r.gender == gender and first is None:
