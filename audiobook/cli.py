@@ -69,7 +69,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("stories", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable story is that story's error (exit 1, the rest are
+# rendered), not a usage error that stops the whole batch.
+@click.argument("stories", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "-o",
     "--out",
@@ -173,7 +175,8 @@ def make(
     for err in missing:
         _fail(err)
     if not paths and not missing:
-        raise click.UsageError("no stories found (.txt, .md, .html, .htm, .epub)")
+        where = ", ".join(str(s) for s in stories)
+        raise click.UsageError(f"no stories found in {where} (.txt, .md, .html, .htm, .epub)")
     if scheduler is not None:  # issue 9: reach the cluster (or start one) before any work
         from .cluster import connect
 
@@ -202,6 +205,8 @@ def make(
         bar.finish()
         _fail(err)
 
+    if scheduler is not None:  # issue 9: several stories at once keep a cluster busy
+        from .cluster import render_library as render
     report = render(paths, opts, progress=bar, on_error=on_error)
     bar.finish()
     for book in report.books:
@@ -209,9 +214,12 @@ def make(
     audio = report.audio_seconds
     speed = audio / report.seconds if report.seconds > 0 else 0.0
     failed = len(report.failures) + len(missing)
+    files = sum(len(b.files) for b in report.books)
+    unchanged = sum(b.reused for b in report.books)
     click.echo(
         f"done: {len(report.books)} stories, {sum(b.chapters for b in report.books)} chapters, "
-        f"{fmt_duration(audio)} of audio in {fmt_duration(report.seconds)} "
+        f"{files} files ({unchanged} unchanged), {fmt_duration(audio)} of audio "
+        f"({audio / 3600:.2f} h) in {fmt_duration(report.seconds)} wall "
         f"({speed:.1f}x real time), {report.segments} lines, {report.cache_hits} from cache, "
         f"{failed} failed",
         err=True,
@@ -477,6 +485,64 @@ def lexicon_test(
     dest = out or Path(re.sub(r"[^\w.-]+", "_", word).strip("_") + ".wav")
     said, voice, seconds = speak_word(word, dest, story=story, voice_dirs=voice_dirs, engine=engine)
     click.echo(f"{word} -> {said}  ({voice.name}, {seconds:.1f} s) -> {dest}")
+
+
+_cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Segment audio cache [default: $AUDIOBOOK_CACHE_DIR or the user cache dir].",
+)
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The segment audio cache: re-renders and re-casts reuse it. Its size is capped
+    by $AUDIOBOOK_CACHE_MAX_MB (default 10240; 0: no cap), least recently used first."""
+
+
+@cache_group.command("info")
+@_cache_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable.")
+@errors_to_exit
+def cache_info_cmd(cache_dir: Path | None, as_json: bool) -> None:
+    """Where the cache is, what it holds and its size cap."""
+    from .cachecmd import cache_info
+
+    info = cache_info(cache_dir)
+    if as_json:
+        click.echo(json.dumps(info.as_json(), indent=1))
+        return
+    for line in info.lines():
+        click.echo(line)
+
+
+@cache_group.command("clear")
+@_cache_dir_option
+@errors_to_exit
+def cache_clear_cmd(cache_dir: Path | None) -> None:
+    """Delete all cached speech (the next render synthesises everything again)."""
+    from .cachecmd import cache_clear
+
+    entries, size = cache_clear(cache_dir)
+    click.echo(f"removed {entries} cached lines ({size / 2**20:.1f} MB)")
+
+
+@cache_group.command("prune")
+@_cache_dir_option
+@click.option(
+    "--max-mb",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Shrink to this size [default: the configured cap].",
+)
+@errors_to_exit
+def cache_prune_cmd(cache_dir: Path | None, max_mb: float | None) -> None:
+    """Shrink the cache to its cap now, least recently used lines first."""
+    from .cachecmd import cache_prune
+
+    entries, size = cache_prune(cache_dir, max_mb)
+    click.echo(f"removed {entries} cached lines ({size / 2**20:.1f} MB)")
 
 
 @main.command()

@@ -14,8 +14,11 @@ Why it is shaped this way:
 - Worker loss is Dask's business: the scheduler re-runs a lost worker's tasks
   elsewhere. Errors the user can fix (a bad voice) come back as plain strings and fail
   the story at once; anything else (a disk error on a worker) is retried.
-- The client assembles and exports (follow-ups run in client threads), so workers
-  need no access to the output folder.
+- The client assembles and exports (follow-ups run in client threads), so remote
+  workers need no access to the output folder; workers on the client's own machine
+  (a LocalCluster) export too, as the local pool's workers do. The client renders
+  several stories at once (``render_library``) so no story's last chunk leaves the
+  cluster idle.
 
 ``distributed`` is an optional extra: this module imports it only when used.
 """
@@ -25,16 +28,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import logging
+import multiprocessing
 import os
 import queue
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import Future as LocalFuture
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_local
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -59,6 +64,9 @@ from audiobook.voices import Voice
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
 
+    from audiobook.progress import Progress, ProgressCallback
+    from audiobook.render import BookResult, RenderOptions, RenderReport
+
 log = logging.getLogger(__name__)
 
 MISSING_EXTRA = "--scheduler requires the 'distributed' extra: pip install 'audiobook[distributed]'"
@@ -67,21 +75,22 @@ MISSING_EXTRA = "--scheduler requires the 'distributed' extra: pip install 'audi
 # work per task, so a few ms of overhead is lost in it, and cancelling still only
 # waits for one chunk per worker.
 CHUNK_SECONDS = 45.0
-# A story smaller than two chunks per worker is cut finer, but not below this: every
-# worker should get work, and overhead stays under ~1%.
+# A story of fewer than CHUNKS_PER_WORKER chunks per worker is cut finer, but not below
+# MIN_CHUNK_SECONDS (~1 s of work: overhead stays under 1%): in the last round of
+# chunks some workers idle, and the finer the chunks the shorter that round.
+CHUNKS_PER_WORKER = 4
 MIN_CHUNK_SECONDS = 6.0
 CHARS_PER_SECOND = 15.0
 # Retries of a task whose function raised (e.g. a worker's disk); a worker that dies is
 # handled by the scheduler (``distributed.scheduler.allowed-failures``, default 3).
 RETRIES = 2
-# Chapters encoded at once on the client while the cluster synthesises.
-EXPORT_THREADS = 2
 # How long a scheduler without workers is waited for before giving up.
 WORKER_WAIT_SECONDS = 120.0
 CONNECT_TIMEOUT_SECONDS = 15.0
 
 Transfer = Literal["auto", "shared", "bytes"]
 TRANSFERS: tuple[Transfer, ...] = ("auto", "shared", "bytes")
+Exports = Literal["auto", "client", "workers"]
 
 
 # --- the extra and the connection --------------------------------------------------
@@ -124,7 +133,7 @@ def parse_scheduler(spec: str) -> SchedulerSpec:
         scheme, _, rest = text.partition("://")
         if scheme and rest:
             return SchedulerSpec(address=text)
-    elif text.endswith(".json") and Path(text).is_file():
+    elif Path(text).is_file():
         return SchedulerSpec(scheduler_file=Path(text))
     raise AudiobookError(
         f"bad --scheduler '{spec}': expected tcp://HOST:PORT, local[:N] or a scheduler file"
@@ -155,15 +164,17 @@ def connect(spec: str) -> Client:
             if parsed.local_workers is not None:
                 # Loopback only, one thread per process: Piper runs best one thread per
                 # core, and the GIL would serialise the Python parts of a shared process.
-                cluster = dist.LocalCluster(
-                    n_workers=parsed.local_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+                with _lean_local_workers():
+                    cluster = dist.LocalCluster(
+                        n_workers=parsed.local_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 client = dist.Client(cluster)
+                _ignore_ctrl_c(dist, client)
             elif parsed.scheduler_file is not None:
                 client = dist.Client(
                     scheduler_file=str(parsed.scheduler_file), timeout=CONNECT_TIMEOUT_SECONDS
@@ -186,7 +197,40 @@ def connect(spec: str) -> Client:
         if not _SESSIONS:
             atexit.register(close_sessions)
         _SESSIONS[spec] = _Session(client, cluster)
+        log.info("Dask scheduler %s: %d worker threads", spec, sum(client.nthreads().values()))
         return client
+
+
+@contextlib.contextmanager
+def _lean_local_workers() -> Iterator[None]:
+    """Worker processes for a LocalCluster that cost less CPU on a small machine, where
+    the workers share the cores with this process: forked from a server that imported
+    Dask once (instead of each importing it), and without the statistical profiler
+    that feeds Dask's dashboard (which we do not start)."""
+    import dask
+
+    settings: dict[str, Any] = {"distributed.worker.profile.enabled": False}
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        settings["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(settings):
+        yield
+
+
+def _ignore_ctrl_c(dist: ModuleType, client: Client) -> None:
+    """Ctrl-C reaches the LocalCluster's workers too (one process group): they leave it
+    to this process, which cancels, keeps what is done and closes them, instead of
+    dying with a traceback each. A plugin, so a replaced worker gets it too."""
+
+    plugin_base: Any = dist.WorkerPlugin
+
+    class IgnoreCtrlC(plugin_base):  # defined here: sent by value, needs no import
+        def setup(self, worker: Any) -> None:
+            import signal
+
+            with contextlib.suppress(ValueError):  # only possible in a main thread
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    client.register_plugin(IgnoreCtrlC(), name="audiobook-ignore-ctrl-c")
 
 
 def close_sessions() -> None:
@@ -308,6 +352,26 @@ def synth_chunk(
     return done, audio, None
 
 
+def run_followup(
+    engine_name: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    root: str | None,
+    probe: str | None,
+    machine: str | None = None,
+) -> tuple[bool, Any, _Outcome | None]:
+    """Runs on a worker: a follow-up (a chapter's export), if this worker is on the
+    client's ``machine`` (so it sees the output folder) and sees the client's cache;
+    returns (ran, result, error as strings). Not ran: the client runs it itself."""
+    cache = _shared_cache(root, probe)
+    if cache is None or (machine is not None and machine != machine_id()):
+        return False, None, None
+    try:
+        return True, fn(SynthContext(worker_engine(engine_name), cache), *args), None
+    except AudiobookError as err:
+        return True, None, _outcome(err)
+
+
 # --- client side -------------------------------------------------------------------
 
 
@@ -321,10 +385,10 @@ def _cost(job: SynthJob) -> float:
 def chunk_jobs(
     queue_: Sequence[tuple[str, SynthJob]], workers: int, target: float = CHUNK_SECONDS
 ) -> list[list[tuple[str, SynthJob]]]:
-    """Consecutive runs of jobs of about ``target`` seconds of speech, finer for a
-    small story so each worker gets about two chunks (never below MIN_CHUNK_SECONDS)."""
+    """Consecutive runs of jobs of up to ``target`` seconds of speech, finer for a small
+    story so each worker gets CHUNKS_PER_WORKER chunks (never below MIN_CHUNK_SECONDS)."""
     total = sum(_cost(j) for _, j in queue_)
-    limit = max(MIN_CHUNK_SECONDS, min(target, total / max(1, 2 * workers)))
+    limit = max(MIN_CHUNK_SECONDS, min(target, total / max(1, CHUNKS_PER_WORKER * workers)))
     chunks: list[list[tuple[str, SynthJob]]] = []
     cost = 0.0
     for kj in queue_:
@@ -347,8 +411,9 @@ def _raise_outcome(kind: str, message: str, path: str | None) -> None:
 
 def _task_error(exc: BaseException | None) -> SynthError:
     name = type(exc).__name__
-    if name == "KilledWorker":
-        return SynthError(f"Dask workers kept dying while running a synthesis task ({exc})")
+    if name == "KilledWorker":  # Dask's message is a paragraph: its first sentence
+        first = str(exc).split(". ")[0].strip()
+        return SynthError(f"Dask workers kept dying while running a synthesis task ({first})")
     if isinstance(exc, ModuleNotFoundError):
         return SynthError(f"a Dask worker cannot import a module; install audiobook there ({exc})")
     return SynthError(f"a synthesis task failed on the Dask cluster: {name}: {exc}")
@@ -387,20 +452,26 @@ def synthesize_on_cluster(
     on_followup: Callable[[int, Any], None] | None = None,
     keys: Sequence[str] | None = None,
     transfer: Transfer = "auto",
+    exports: Exports = "auto",
     chunk_seconds: float = CHUNK_SECONDS,
     retries: int = RETRIES,
-    export_threads: int = EXPORT_THREADS,
 ) -> list[str]:
     """``synth.synthesize`` on a Dask cluster: make sure every job's audio is in
     ``cache`` and return the keys in job order.
 
     ``scheduler`` is a ``--scheduler`` string (see ``parse_scheduler``) or a Client.
-    Follow-ups run on this machine, in ``export_threads`` threads, as soon as their
-    lines are cached; ``on_followup`` and ``on_progress`` are called from this thread.
     ``transfer``: "shared" (workers write into ``cache.root``), "bytes" (they send the
-    audio back) or "auto" (each worker writes if it sees the folder). Raises
-    ``Cancelled`` when ``cancel`` is set (queued tasks are dropped; running ones finish
-    and are cached), ``SynthError`` when the cluster cannot finish the work.
+    audio back) or "auto" (each worker writes if it sees the folder).
+
+    Follow-ups run as soon as their lines are cached, ahead of further synthesis:
+    ``exports="workers"`` on the cluster (they must see the cache and the follow-up's
+    files; one that cannot see the cache hands it back), "client" here
+    (``EXPORT_THREADS`` at once, shared by all calls), "auto" on workers on this
+    machine (a LocalCluster: they see its files), else here. ``on_followup`` and
+    ``on_progress`` are called from the calling thread.
+
+    Raises ``Cancelled`` when ``cancel`` is set (queued tasks are dropped; running
+    ones finish and are cached), ``SynthError`` when the cluster cannot finish.
     """
     if transfer not in TRANSFERS:
         raise ValueError(f"transfer must be one of {TRANSFERS}, not {transfer!r}")
@@ -431,15 +502,59 @@ def synthesize_on_cluster(
         raise Cancelled()
     if not pending and not followups:
         return keys
-    client = connect(scheduler) if isinstance(scheduler, str) else scheduler
-    run = _ClusterRun(keys, pending, followups, on_followup, report, cancel)
     ctx = SynthContext(get_engine(engine), cache)
+    run = _ClusterRun(keys, pending, followups, on_followup, report, cancel, ctx, engine)
+    if not pending and (exports == "client" or not followups):
+        run.go(None, (None, None, False), chunk_seconds, retries)  # no need for the cluster
+        return keys
+    client = connect(scheduler) if isinstance(scheduler, str) else scheduler
+    if exports == "workers" or (exports == "auto" and followups and _has_local_workers(client)):
+        run.followups_on = None if exports == "workers" else machine_id()
     with _probe(cache, transfer) as (root, probe):
         if transfer == "shared" and root is None:
             raise SynthError(f"cannot write to the cache folder {cache.root}")
-        where = (root, probe, transfer == "shared")
-        run.go(client, engine, ctx, where, chunk_seconds, retries, max(1, export_threads))
+        run.go(client, (root, probe, transfer == "shared"), chunk_seconds, retries)
     return keys
+
+
+def machine_id() -> str:
+    """This machine (this boot of it): workers with the client's id see its files."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        boot = f"{uuid.getnode():x}"
+    return f"{socket.gethostname()}/{boot}"
+
+
+_LOCAL_WORKERS: dict[str, bool] = {}  # client id -> has workers on this machine
+
+
+def _has_local_workers(client: Client) -> bool:
+    """Are some workers on this machine (a LocalCluster, ``dask worker`` here)? Asked
+    once per client; each export task checks again where it lands."""
+    known = _LOCAL_WORKERS.get(client.id)
+    if known is None:
+        try:
+            ids = client.run(machine_id, on_error="ignore")
+        except Exception:  # an old or odd cluster: exports stay here
+            ids = {}
+        known = _LOCAL_WORKERS[client.id] = machine_id() in ids.values()
+    return known
+
+
+# Chapters encoded at once on this machine, by every story in flight together: each
+# holds a chapter's audio in memory, and encoding is this machine's share of the work.
+EXPORT_THREADS = max(1, min(4, os.cpu_count() or 1))
+_EXPORTS: ThreadPoolExecutor | None = None
+_EXPORTS_LOCK = threading.Lock()
+
+
+def _export_pool() -> ThreadPoolExecutor:
+    global _EXPORTS
+    with _EXPORTS_LOCK:
+        if _EXPORTS is None:
+            _EXPORTS = ThreadPoolExecutor(EXPORT_THREADS, thread_name_prefix="audiobook-export")
+        return _EXPORTS
 
 
 def _notify(events: queue.Queue[tuple[str, int]], kind: str, n: int) -> Callable[[Any], None]:
@@ -449,7 +564,7 @@ def _notify(events: queue.Queue[tuple[str, int]], kind: str, n: int) -> Callable
 
 @dataclass
 class _ClusterRun:
-    """One call's state: chunks on the cluster, follow-ups on this machine."""
+    """One call's state: chunks on the cluster, follow-ups there or here."""
 
     keys: list[str]
     pending: dict[str, SynthJob]
@@ -457,10 +572,15 @@ class _ClusterRun:
     on_followup: Callable[[int, Any], None] | None
     report: Callable[[Sequence[str]], None]
     cancel: threading.Event | None
+    ctx: SynthContext
+    engine: str
+    # Follow-ups go to workers on this machine (its id), to any worker (None), or are
+    # run here (False).
+    followups_on: str | Literal[False] | None = False
 
     def _queue(self) -> list[tuple[str, SynthJob]]:
         """Pending jobs follow-up by follow-up, in order: the first chapters are
-        finished (and encoded here) while the cluster works on the later ones."""
+        finished (and encoded) while the cluster works on the later ones."""
         order: list[tuple[str, SynthJob]] = []
         seen: set[str] = set()
         for fu in self.followups:
@@ -473,93 +593,107 @@ class _ClusterRun:
 
     def go(
         self,
-        client: Client,
-        engine: str,
-        ctx: SynthContext,
+        client: Client | None,
         where: tuple[str | None, str | None, bool],
         chunk_seconds: float,
         retries: int,
-        export_threads: int,
     ) -> None:
-        workers = max(1, sum(client.nthreads().values()))
-        chunks = chunk_jobs(self._queue(), workers, chunk_seconds)
         waiting = {
             n: {self.keys[i] for i in fu.needs if self.keys[i] in self.pending}
             for n, fu in enumerate(self.followups)
         }
         ready = [n for n, missing in waiting.items() if not missing]
         events: queue.Queue[tuple[str, int]] = queue.Queue()
-        # Dask priorities: higher runs first, so chunks run in chapter order.
-        tag = hashlib.sha1(uuid.uuid4().bytes).hexdigest()[:10]
-        futures = [
-            client.submit(
-                synth_chunk,
-                engine,
-                chunk,
-                *where,
-                key=f"audiobook-synth-{tag}-{n}",
-                priority=-n,
-                retries=retries,
-                pure=False,
-            )
-            for n, chunk in enumerate(chunks)
-        ]
-        for n, fut in enumerate(futures):
-            fut.add_done_callback(_notify(events, "chunk", n))
-        left = set(range(len(futures)))
-        exporting: dict[int, LocalFuture[Any]] = {}
-        pool = ThreadPoolExecutor(export_threads, thread_name_prefix="audiobook-export")
+        chunks: dict[int, Any] = {}
+        if client is not None and self.pending:
+            workers = max(1, sum(client.nthreads().values()))
+            tag = uuid.uuid4().hex[:10]
+            for n, chunk in enumerate(chunk_jobs(self._queue(), workers, chunk_seconds)):
+                chunks[n] = client.submit(
+                    synth_chunk, self.engine, chunk, *where,
+                    key=f"audiobook-synth-{tag}-{n}",
+                    priority=-n,  # higher runs first: chunks in chapter order
+                    retries=retries, pure=False,
+                )  # fmt: skip
+                chunks[n].add_done_callback(_notify(events, "chunk", n))
+        remote: dict[int, Any] = {}  # follow-ups on the cluster
+        local: dict[int, LocalFuture[Any]] = {}  # follow-ups here
         try:
-            while left or exporting or ready:
+            while chunks or remote or local or ready:
                 if self.cancel is not None and self.cancel.is_set():
                     raise Cancelled()
-                while ready and len(exporting) < export_threads:
-                    n = ready.pop(0)
+                for n in ready:
                     fu = self.followups[n]
-                    job = pool.submit(fu.fn, ctx, *fu.args)
-                    job.add_done_callback(_notify(events, "follow", n))
-                    exporting[n] = job
+                    if self.followups_on is not False and client is not None:
+                        remote[n] = client.submit(
+                            run_followup, self.engine, fu.fn, fu.args, where[0], where[1],
+                            self.followups_on,
+                            key=f"audiobook-export-{uuid.uuid4().hex[:10]}",
+                            priority=1,  # ahead of every chunk, as in the local pool
+                            retries=retries, pure=False,
+                        )  # fmt: skip
+                        remote[n].add_done_callback(_notify(events, "remote", n))
+                    else:  # queued in the shared pool: only running ones hold audio
+                        local[n] = _export_pool().submit(fu.fn, self.ctx, *fu.args)
+                        local[n].add_done_callback(_notify(events, "local", n))
+                ready = []
                 try:
                     kind, n = events.get(timeout=0.2)
                 except queue.Empty:
                     continue
-                if kind == "follow":
-                    result = exporting.pop(n).result()  # re-raises the export's error
+                if kind == "local":
+                    result = local.pop(n).result()  # re-raises the export's error
                     if self.on_followup is not None:
                         self.on_followup(n, result)
-                    continue
-                left.discard(n)
-                done = self._collect(futures[n], ctx.cache)
-                futures[n].release()
-                self.report(done)
-                for m, missing in waiting.items():
-                    if missing:
-                        missing.difference_update(done)
-                        if not missing:
-                            ready.append(m)
-                ready.sort()
+                elif kind == "remote":
+                    ran, result, err = _result(remote.pop(n))
+                    if not ran:  # the worker is elsewhere, or blind to the cache: here
+                        self.followups_on = False
+                        ready.append(n)
+                    elif err is not None:
+                        _raise_outcome(*err)
+                    elif self.on_followup is not None:
+                        self.on_followup(n, result)
+                else:
+                    done = self._collect(chunks.pop(n))
+                    self.report(done)
+                    for m, missing in waiting.items():
+                        if missing:
+                            missing.difference_update(done)
+                            if not missing:
+                                ready.append(m)
         finally:
-            outstanding = [futures[n] for n in left]
-            if outstanding:
+            outstanding = [*chunks.values(), *remote.values()]
+            if client is not None and outstanding:
                 with contextlib.suppress(Exception):
                     client.cancel(outstanding)
-            # Exports already running finish (their files are complete or absent).
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Exports not started are dropped; running ones finish (a chapter file is
+            # written whole or not at all).
+            for job in local.values():
+                job.cancel()
+            wait_local(local.values())
 
-    def _collect(self, fut: Any, cache: AudioCache) -> list[str]:
+    def _collect(self, fut: Any) -> list[str]:
         """Store a finished chunk's returned audio; raise its error, or the cluster's."""
-        status = fut.status
-        if status == "error":
-            raise _task_error(fut.exception())
-        if status != "finished":
-            raise SynthError(f"the Dask cluster dropped a synthesis task (status: {status})")
-        done, audio, err = fut.result()
+        done, audio, err = _result(fut)
         for key, rate, data in audio:
-            cache.put(key, np.frombuffer(data, dtype="<i2"), rate)
+            self.ctx.cache.put(key, np.frombuffer(data, dtype="<i2"), rate)
         if err is not None:
             self.report(done)
             _raise_outcome(*err)
         return list(done)
+
+
+def _result(fut: Any) -> Any:
+    """A finished task's value (then released on the workers), or a ``SynthError``."""
+    status = fut.status
+    if status == "error":
+        raise _task_error(fut.exception())
+    if status != "finished":
+        raise SynthError(f"the Dask cluster dropped a task (status: {status})")
+    value = fut.result()
+    fut.release()
+    return value
 
 
 def cluster_synthesize(scheduler: str) -> Callable[..., list[str]]:
@@ -570,3 +704,78 @@ def cluster_synthesize(scheduler: str) -> Callable[..., list[str]]:
         return synthesize_on_cluster(jobs, scheduler=scheduler, **kwargs)
 
     return run
+
+
+# --- a whole library ---------------------------------------------------------------
+
+# Stories rendered at once per this many cluster threads: each story waits for its
+# slowest chunk and is analysed and exported here, so one story at a time leaves
+# workers idle; a few at once keep them fed.
+THREADS_PER_STORY = 8
+MAX_STORIES_AT_ONCE = 16
+
+
+def render_library(
+    paths: Sequence[Path],
+    options: RenderOptions,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    on_error: Callable[[Path, AudiobookError], None] | None = None,
+) -> RenderReport:
+    """``render.render`` on the cluster named by ``options.scheduler``, several stories
+    at once (one per THREADS_PER_STORY cluster threads, at least 2, at most
+    MAX_STORIES_AT_ONCE): the same report, books in the order given, ``on_error`` and
+    ``progress`` called one at a time. ``Cancelled`` (or Ctrl-C) stops every story;
+    finished work is kept."""
+    from audiobook.render import RenderReport, render_story
+
+    if not options.scheduler:
+        raise ValueError("render_library needs options.scheduler")
+    threads = sum(connect(options.scheduler).nthreads().values())
+    width = max(2, min(MAX_STORIES_AT_ONCE, threads // THREADS_PER_STORY))
+    report = RenderReport()
+    t0 = time.monotonic()
+    stop = threading.Event()  # every story's cancel: the caller's, or our own on error
+    lock = threading.Lock()
+
+    def emit(p: Progress) -> None:
+        if progress is not None:
+            with lock:
+                progress(p)
+
+    results: dict[int, tuple[BookResult, int, int]] = {}
+    with ThreadPoolExecutor(width, thread_name_prefix="audiobook-story") as pool:
+        index = {
+            pool.submit(render_story, Path(p), options, emit, stop): i for i, p in enumerate(paths)
+        }
+        left = set(index)
+        try:
+            while left:
+                done, left = wait_local(left, timeout=0.2, return_when=FIRST_COMPLETED)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                for fut in done:
+                    i = index[fut]
+                    try:
+                        results[i] = fut.result()
+                    except Cancelled:
+                        raise
+                    except AudiobookError as e:
+                        if e.path is None:  # the user must learn which story failed
+                            e = type(e)(e.message, Path(paths[i]))
+                        report.failures.append(e)
+                        if on_error is not None:
+                            with lock:
+                                on_error(paths[i], e)
+        except BaseException:
+            stop.set()  # the running stories stop at their next check; queued never start
+            for fut in left:
+                fut.cancel()
+            raise
+    for i in sorted(results):
+        book, n, hits = results[i]
+        report.books.append(book)
+        report.segments += n
+        report.cache_hits += hits
+    report.seconds = time.monotonic() - t0
+    return report

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import unicodedata
@@ -30,8 +31,8 @@ from audiobook.assemble import (
     TARGET_LUFS,
     AudioSource,
     ChapterAudio,
+    LoudnessMeter,
     assemble_chapter,
-    integrated_loudness,
     limit_peaks,
 )
 from audiobook.errors import ExportError
@@ -63,6 +64,7 @@ FORMATS = ("mp3", "m4b")
 # low-pass alone takes ~0.35 LU off Piper speech.
 LOUDNESS_SLACK = 0.6
 MAX_CORRECTION_DB = 3.0
+_PIPE_SAMPLES = 1 << 20  # PCM handed to the encoder at a time
 # AAC overshoots more than MP3 (measured ~0.8 dB on Piper speech at 64 kbps), and an
 # M4B is not re-levelled chapter by chapter, so its limiter sits lower.
 AAC_CEILING_DBFS = CEILING_DBFS - 1.0
@@ -180,20 +182,46 @@ def _encode(part: Path, audio: ChapterAudio, bitrate: str) -> None:
         "mp3",
         str(part),
     ]
-    pcm = audio.pcm.astype("<i2", copy=False).tobytes()
-    try:
-        proc = subprocess.run(cmd, input=pcm, capture_output=True, check=False)
-    except OSError as exc:
-        raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", part) from None
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
+    with tempfile.TemporaryFile() as log:
+        try:
+            proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log
+            )
+        except OSError as exc:
+            raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", part) from None
+        assert proc.stdin is not None
+        try:
+            # In pieces: no second copy of the chapter as bytes.
+            for start in range(0, audio.pcm.size, _PIPE_SAMPLES):
+                piece = audio.pcm[start : start + _PIPE_SAMPLES]
+                proc.stdin.write(piece.astype("<i2", copy=False).tobytes())
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # ffmpeg stopped: its status and message say why
+        returncode = proc.wait()
+        log.seek(0)
+        stderr = log.read()
+    if returncode != 0:
+        err = stderr.decode("utf-8", "replace").strip()
         if "No space left" in err:
             reason = "disk full"
         elif "Permission denied" in err:
             reason = "permission denied"
         else:
-            reason = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
+            reason = err.splitlines()[-1] if err else _exit_reason(returncode)
         raise ExportError(f"MP3 encoding failed: {reason}", part)
+
+
+def _exit_reason(returncode: int) -> str:
+    """ffmpeg stopped without a message: killed by a signal, most likely."""
+    if returncode == -getattr(signal, "SIGXFSZ", 0):  # the file hit `ulimit -f` (POSIX)
+        return "file size limit exceeded"
+    if returncode < 0:
+        try:
+            return f"ffmpeg was killed ({signal.Signals(-returncode).name})"
+        except ValueError:
+            return f"ffmpeg was killed (signal {-returncode})"
+    return f"exit status {returncode}"
 
 
 def _crc16(data: bytes) -> int:
@@ -348,6 +376,32 @@ def decoded_peak_dbfs(path: Path) -> float:
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
 
 
+def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
+    """(sample peak dBFS, integrated loudness LUFS) of the file decoded as a player
+    would, measured as it streams out of the decoder: no chapter-sized array."""
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"]
+    peak = 0.0
+    meter = LoudnessMeter(rate)
+    try:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+            assert proc.stdout is not None
+            tail = b""
+            while chunk := proc.stdout.read(1 << 22):
+                chunk = tail + chunk
+                whole = len(chunk) // 4 * 4
+                tail = chunk[whole:]
+                x = np.frombuffer(chunk[:whole], dtype="<f4")
+                if x.size:
+                    peak = max(peak, float(np.max(np.abs(x))))
+                    meter.add(x)
+    except OSError as exc:
+        raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
+    if proc.returncode != 0:
+        raise ExportError("cannot decode", path)
+    return (20 * float(np.log10(peak)) if peak > 0 else float("-inf")), meter.loudness()
+
+
 def peak_dbfs(x: np.ndarray) -> float:
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
@@ -356,10 +410,7 @@ def peak_dbfs(x: np.ndarray) -> float:
 def _correction(part: Path, audio: ChapterAudio) -> ChapterAudio | None:
     """Measure the encoded file; None when it keeps the level promises, else the
     chapter audio re-levelled to make up for what encoding did (overshoot, low-pass)."""
-    decoded, rate = decode_audio(part)
-    peak = peak_dbfs(decoded)
-    loudness = integrated_loudness(decoded, rate)
-    del decoded
+    peak, loudness = decoded_levels(part, audio.sample_rate)
     peak_ok = peak <= PEAK_DBFS - 0.1
     loud_ok = not np.isfinite(loudness) or abs(loudness - TARGET_LUFS) <= LOUDNESS_SLACK
     if peak_ok and loud_ok:
@@ -469,6 +520,9 @@ def write_playlist(folder: Path, name: str, entries: Sequence[tuple[str, float, 
     except OSError as exc:
         _remove(part)
         raise ExportError(f"cannot write playlist: {_reason(exc)}", dest) from None
+    except BaseException:  # Ctrl-C: no .part left behind
+        _remove(part)
+        raise
     return dest
 
 
@@ -490,6 +544,9 @@ def write_file(dest: Path, data: bytes | str) -> bool:
     except OSError as exc:
         _remove(part)
         raise ExportError(f"cannot write: {_reason(exc)}", dest) from None
+    except BaseException:  # Ctrl-C: no .part left behind
+        _remove(part)
+        raise
     return True
 
 

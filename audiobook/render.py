@@ -28,7 +28,7 @@ from .assemble import PEAK_DBFS, AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
 from .cover import book_cover
 from .engine import get_engine
-from .errors import AudiobookError, Cancelled, CastError, ExportError
+from .errors import AudiobookError, Cancelled, CastError, ExportError, StructureError
 from .export import (
     AAC_CEILING_DBFS,
     FORMATS,
@@ -60,6 +60,7 @@ from .synth import (
     cache_max_bytes,
     default_cache_dir,
     job_keys,
+    start_helpers,
     synthesize,
 )
 from .voices import discover_voices
@@ -69,6 +70,7 @@ MANIFEST = ".audiobook-render.json"
 # Part of every file's fingerprint: bump when assembly or encoding changes what a file
 # sounds like (levels, pauses, limiter), so a re-run re-makes files made the old way.
 OUTPUT_VERSION = "2"
+CHARS_PER_SECOND = 14.0  # about how fast the voices read: a chapter's length from its text
 
 
 @dataclass
@@ -153,9 +155,8 @@ def _read_manifest(folder: Path) -> dict[str, str]:
 
 
 def _write_manifest(folder: Path, manifest: dict[str, str]) -> None:
-    tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    # Atomic, an ExportError on a full disk, and no .part left by Ctrl-C.
+    write_file(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def _reusable(dest: Path, manifest: dict[str, str], fp: str) -> float | None:
@@ -210,7 +211,8 @@ def render_story(
     cancel: threading.Event | None = None,
     script: Script | None = None,
 ) -> tuple[BookResult, int, int]:
-    """Render one story; returns the result, segments synthesised and cache hits."""
+    """Render one story; returns the result, its lines, and how many of them needed no
+    synthesis (cached, or in a chapter file already made from the same audio)."""
     path = Path(path)
     quality = QUALITIES.get(options.quality)
     if quality is None:
@@ -220,6 +222,8 @@ def render_story(
     emit = progress or (lambda p: None)
     story = path.name
     emit(Progress("analyse", story, 0, 1))
+    if options.jobs > 1 and not options.scheduler:
+        start_helpers()  # the pool's fork server warms up while the story is analysed
     script = script or analyze(path, read_front_matter=options.read_front_matter)
     sidecar = load_sidecar(path)
     casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar)
@@ -235,6 +239,8 @@ def render_story(
 
     wanted = options.chapters
     all_jobs = speech_jobs(script, casting)
+    if not all_jobs:  # not a silent book: say so (its path is added by render())
+        raise StructureError("nothing to read aloud (everything is front matter or markup)")
     jobs = {
         i: j for i, j in all_jobs.items() if wanted is None or script.segments[i].chapter in wanted
     }
@@ -394,7 +400,12 @@ def render_story(
         run_order = sorted({i for chapter_jobs in needs for i in chapter_jobs})
         at = {i: p for p, i in enumerate(run_order)}
         followups = [
-            FollowUp(tuple(at[i] for i in chapter_jobs), export_chapter, (task,))
+            FollowUp(
+                tuple(at[i] for i in chapter_jobs),
+                export_chapter,
+                (task,),
+                weight=sum(len(jobs[i].text) for i in chapter_jobs) / CHARS_PER_SECOND,
+            )
             for chapter_jobs, (_, _, task) in zip(needs, tasks, strict=True)
         ]
         run_synthesis(run_order, followups, on_exported)

@@ -162,3 +162,6 @@ def save_sidecar(sc: Sidecar) -> None:
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise CastError(f"cannot write sidecar ({e.strerror or e})", sc.path) from e
+    except BaseException:  # Ctrl-C: no .part left next to the story
+        tmp.unlink(missing_ok=True)
+        raise

@@ -39,7 +39,7 @@ import platformdirs
 
 from audiobook import errors
 from audiobook.engine import Engine, get_engine
-from audiobook.errors import AudiobookError, Cancelled, SynthError
+from audiobook.errors import AudiobookError, Cancelled, ExportError, SynthError
 from audiobook.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -209,15 +209,19 @@ class AudioCache:
         """Atomic: concurrent writers of the same key each write their own ``.part``."""
         data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
         dest = self.path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(f"{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             with open(part, "wb") as f:
                 f.write(_HEADER.pack(_MAGIC, sample_rate, len(data) // 2, zlib.crc32(data)))
                 f.write(data)
             os.replace(part, dest)
-        except BaseException:
-            part.unlink(missing_ok=True)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # disk full, not a folder...: one line, no traceback
+                reason = exc.strerror or str(exc)
+                raise ExportError(f"cannot write the audio cache ({reason})", self.root) from None
             raise
 
     # --- size ---------------------------------------------------------------------
@@ -352,6 +356,14 @@ class FollowUp:
     needs: tuple[int, ...]
     fn: Callable[..., Any]
     args: tuple[Any, ...] = ()
+    # What it holds in memory while it runs, in seconds of audio (a chapter's length):
+    # follow-ups run side by side while their weights fit FOLLOWUP_BUDGET.
+    weight: float = 0.0
+
+
+# Seconds of audio that follow-ups running at once may hold between them: a chapter
+# being encoded needs ~8 bytes a sample (~0.7 GB an hour at 22 kHz). One always runs.
+FOLLOWUP_BUDGET = 45 * 60.0
 
 
 def _cost(job: SynthJob) -> float:
@@ -385,16 +397,9 @@ def _batches(queue: list[tuple[str, SynthJob]], limit: float) -> list[list[tuple
 _WORKER: SynthContext | None = None
 
 # What the fork server imports once, so each worker starts without importing: the
-# engine (onnxruntime, piper, scipy for pitch shifts) and the export path.
-_PRELOAD = [
-    "audiobook.synth",
-    "audiobook.export",
-    "onnxruntime",
-    "piper.voice",
-    "scipy.signal",
-    "scipy.ndimage",
-    "mutagen.id3",
-]
+# engine and the export path. (No scipy: ~1.4 s to import, so assemble does its few
+# filters in numpy; a worker imports scipy.ndimage when it first encodes a chapter.)
+_PRELOAD = ["audiobook.synth", "audiobook.export", "onnxruntime", "piper.voice", "mutagen.id3"]
 
 
 def _init_worker(
@@ -633,21 +638,30 @@ class _Run:
     cancel: threading.Event | None
     waiting: dict[int, set[str]] = field(default_factory=dict)  # follow-up -> keys missing
 
-    def _queue(self) -> list[tuple[str, SynthJob]]:
-        """Pending jobs in the order to run them: by follow-up, longest first in each."""
-        queue: list[tuple[str, SynthJob]] = []
+    def _queue(self, together: int = 1) -> list[tuple[str, SynthJob]]:
+        """Pending jobs in the order to run them: follow-up by follow-up, longest first
+        in each, then the rest longest first. The last ``together`` follow-ups' jobs
+        are run as one group, so those follow-ups become ready at about the same time
+        at the end and run side by side (one at the end would leave workers idle)."""
+        groups: list[set[str]] = []
         seen: set[str] = set()
         for fu in self.followups:
             group = {self.keys[i] for i in fu.needs if self.keys[i] in self.pending} - seen
-            seen |= group
+            if group:
+                groups.append(group)
+                seen |= group
+        if len(groups) > 1 and together > 1:
+            groups[-together:] = [set().union(*groups[-together:])]
+        groups.append(set(self.pending) - seen)
+        queue: list[tuple[str, SynthJob]] = []
+        for group in groups:
             queue += sorted(((k, self.pending[k]) for k in group), key=lambda kj: -_cost(kj[1]))
-        rest = ((k, j) for k, j in self.pending.items() if k not in seen)
-        return queue + sorted(rest, key=lambda kj: -_cost(kj[1]))
+        return queue
 
     def go(self, pool: _Pool, *, window: int, batch_cost: float) -> None:
         for n, fu in enumerate(self.followups):
             self.waiting[n] = {self.keys[i] for i in fu.needs if self.keys[i] in self.pending}
-        batches = _batches(self._queue(), batch_cost)
+        batches = _batches(self._queue(together=max(1, window - 1)), batch_cost)
         ready = [n for n, missing in self.waiting.items() if not missing]
         synth: set[Future[Any]] = set()
         follow: dict[Future[Any], int] = {}
@@ -657,11 +671,14 @@ class _Run:
                 for fut in (*synth, *follow):
                     fut.cancel()
                 raise Cancelled()
-            # One follow-up at a time: each holds a whole chapter in memory.
-            if ready and not follow:
-                n = ready.pop(0)
-                fu = self.followups[n]
-                follow[pool.submit(_follow, fu.fn, fu.args)] = n
+            # Each follow-up holds a whole chapter in memory: side by side only while
+            # they fit the budget (and the window: synthesis needs workers too).
+            while ready and len(follow) < max(1, window - 1):
+                fu = self.followups[ready[0]]
+                held = sum(self.followups[n].weight for n in follow.values())
+                if follow and held + fu.weight > FOLLOWUP_BUDGET:
+                    break
+                follow[pool.submit(_follow, fu.fn, fu.args)] = ready.pop(0)
             while nxt < len(batches) and len(synth) + len(follow) < window:
                 synth.add(pool.submit(_work, batches[nxt]))
                 nxt += 1

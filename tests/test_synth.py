@@ -1,22 +1,35 @@
 from __future__ import annotations
 
+import itertools
+import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from audiobook import synth
 from audiobook.engine import ToneEngine
-from audiobook.errors import Cancelled, SynthError, VoiceError
+from audiobook.errors import Cancelled, ExportError, SynthError, VoiceError
 from audiobook.synth import (
+    BATCH_COST,
+    BATCH_JOBS,
+    FOLLOWUP_BUDGET,
     AudioCache,
+    FollowUp,
+    SynthContext,
     SynthJob,
     SynthProgress,
+    _batches,
+    _cost,
+    cache_max_bytes,
     default_cache_dir,
     job_key,
+    job_keys,
     synthesize,
 )
 from audiobook.voices import Voice
@@ -50,6 +63,12 @@ class Counting:
             return original(engine, text, voice)
 
         monkeypatch.setattr(ToneEngine, "synthesize", wrapped)
+
+
+def samples_of(cache: AudioCache, key: str) -> int:
+    pcm = cache.get(key)
+    assert pcm is not None
+    return pcm.size
 
 
 def cache_files(root: Path) -> dict[str, bytes]:
@@ -253,3 +272,262 @@ def test_pool_reports_voice_errors(tmp_path: Path, cache: AudioCache) -> None:
     with pytest.raises(VoiceError, match="ghost") as info:
         synthesize(jobs, engine="piper", cache=cache, workers=2)
     assert info.value.path == tmp_path / "nowhere.onnx"
+
+
+# --- follow-ups ---------------------------------------------------------------
+
+
+def record_followup(ctx: SynthContext, name: str, keys: list[str]) -> tuple[str, int, int]:
+    """A follow-up: reads its jobs' audio back (as an export would); returns its name,
+    the samples it found and this process's id."""
+    samples = 0
+    for key in keys:
+        entry = ctx.cache.load(key)
+        assert entry is not None, "a follow-up ran before its audio was cached"
+        samples += entry[0].size
+    return name, samples, os.getpid()
+
+
+def failing_followup(ctx: SynthContext) -> None:
+    raise ExportError("disk full", "/nowhere/out.mp3")
+
+
+def env_followup(ctx: SynthContext, name: str) -> tuple[str | None, str]:
+    return os.environ.get(name), os.getcwd()
+
+
+def test_followups_run_as_soon_as_their_jobs_are_done(
+    voice: Voice, cache: AudioCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process the order is exact: a follow-up runs right after its own jobs and
+    before any job it does not need (a chapter is encoded while later ones wait)."""
+    calls = Counting(monkeypatch)
+    order: list[str] = []
+    first = [SynthJob(f"First chapter line {i}.", voice) for i in range(3)]
+    second = [SynthJob(f"Second chapter line number {i}.", voice) for i in range(3)]
+    jobs = first + second
+    keys = job_keys(jobs, "tone")
+
+    def on_followup(n: int, result: tuple[str, int, int]) -> None:
+        order.append(f"{result[0]} after {len(calls.texts)} lines")
+
+    followups = [
+        FollowUp((0, 1, 2), record_followup, ("one", keys[:3])),
+        FollowUp((3, 4, 5), record_followup, ("two", keys[3:])),
+    ]
+    synthesize(jobs, engine="tone", cache=cache, followups=followups, on_followup=on_followup)
+    assert order == ["one after 3 lines", "two after 6 lines"]
+    # longest first within a chapter
+    assert calls.texts[:3] == sorted(calls.texts[:3], key=len, reverse=True)
+
+
+def test_followups_in_the_pool_and_when_everything_is_cached(
+    voice: Voice, cache: AudioCache
+) -> None:
+    jobs = [SynthJob(f"Pool line {i}, {'and more ' * (i % 5)}words.", voice) for i in range(30)]
+    keys = job_keys(jobs, "tone")
+    followups = [
+        FollowUp(tuple(range(n, 30, 3)), record_followup, (f"f{n}", keys[n::3])) for n in range(3)
+    ]
+    results: dict[int, tuple[str, int, int]] = {}
+    synthesize(
+        jobs,
+        engine="tone",
+        cache=cache,
+        workers=2,
+        followups=followups,
+        on_followup=results.__setitem__,
+    )
+    assert sorted(results) == [0, 1, 2]
+    expected = {n: sum(samples_of(cache, k) for k in keys[n::3]) for n in range(3)}
+    assert {n: r[1] for n, r in results.items()} == expected
+    assert all(r[2] != os.getpid() for r in results.values())  # ran in the workers
+    again: dict[int, tuple[str, int, int]] = {}
+    synthesize(
+        jobs,
+        engine="tone",
+        cache=cache,
+        workers=2,
+        followups=followups,
+        on_followup=again.__setitem__,
+    )
+    assert again.keys() == results.keys()  # nothing to synthesize: follow-ups still run
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_followup_errors_keep_their_class(voice: Voice, cache: AudioCache, workers: int) -> None:
+    jobs = [SynthJob(f"Line {i} before the failing export.", voice) for i in range(4)]
+    with pytest.raises(ExportError, match="disk full") as info:
+        synthesize(
+            jobs,
+            engine="tone",
+            cache=cache,
+            workers=workers,
+            followups=[FollowUp((0, 1, 2, 3), failing_followup)],
+        )
+    assert info.value.path == Path("/nowhere/out.mp3")
+
+
+def test_workers_see_the_parents_current_environment_and_folder(
+    voice: Voice, cache: AudioCache, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Workers fork from a long-lived server: they must not keep its old environment
+    (the cache and voice folders come from it)."""
+    jobs = [SynthJob(f"Environment line {i}.", voice) for i in range(6)]
+    synthesize(jobs, engine="tone", cache=cache, workers=2)  # the server is running now
+    monkeypatch.setenv("AUDIOBOOK_TEST_MARK", "set after the server started")
+    monkeypatch.chdir(tmp_path)
+    got: list[tuple[str | None, str]] = []
+    synthesize(
+        [SynthJob(f"Another environment line {i}.", voice) for i in range(6)],
+        engine="tone",
+        cache=cache,
+        workers=2,
+        followups=[FollowUp((0,), env_followup, ("AUDIOBOOK_TEST_MARK",))],
+        on_followup=lambda n, r: got.append(r),
+    )
+    assert got == [("set after the server started", str(tmp_path))]
+
+
+def test_pool_starts_when_stderr_has_no_file_descriptor(tmp_path: Path) -> None:
+    """Under Textual sys.stderr is a capture whose fileno() is -1; starting the pool's
+    helper processes used to fail with "bad value(s) in fds_to_keep"."""
+    code = f"""
+import io, sys
+from pathlib import Path
+from audiobook.synth import AudioCache, SynthJob, synthesize
+from audiobook.voices import Voice
+
+class Capture(io.StringIO):
+    def fileno(self):
+        return -1
+
+if __name__ == "__main__":
+    sys.stderr = Capture()
+    v = Voice("v", Path({str(tmp_path / "m.onnx")!r}), Path({str(tmp_path / "m.onnx.json")!r}))
+    jobs = [SynthJob(f"Line {{i}} without a terminal.", v) for i in range(8)]
+    cache = AudioCache(Path({str(tmp_path / "c")!r}))
+    keys = synthesize(jobs, engine="tone", cache=cache, workers=2)
+    print(len(set(keys)))
+"""
+    script = tmp_path / "no_fd.py"
+    script.write_text(code, encoding="utf-8")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "8"
+    assert len(list((tmp_path / "c").rglob("*.pcm"))) == 8
+
+
+def test_short_jobs_are_batched_and_long_ones_go_first(voice: Voice) -> None:
+    short = [(f"k{i}", SynthJob("Short.", voice)) for i in range(30)]
+    long = [("long", SynthJob("A much longer line " * 30, voice))]
+    batches = _batches(long + short, BATCH_COST)
+    assert batches[0] == long  # alone: longer than a batch
+    assert sum(len(b) for b in batches) == 31
+    assert all(len(b) <= BATCH_JOBS for b in batches)
+    assert len(batches) < 10
+    high = SynthJob("Same text.", replace(voice, pitch=9.0))
+    assert _cost(high) > _cost(SynthJob("Same text.", voice))  # synthesized longer
+
+
+# --- cache size ---------------------------------------------------------------
+
+
+def _age(cache: AudioCache, key: str, seconds_ago: float) -> None:
+    t = time.time() - seconds_ago
+    os.utime(cache.path(key), (t, t))
+
+
+def test_prune_removes_least_recently_used_first_and_keeps_what_is_in_use(
+    cache: AudioCache,
+) -> None:
+    pcm = np.zeros(1000, np.int16)  # 2000 bytes + header each
+    keys = [f"{i:02x}" + "0" * 62 for i in range(6)]
+    for n, key in enumerate(keys):
+        cache.put(key, pcm, 22050)
+        _age(cache, key, 1000 - n * 100)  # keys[0] is the oldest
+    cache.load(keys[1])  # used just now: the most recent
+    size = cache.path(keys[0]).stat().st_size
+    assert cache.stats().entries == 6 and cache.stats().bytes == 6 * size
+    removed, freed = cache.prune(3 * size, keep={keys[0]})
+    assert (removed, freed) == (3, 3 * size)
+    left = {k for k in keys if cache.has(k)}
+    assert left == {keys[0], keys[1], keys[5]}  # kept, just used, newest
+    # A writer killed mid-write leaves a .part: old ones go, recent ones may be live.
+    stale = cache.path(keys[5]).with_name("x.pcm.123.abcd.part")
+    fresh = cache.path(keys[5]).with_name("y.pcm.456.abcd.part")
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    assert cache.stats().parts == 2
+    cache.prune(10 * size)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_clear_removes_only_cached_speech(cache: AudioCache) -> None:
+    for i in range(3):
+        cache.put(f"{i:02x}" + "1" * 62, np.ones(10, np.int16), 22050)
+    other = cache.root / "voice-levels.json"
+    other.write_text("{}", encoding="utf-8")
+    assert cache.clear() == (3, 3 * cache_entry_size(10))
+    assert cache.stats().entries == 0 and other.exists()
+
+
+def cache_entry_size(samples: int) -> int:
+    return 24 + 2 * samples
+
+
+def test_cache_cap_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUDIOBOOK_CACHE_MAX_MB", raising=False)
+    assert cache_max_bytes() == 10240 * 2**20
+    monkeypatch.setenv("AUDIOBOOK_CACHE_MAX_MB", "1.5")
+    assert cache_max_bytes() == int(1.5 * 2**20)
+    monkeypatch.setenv("AUDIOBOOK_CACHE_MAX_MB", "0")
+    assert cache_max_bytes() is None
+    monkeypatch.setenv("AUDIOBOOK_CACHE_MAX_MB", "lots")
+    assert cache_max_bytes() == 10240 * 2**20
+
+
+def timed_followup(ctx: SynthContext, seconds: float) -> tuple[float, float]:
+    start = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes on Linux
+    time.sleep(seconds)
+    return start, time.monotonic()
+
+
+@pytest.mark.parametrize("weight", [0.0, FOLLOWUP_BUDGET])
+def test_followups_run_side_by_side_only_within_the_memory_budget(
+    voice: Voice, cache: AudioCache, weight: float
+) -> None:
+    jobs = [SynthJob(f"Budget line {i}.", voice) for i in range(4)]
+    spans: list[tuple[float, float]] = []
+    synthesize(
+        jobs,
+        engine="tone",
+        cache=cache,
+        workers=2,
+        followups=[FollowUp((), timed_followup, (1.0,), weight=weight) for _ in range(3)],
+        on_followup=lambda n, span: spans.append(span),
+    )
+    spans.sort()
+    overlaps = [a[1] > b[0] for a, b in itertools.pairwise(spans)]
+    assert len(spans) == 3
+    assert any(overlaps) if weight == 0.0 else not any(overlaps)
+
+
+def test_the_last_followups_jobs_are_run_together(voice: Voice) -> None:
+    """Chapter by chapter, except that the last two chapters' lines are mixed (longest
+    first), so both chapters finish together and are encoded side by side."""
+    jobs = [
+        SynthJob(f"Chapter {c} line {'x' * (i * 7 + c)}.", voice)
+        for c in range(3)
+        for i in range(3)
+    ]
+    keys = job_keys(jobs, "tone")
+    followups = [FollowUp(tuple(range(c * 3, c * 3 + 3)), record_followup) for c in range(3)]
+    run = synth._Run(
+        keys, dict(zip(keys, jobs, strict=True)), followups, None, lambda k: None, None
+    )
+    chapter = {k: n // 3 for n, k in enumerate(keys)}
+    assert [chapter[k] for k, _ in run._queue(together=1)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    mixed = [chapter[k] for k, _ in run._queue(together=2)]
+    assert mixed[:3] == [0, 0, 0] and mixed[3:] == [2, 1, 2, 1, 2, 1]

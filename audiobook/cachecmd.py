@@ -1,0 +1,82 @@
+"""``audiobook cache info|clear|prune``: what the segment audio cache holds, and
+emptying or shrinking it. Only segment audio is touched; measured voice levels and
+previews kept beside it are left alone."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from audiobook.synth import (
+    CACHE_MAX_ENV,
+    DEFAULT_CACHE_MAX_MB,
+    AudioCache,
+    CacheStats,
+    cache_max_bytes,
+    default_cache_dir,
+)
+
+MB = 1024 * 1024
+# Standard quality: 22.05 kHz int16 mono, ~159 MB an hour (other rates differ).
+_BYTES_PER_HOUR = 22050 * 2 * 3600
+
+
+@dataclass
+class CacheInfo:
+    folder: Path
+    stats: CacheStats
+    cap_bytes: int | None
+    cap_source: str  # where the cap comes from: the variable, or "default"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "folder": str(self.folder),
+            "entries": self.stats.entries,
+            "bytes": self.stats.bytes,
+            "temporary_files": self.stats.parts,
+            "max_bytes": self.cap_bytes,
+            "least_recently_used": self.stats.oldest,
+        }
+
+    def lines(self) -> list[str]:
+        st = self.stats
+        hours = st.bytes / _BYTES_PER_HOUR
+        cap = "none" if self.cap_bytes is None else f"{self.cap_bytes / MB:.0f} MB"
+        out = [
+            f"folder:  {self.folder}",
+            f"entries: {st.entries} lines of speech, {st.bytes / MB:.1f} MB "
+            f"(~{hours:.1f} h of audio at 22 kHz)",
+            f"cap:     {cap} ({self.cap_source}); least recently used go first",
+        ]
+        if st.oldest is not None:
+            used = time.strftime("%Y-%m-%d %H:%M", time.localtime(st.oldest))
+            out.append(f"oldest:  last used {used}")
+        if st.parts:
+            out.append(f"temporary files: {st.parts} (left by an interrupted run; prune removes)")
+        return out
+
+
+def _cache(folder: Path | None) -> AudioCache:
+    return AudioCache(Path(folder) if folder is not None else default_cache_dir())
+
+
+def cache_info(folder: Path | None = None) -> CacheInfo:
+    cache = _cache(folder)
+    raw = os.environ.get(CACHE_MAX_ENV, "").strip()
+    source = f"${CACHE_MAX_ENV}" if raw else f"default {DEFAULT_CACHE_MAX_MB} MB"
+    return CacheInfo(cache.root, cache.stats(), cache_max_bytes(), source)
+
+
+def cache_clear(folder: Path | None = None) -> tuple[int, int]:
+    """Delete every cached line; returns (entries, bytes) removed."""
+    return _cache(folder).clear()
+
+
+def cache_prune(folder: Path | None = None, max_mb: float | None = None) -> tuple[int, int]:
+    """Apply the size cap now (``max_mb``, else the configured one); returns
+    (entries, bytes) removed. Without any cap, only leftovers of killed runs go."""
+    cap = cache_max_bytes() if max_mb is None else int(max_mb * MB)
+    cache = _cache(folder)
+    return cache.prune(cap if cap is not None else 1 << 62)
