@@ -170,7 +170,9 @@ def connect(spec: str) -> Client:
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
-                        dashboard_address=None,
+                        # No dashboard, and its HTTP server on any free port, not 8787.
+                        dashboard_address=":0",
+                        scheduler_kwargs={"dashboard": False},
                         silence_logs=logging.ERROR,
                     )
                 client = dist.Client(cluster)

@@ -415,12 +415,26 @@ def _init_worker(
     os.environ.update(env)
     with contextlib.suppress(OSError):
         os.chdir(cwd)
-    if quiet:  # the parent draws a full-screen UI on the terminal: keep off it
+    if quiet:  # the parent writes its messages elsewhere (a UI owns the terminal)
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
         os.close(null)
     _WORKER = SynthContext(get_engine(engine_name, threads=1), AudioCache(Path(cache_root)))
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+
+
+def _exit_with_parent() -> None:
+    """A pool worker waits for work forever, even when its parent was killed (kill -9,
+    an out-of-memory kill): leave then, and take the fork server with us. Whatever was
+    being written is a ``.part`` file, never a file under its final name."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    from multiprocessing.connection import wait as wait_for
+
+    wait_for([parent.sentinel])
+    os._exit(1)
 
 
 _Outcome = tuple[str | None, str | None, str | None]  # (error class, message, path)
@@ -484,11 +498,16 @@ class _Inline:
         pass
 
 
-def _stderr_fd_ok() -> bool:
+def _stderr_fd() -> int:
+    """The file descriptor behind ``sys.stderr``, or -1."""
     try:
-        return sys.stderr is not None and sys.stderr.fileno() >= 0
+        return sys.stderr.fileno() if sys.stderr is not None else -1
     except (AttributeError, OSError, ValueError):
-        return False
+        return -1
+
+
+def _stderr_fd_ok() -> bool:
+    return _stderr_fd() >= 0
 
 
 @contextlib.contextmanager
@@ -535,7 +554,10 @@ def start_helpers() -> None:
 
 def _start_pool(engine: str, cache: AudioCache, workers: int) -> ProcessPoolExecutor:
     ctx = _context()
-    with _real_stderr() as quiet:
+    # Workers write to the process's fd 2. When sys.stderr is something else (a UI
+    # lent it /dev/null, or captures it), fd 2 is likely the UI's terminal: keep off it.
+    quiet = _stderr_fd() != 2
+    with _real_stderr():
         if ctx.get_start_method() == "forkserver":
             from multiprocessing import forkserver
 
@@ -573,7 +595,8 @@ def synthesize(
     count as done (and as hits) from the first report on. Each follow-up runs once all
     its jobs are cached; ``on_followup(i, result)`` gets its result here, and this
     returns only after every follow-up has run. Jobs are done follow-up by follow-up
-    (longest first within each), then the rest longest first.
+    (longest first within each; the last ``workers`` follow-ups' jobs mixed, so those
+    finish together and run side by side), then the rest longest first.
     """
     eng = get_engine(engine)
     keys = list(keys) if keys is not None else [job_key(j, eng) for j in jobs]

@@ -25,6 +25,7 @@ bytes a task moves, and prints the estimate for --estimate N workers. From the r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import logging
 import os
@@ -46,6 +47,8 @@ STORIES = [
     ROOT / "tests" / "fixtures" / "stories" / "two-parts.txt",
 ]
 TARGET = 1.25
+# Piper draws random noise: two renders of the same line differ, wherever they run.
+DETERMINISM = {"tone": "", "piper": " (Piper is not deterministic: never identical)"}
 
 
 def make_library(dest: Path) -> Path:
@@ -55,17 +58,34 @@ def make_library(dest: Path) -> Path:
     return dest
 
 
-def cold(library: Path, work: Path, engine: str, extra: list[str]) -> float:
-    """Seconds for ``audiobook make`` in a fresh interpreter, empty cache."""
+def cold(library: Path, work: Path, engine: str, extra: list[str]) -> tuple[float, float]:
+    """Seconds for ``audiobook make`` in a fresh interpreter, empty cache: wall time,
+    and the CPU time of its whole process tree (workers, ffmpeg), sampled every 50 ms
+    (psutil: a dependency of distributed). On a busy machine the CPU time shows the
+    overhead better than the wall time."""
+    import psutil
+
     shutil.rmtree(work, ignore_errors=True)
     cmd = [sys.executable, "-c", "from audiobook.cli import main; main()", "make", str(library)]
     cmd += ["--engine", engine, "-o", str(work / "out"), "--cache-dir", str(work / "cache")]
+    cpu: dict[int, float] = {}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd + extra, capture_output=True, text=True, cwd=ROOT)
-    seconds = time.perf_counter() - t0
+    with subprocess.Popen(
+        cmd + extra, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    ) as proc:
+        root = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                for p in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        t = p.cpu_times()
+                        cpu[p.pid] = t.user + t.system
+            time.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        err = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(extra)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return seconds
+        raise SystemExit(f"{' '.join(extra)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return seconds, sum(cpu.values())
 
 
 def warm(library: Path, work: Path, engine: str, workers: int, scheduler: str | None) -> float:
@@ -253,16 +273,20 @@ def main() -> None:
         warm(library, tmp / "prime", args.engine, w, None)
 
         if not args.skip_cold:
-            local: list[float] = []
-            cluster: list[float] = []
+            runs: dict[str, list[tuple[float, float]]] = {"local": [], "cluster": []}
             for n in range(args.runs):
                 ways = [("local", ["-j", str(w)]), ("cluster", ["--scheduler", f"local:{w}"])]
                 for name, extra in ways if n % 2 == 0 else ways[::-1]:
-                    t = cold(library, tmp / f"cold-{name}", args.engine, extra)
-                    (local if name == "local" else cluster).append(t)
+                    runs[name].append(cold(library, tmp / f"cold-{name}", args.engine, extra))
+            line("cold", [r[0] for r in runs["local"]], [r[0] for r in runs["cluster"]])
+            lc_cpu = statistics.median(r[1] for r in runs["local"])
+            cl_cpu = statistics.median(r[1] for r in runs["cluster"])
+            print(
+                f"       CPU (whole process tree) local {lc_cpu:.1f} s, cluster {cl_cpu:.1f} s:"
+                f" ratio {cl_cpu / lc_cpu:.2f}x"
+            )
             same = same_files(tmp / "cold-local" / "out", tmp / "cold-cluster" / "out")
-            line("cold", local, cluster)
-            print(f"       identical chapter files: {same}")
+            print(f"       identical chapter files: {same}{DETERMINISM[args.engine]}")
 
         from audiobook.cluster import import_distributed
 
@@ -274,7 +298,8 @@ def main() -> None:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         )
         started = time.perf_counter() - t0
@@ -291,7 +316,10 @@ def main() -> None:
                     (local if sched is None else cluster).append(t)
             line("warm", local, cluster)
             same = same_files(tmp / "warm-local" / "out", tmp / "warm-cluster" / "out")
-            print(f"       identical chapter files: {same}; LocalCluster start {started:.2f} s")
+            print(
+                f"       identical chapter files: {same}{DETERMINISM[args.engine]};"
+                f" LocalCluster start {started:.2f} s"
+            )
             if args.estimate:
                 with distributed.Client(lc) as client:
                     costs = task_costs(client, library)

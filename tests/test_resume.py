@@ -1,6 +1,7 @@
 """Crash safety: a render killed with SIGKILL (no cleanup at all) leaves no truncated or
-invalid MP3 under a final name, and the next run redoes neither the chapters nor the
-lines that were finished. A real subprocess with the pool, on the fast tone engine."""
+invalid MP3 under a final name, the next run redoes neither the chapters nor the lines
+that were finished, and the pool's helper processes do not outlive it. A real
+subprocess with the pool, on the fast tone engine."""
 
 from __future__ import annotations
 
@@ -144,3 +145,52 @@ def test_kill_during_synthesis_leaves_only_whole_cache_entries(story: Path, tmp_
     assert again.returncode == 0, err.decode()
     lines, hits = summary(err.decode())
     assert hits >= len(entries) and lines > hits
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process under ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_helpers_do_not_outlive_a_killed_render(story: Path, tmp_path: Path) -> None:
+    """kill -9 of the render alone: its pool workers (which would wait for work
+    forever) and their fork server go too, and leave no MP3 under a final name half
+    written."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    book = out / "Ines Varga" / "The Ferryman's Ledger"
+    proc = run_make(story, out, cache)
+    wait_for(lambda: len(list(book.glob("*.mp3"))) >= 1, proc)
+    helpers = descendants(proc.pid)
+    assert len(helpers) >= 3  # fork server, workers (and the resource tracker)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    end = time.monotonic() + 20
+    while any(alive(p) for p in helpers) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [p for p in helpers if alive(p)]
+    for mp3 in book.glob("*.mp3"):
+        decodes_fully(mp3)
