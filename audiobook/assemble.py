@@ -305,71 +305,81 @@ def integrated_loudness(x: np.ndarray, rate: int) -> float:
     return _gated_loudness(_hop_energies(x, rate), _hop(rate))
 
 
-def _limiter_gain(
-    x: np.ndarray, lo: int, hi: int, ceiling: float, hold: int, ramp: int, scale: float = 1.0
-) -> np.ndarray | None:
-    """Gain for ``scale * x[lo:hi]`` that keeps every sample within ``ceiling``, or
-    None when nothing there needs it.
-
-    Per-sample need g = min(1, ceiling/|x|); a running minimum over +-``hold`` then a
-    moving average over +-``ramp`` (ramp <= hold) gives a smooth gain that is, at every
-    sample, <= that sample's need: each averaged minimum spans the sample itself."""
-    # scipy.ndimage (~0.4 s to import) only here: workers import it when they first
-    # encode a chapter, while the other worker goes on synthesising.
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
-
-    margin = hold + ramp + 1
-    a, b = max(0, lo - margin), min(x.size, hi + margin)
-    mag = np.abs(x[a:b], dtype=np.float32)
-    if scale != 1.0:
-        mag *= np.float32(scale)
-    if not (mag > ceiling).any():
-        return None
-    need = np.minimum(np.float32(1.0), np.float32(ceiling) / np.maximum(mag, np.float32(1e-9)))
-    held = minimum_filter1d(need, size=2 * hold + 1, mode="nearest")
-    smooth = uniform_filter1d(held.astype(np.float64), size=2 * ramp + 1, mode="nearest")
-    gain = np.minimum(smooth[lo - a : hi - a], need[lo - a : hi - a]).astype(np.float32)
-    return gain
+def _running_max_abs(x: np.ndarray, half: int, chunk: int = 1 << 20) -> np.ndarray:
+    """max |x| over x[i-half .. i+half] (the window cut at the ends), float32, in
+    chunks: van Herk / Gil-Werman, prefix and suffix maxima of window-sized blocks."""
+    w = 2 * half + 1
+    out = np.empty(x.size, dtype=np.float32)
+    for lo in range(0, x.size, chunk):
+        hi = min(x.size, lo + chunk)
+        a, b = max(0, lo - half), min(x.size, hi + half)
+        mag = np.abs(np.asarray(x[a:b], dtype=np.float32))
+        # pad so that output j (signal lo + j) has its window at padded[j : j + w]
+        pre, post = half - (lo - a), half - (b - hi)
+        size = pre + mag.size + post
+        blocks = -(-size // w)
+        padded = np.zeros(blocks * w, dtype=np.float32)  # |x| >= 0: zeros never win
+        padded[pre : pre + mag.size] = mag
+        grid = padded.reshape(blocks, w)
+        prefix = np.maximum.accumulate(grid, axis=1).reshape(-1)
+        suffix = np.maximum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].reshape(-1)
+        n = hi - lo
+        out[lo:hi] = np.maximum(suffix[:n], prefix[w - 1 : w - 1 + n])
+    return out
 
 
 _Regions = list[tuple[int, int, np.ndarray]]  # (start, end, gain) where the limiter acts
 
 
 def _limiter_regions(
-    x: np.ndarray, rate: int, ceiling_dbfs: float, scale: float = 1.0, chunk: int = 1 << 20
+    x: np.ndarray,
+    rate: int,
+    ceiling_dbfs: float,
+    scale: float = 1.0,
+    chunk: int = 1 << 20,
+    peaks: np.ndarray | None = None,
 ) -> _Regions:
-    """Where the limiter acts on ``scale * x``, and its gain there.
+    """Where a look-ahead limiter acts on ``scale * x``, and its gain there.
 
-    The gain differs from 1 only within hold + ramp of a sample over the ceiling, so
-    it is worked out around those samples only: speech has few peaks, and this costs
-    one scan of the audio (in chunks: no whole-chapter temporaries) plus the peaks'
-    neighbourhoods. The result is what ``_limiter_gain`` gives on the whole signal."""
+    Per-sample need g = min(1, ceiling/|x|); the running minimum of g over +-hold is
+    min(1, ceiling / running max |x|) (``peaks``: computed once for a chapter and
+    reused for every trial gain), and its moving average over +-ramp (ramp <= hold)
+    is a smooth gain that is, at every sample, <= that sample's need: each averaged
+    minimum spans the sample itself. The gain is below 1 only within ramp of a sample
+    whose held need is, so only those stretches are worked out."""
     ceiling = 10 ** (ceiling_dbfs / 20)
     hold = max(1, round(LIMITER_HOLD * rate))
     ramp = max(1, min(hold, round(LIMITER_RAMP * rate)))
-    reach = hold + ramp
+    if peaks is None:
+        peaks = _running_max_abs(x, hold, chunk)
     threshold = np.float32(ceiling / scale)
     spans: list[list[int]] = []
     for lo in range(0, x.size, chunk):
-        over = np.flatnonzero(np.abs(x[lo : lo + chunk]) > threshold)
+        over = np.flatnonzero(peaks[lo : lo + chunk] > threshold)
         if not over.size:
             continue
-        # Split where two peaks are far enough apart that their gains cannot touch.
-        breaks = np.flatnonzero(np.diff(over) > 2 * reach + 1)
+        breaks = np.flatnonzero(np.diff(over) > 2 * ramp + 1)
         starts = np.concatenate([[0], breaks + 1])
         ends = np.concatenate([breaks, [over.size - 1]])
         for s, e in zip(starts, ends, strict=True):
-            a, b = lo + int(over[s]) - reach, lo + int(over[e]) + reach + 1
+            a, b = lo + int(over[s]) - ramp, lo + int(over[e]) + ramp + 1
             if spans and a <= spans[-1][1]:
                 spans[-1][1] = max(spans[-1][1], b)
             else:
                 spans.append([a, b])
     regions: _Regions = []
+    c = np.float32(ceiling)
     for a, b in spans:
         a, b = max(0, a), min(x.size, b)
-        gain = _limiter_gain(x, a, b, ceiling, hold, ramp, scale)
-        if gain is not None:
-            regions.append((a, b, gain))
+        # held over [a - ramp, b + ramp], the ends of the signal repeated (as
+        # ndimage's mode "nearest" would)
+        idx = np.clip(np.arange(a - ramp, b + ramp), 0, x.size - 1)
+        held = np.minimum(1.0, c / (np.float32(scale) * np.maximum(peaks[idx], 1e-9)))
+        total = np.concatenate([[0.0], np.cumsum(held, dtype=np.float64)])
+        smooth = (total[2 * ramp + 1 :] - total[: -(2 * ramp + 1)]) / (2 * ramp + 1)
+        mag = np.abs(np.asarray(x[a:b], dtype=np.float32)) * np.float32(scale)
+        need = np.minimum(np.float32(1.0), c / np.maximum(mag, np.float32(1e-9)))
+        regions.append((a, b, np.minimum(smooth, need).astype(np.float32)))
     return regions
 
 
@@ -429,7 +439,8 @@ def normalize_loudness(
     loudness = _gated_loudness(energy, hop)
     boost = 0.0  # dB; never past MAX_GAIN_DB (no boosting noise)
     survived = 1.0  # LU gained per dB of gain in the last step
-    regions = _limiter_regions(x, sample_rate, ceiling_dbfs)
+    peaks = _running_max_abs(x, max(1, round(LIMITER_HOLD * sample_rate)))
+    regions = _limiter_regions(x, sample_rate, ceiling_dbfs, peaks=peaks)
     if np.isfinite(loudness) and regions:
         loudness = _limited_loudness(energy, squares, hop, 1.0, regions)
     for _ in range(12):
@@ -440,10 +451,10 @@ def normalize_loudness(
             break  # at the gain cap
         boost += step
         scale = 10 ** (boost / 20)
-        regions = _limiter_regions(x, sample_rate, ceiling_dbfs, scale)
+        regions = _limiter_regions(x, sample_rate, ceiling_dbfs, scale, peaks=peaks)
         before, loudness = loudness, _limited_loudness(energy, squares, hop, scale, regions)
         survived = min(1.0, max(0.2, (loudness - before) / step)) if step else 1.0
-    del squares
+    del squares, peaks
     if boost:
         x *= np.float32(10 ** (boost / 20))
     for a, b, gain in regions:

@@ -78,28 +78,41 @@ def _file_identity(path: Path, *, hash_content: bool) -> dict[str, object]:
 def job_key(job: SynthJob, engine: Engine) -> str:
     """Stable sha256 of everything that changes a job's audio (not the voice's name:
     two names for the same settings share audio)."""
+    return _key(job, engine.name, engine.version(), {})
+
+
+def job_keys(jobs: Sequence[SynthJob], engine: str) -> list[str]:
+    """``job_key`` of each job, for an engine by name (cheap: loads no model). The
+    engine's version and each voice file's identity are looked up once, not per job:
+    a novel has ~15,000 lines."""
+    eng = get_engine(engine)
+    version = eng.version()
+    files: dict[tuple[Path, bool], dict[str, object]] = {}
+    return [_key(j, eng.name, version, files) for j in jobs]
+
+
+def _key(
+    job: SynthJob, engine: str, version: str, files: dict[tuple[Path, bool], dict[str, object]]
+) -> str:
     v = job.voice
+    for path, content in ((v.model, False), (v.config, True)):
+        if (path, content) not in files:
+            files[path, content] = _file_identity(path, hash_content=content)
     payload = {
         "text": job.text,
-        "model": _file_identity(v.model, hash_content=False),
-        "config": _file_identity(v.config, hash_content=True),
+        "model": files[v.model, False],
+        "config": files[v.config, True],
         "speaker": v.speaker_id,
         "pitch": round(v.pitch, 4),
         "tempo": round(v.tempo, 4),
         "noise_scale": v.noise_scale,
         "noise_w": v.noise_w,
         "rate": v.sample_rate,
-        "engine": engine.name,
-        "engine_version": engine.version(),
+        "engine": engine,
+        "engine_version": version,
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
-
-
-def job_keys(jobs: Sequence[SynthJob], engine: str) -> list[str]:
-    """``job_key`` of each job, for an engine by name (cheap: loads no model)."""
-    eng = get_engine(engine)
-    return [job_key(j, eng) for j in jobs]
 
 
 def default_cache_dir() -> Path:
@@ -599,7 +612,7 @@ def synthesize(
     finish together and run side by side), then the rest longest first.
     """
     eng = get_engine(engine)
-    keys = list(keys) if keys is not None else [job_key(j, eng) for j in jobs]
+    keys = list(keys) if keys is not None else job_keys(jobs, engine)
     unique: dict[str, SynthJob] = {}
     for key, job in zip(keys, jobs, strict=True):
         unique.setdefault(key, job)
