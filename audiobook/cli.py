@@ -161,6 +161,12 @@ def make(
 ) -> None:
     """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
     (or one M4B per book), with cover, description and synced subtitles."""
+    if scheduler is None and (jobs or os.cpu_count() or 1) > 1:
+        from .helpers import start_helpers
+
+        # First thing: the fork server imports the engine and loads the bundled voice
+        # while this process imports the rest and reads the stories.
+        start_helpers(engine)
     from .cover import read_cover_file
     from .load import find_stories
     from .progress import StderrBar, fmt_duration

@@ -45,6 +45,7 @@ from .export import (
     write_file,
     write_playlist,
 )
+from .helpers import start_helpers
 from .lexicon import story_lexicon
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
@@ -60,7 +61,6 @@ from .synth import (
     cache_max_bytes,
     default_cache_dir,
     job_keys,
-    start_helpers,
     synthesize,
 )
 from .voices import discover_voices
@@ -223,7 +223,7 @@ def render_story(
     story = path.name
     emit(Progress("analyse", story, 0, 1))
     if options.jobs > 1 and not options.scheduler:
-        start_helpers()  # the pool's fork server warms up while the story is analysed
+        start_helpers(options.engine)  # the pool's fork server warms up meanwhile
     script = script or analyze(path, read_front_matter=options.read_front_matter)
     sidecar = load_sidecar(path)
     casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar)

@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import signal
 import struct
-import sys
 import threading
 import time
 import uuid
@@ -30,7 +29,6 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -40,6 +38,7 @@ import platformdirs
 from audiobook import errors
 from audiobook.engine import Engine, get_engine
 from audiobook.errors import AudiobookError, Cancelled, ExportError, SynthError
+from audiobook.helpers import context, real_stderr, stderr_fd
 from audiobook.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -409,11 +408,6 @@ def _batches(queue: list[tuple[str, SynthJob]], limit: float) -> list[list[tuple
 
 _WORKER: SynthContext | None = None
 
-# What the fork server imports once, so each worker starts without importing: the
-# engine and the export path. (No scipy: ~1.4 s to import, so assemble does its few
-# filters in numpy; a worker imports scipy.ndimage when it first encodes a chapter.)
-_PRELOAD = ["audiobook.synth", "audiobook.export", "onnxruntime", "piper.voice", "mutagen.id3"]
-
 
 def _init_worker(
     engine_name: str, cache_root: str, env: dict[str, str], cwd: str, quiet: bool
@@ -511,66 +505,12 @@ class _Inline:
         pass
 
 
-def _stderr_fd() -> int:
-    """The file descriptor behind ``sys.stderr``, or -1."""
-    try:
-        return sys.stderr.fileno() if sys.stderr is not None else -1
-    except (AttributeError, OSError, ValueError):
-        return -1
-
-
-def _stderr_fd_ok() -> bool:
-    return _stderr_fd() >= 0
-
-
-@contextlib.contextmanager
-def _real_stderr() -> Iterator[bool]:
-    """multiprocessing hands ``sys.stderr.fileno()`` to its helper processes; under a
-    full-screen UI (Textual) ``sys.stderr`` is a capture whose fileno is -1 and pool
-    start-up fails ("bad value(s) in fds_to_keep"). Lend it /dev/null while the
-    helpers start. Yields True when it had to."""
-    if _stderr_fd_ok():
-        yield False
-        return
-    saved = sys.stderr
-    with open(os.devnull, "w", encoding="utf-8") as null:
-        sys.stderr = null
-        try:
-            yield True
-        finally:
-            if sys.stderr is null:  # unless someone replaced it since
-                sys.stderr = saved
-
-
-def _context() -> BaseContext:
-    """forkserver where there is one: a fresh server process (safe to start from a
-    thread, and while onnxruntime is loaded here) imports the engine once, and every
-    worker forks from it already warm. Elsewhere spawn."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)  # no effect once the server runs
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def start_helpers() -> None:
-    """Start the fork server now (it imports the engine in the background), so a
-    pool started later does not wait for it. Safe to call more than once."""
-    ctx = _context()
-    if ctx.get_start_method() != "forkserver":
-        return
-    from multiprocessing import forkserver
-
-    with _real_stderr():
-        forkserver.ensure_running()
-
-
 def _start_pool(engine: str, cache: AudioCache, workers: int) -> ProcessPoolExecutor:
-    ctx = _context()
+    ctx = context(engine)
     # Workers write to the process's fd 2. When sys.stderr is something else (a UI
     # lent it /dev/null, or captures it), fd 2 is likely the UI's terminal: keep off it.
-    quiet = _stderr_fd() != 2
-    with _real_stderr():
+    quiet = stderr_fd() != 2
+    with real_stderr():
         if ctx.get_start_method() == "forkserver":
             from multiprocessing import forkserver
 
