@@ -52,6 +52,7 @@ from .characters import (
 from .model import Character, Segment
 
 NARRATOR_NAME = "Narrator"
+BRIDGE = 160  # chars: a narration paragraph this short may sit inside a conversation
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
@@ -87,6 +88,7 @@ def speech_verbs() -> frozenset[str]:
 # "the keeper", "his lady", "the Hatter", "a little hump-backed man"
 _NOMINAL = r"(?:the|a|an|his|her|my|their|our)\s+[A-Za-z][\w'-]*(?:\s+[a-zA-Z][\w'-]*){0,6}"
 _EPITHET = r"(?:(?:poor|little|old|young|dear|good|kind|honest)\s+)?"
+_OPEN_DETERMINERS = frozenset(("the", "his", "her"))
 _NOMINAL_STOP = frozenset(
     """with to at in on of as and but who which that from for by after before again then
     now still when while into upon over under without once not""".split()
@@ -149,7 +151,9 @@ _WHO_BEFORE_VERB = re.compile(rf"[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s
 _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
 )
-_SUBJECT = re.compile(rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b")
+_SUBJECT = re.compile(
+    rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b"
+)
 _SPOUSE = re.compile(
     r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
 )
@@ -188,7 +192,8 @@ def tag_after(narr: str) -> Tag | None:
 
 
 _ENDS_WITH_VERB = re.compile(
-    r"\b(?P<verb>[a-z]+)(?:\s+out|\s+[a-z]+ly)?(?:\s+to\s+(?:him|her|them|me|us|[A-Z][\w.]*))?"
+    r"\b(?P<verb>[a-z]+)(?:\s+out|(?:\s+(?:very|quite|rather|more|most|so))?\s+[a-z]+ly)?"
+    r"(?:\s+to\s+(?:him|her|them|me|us|[A-Z][\w.]*))?"
     r"(?:,?\s+(?:in|with)\s+[^,.;:!?\"“]{1,40})?\s*[,:]?[\s—–\-]*$"
 )
 _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
@@ -222,6 +227,8 @@ class Turn:
     par: int
     segs: list[Segment]
     follows_turn: bool = False  # the paragraph right before is a turn too
+    bridged: bool = False  # only a short narration paragraph since the last turn
+    barred: set[str] = field(default_factory=set)  # who cannot be speaking ("her cousin")
     beat_before: list[Segment] = field(default_factory=list)  # narration paragraph before
 
     @property
@@ -234,6 +241,8 @@ class Turn:
         return max(known, key=lambda q: q.confidence).speaker if known else None
 
     def assign(self, name: str, sieve: str) -> None:
+        if name in self.barred:
+            return
         if any(q.sieve == "tag-unresolved" for q in self.quotes):
             return  # the paragraph's speaker is someone we could not name
         for q in self.quotes:
@@ -257,6 +266,8 @@ class Attributor:
     narrator: str | None
     recent: list[Referent] = field(default_factory=list)
     unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
+    open_tags: list[Segment] = field(default_factory=list)  # "said the stranger"
+    turns: list[Turn] = field(default_factory=list)
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -278,7 +289,19 @@ class Attributor:
             name = self.index.resolve(m.group()) or self._relative(m.group(), at)
             subject = _is_subject(seg.text, m.start(), m.end())
             found.append(Referent(at, name, GENDERED_NOUNS[m.group(1).lower()], subject))
+        base = len(self.recent)
         self.recent.extend(sorted(found, key=lambda r: r.offset))
+        # "She followed her father in. She sat down.": a subject pronoun carries its
+        # referent forward, so a tag further on still finds them.
+        chain: list[Referent] = []
+        for m in _SUBJECT_PRONOUN.finditer(seg.text):
+            at = seg.start + m.start("p")
+            g = PRONOUN_GENDER[m.group("p").lower()]
+            name = self._pronoun(g, at, None)
+            if name is not None or self.unnamed_hit:
+                chain.append(Referent(at, name, g, True))
+        if chain:
+            self.recent[base:] = sorted(self.recent[base:] + chain, key=lambda r: r.offset)
 
     def _relative(self, phrase: str, at: int) -> str | None:
         """ "their father", "her mother" in narration -> Mr./Mrs. <family surname>, when
@@ -300,7 +323,9 @@ class Attributor:
             return None if owner is None else self._family_of(owner, m.group(2))
         return self._spouse(m.group(1), m.group(2), at)
 
-    def _pronoun(self, gender: str, at: int, exclude: str | None) -> str | None:
+    def _pronoun(
+        self, gender: str, at: int, exclude: str | None, addressed: frozenset[str] = frozenset()
+    ) -> str | None:
         """The nearest earlier referent of that gender, skipping the last speaker. If
         it is someone we can't name ("my father") the answer is None, not the next name
         back: a wrong voice is worse than the narrator's. With nobody of that gender
@@ -313,7 +338,7 @@ class Attributor:
                 continue
             if at - r.offset > 3000 or (first and first.offset - r.offset > SUBJECT_REACH):
                 break
-            if exclude is not None and r.name == exclude:
+            if (exclude is not None and r.name == exclude) or r.name in addressed:
                 continue
             # The subject of the sentence just before outranks a nearer object
             # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
@@ -340,13 +365,16 @@ class Attributor:
                 return True
         return False
 
-    def _who(self, who: str, at: int, exclude: str | None) -> tuple[str | None, str]:
+    def _who(
+        self, who: str, at: int, exclude: str | None, addressed: frozenset[str] = frozenset()
+    ) -> tuple[str | None, str]:
+        """``addressed``: whom the quote calls by name; nobody speaks to themselves."""
         w = who.strip()
         if w == "I":
             return self.narrator, "tag-first-person"
         g = PRONOUN_GENDER.get(w.lower())
         if g is not None:
-            name = self._pronoun(g, at, exclude)
+            name = self._pronoun(g, at, exclude, addressed)
             # "My father sat beside me. ... he said": someone we can't name spoke.
             return name, "tag-unnamed" if self.unnamed_hit else "tag-pronoun"
         sp = _SPOUSE.match(w.lower())
@@ -367,7 +395,7 @@ class Attributor:
             if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
                 if found is not None and self._on_stage(found, at):
                     return found, kind
-                near = self._pronoun(GENDERED_NOUNS[head], at, exclude)
+                near = self._pronoun(GENDERED_NOUNS[head], at, exclude, addressed)
                 if near is not None or found is None:
                     return near, "tag-epithet"
             if found is not None:
@@ -379,7 +407,18 @@ class Attributor:
         """ "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";
         "the March Hare" -> "Hare"."""
         for n in range(len(words), 0, -1):
-            name = self.index.resolve(" ".join(words[:n]))
+            phrase = " ".join(words[:n])
+            name = self.index.resolve(phrase)
+            bare = re.sub(r"^(?:the|a|an)\s+", "", phrase, flags=re.I)
+            if name is not None and bare.islower():
+                # "the old gentleman": a lowercase word names someone through a whole
+                # alias ("the keeper") or a title ("the count"), not as a piece of a
+                # name ("Old Sally").
+                forms = self.index.forms_of(name)
+                pieces = {w.lower() for f in forms for w in split_honorific(f)[1]}
+                whole = {norm(re.sub(r"^(?:the|a|an)\s+", "", f, flags=re.I)) for f in forms}
+                if norm(bare) not in whole and pieces & set(bare.split()):
+                    name = None
             if name is not None:
                 return name
         for n in range(1, len(words)):
@@ -410,37 +449,83 @@ class Attributor:
         return None
 
     # -- sieves ----------------------------------------------------------------
-    def run(self) -> None:
+    def _paragraphs(self) -> list[list[Segment]]:
+        """The segments by paragraph, in order. In a text whose paragraphs are set
+        apart by blank lines, a "paragraph" that starts on the very next line is a
+        hard-wrapped line that happened to begin with a quotation mark
+        (``…said Mrs. Bennet, smiling.\n"She is my youngest…``): it joins the one
+        before."""
         by_par: dict[int, list[Segment]] = defaultdict(list)
         for seg in self.segments:
             by_par[seg.paragraph].append(seg)
+        pars = sorted(by_par)
+        soft: set[int] = set()
+        blank = 0
+        for p, q in itertools.pairwise(pars):
+            if q != p + 1:
+                continue
+            gap = self.text[by_par[p][-1].end : by_par[q][0].start]
+            if _BLANK_LINE.search(gap):
+                blank += 1
+            elif "\n" in gap and all(
+                s.kind in ("dialogue", "narration") for s in (*by_par[p], *by_par[q])
+            ):
+                soft.add(q)
+        if blank < 4 * len(soft) or not soft:
+            return [by_par[p] for p in pars]
+        out: list[list[Segment]] = []
+        for p in pars:
+            if p in soft and out:
+                out[-1].extend(by_par[p])
+            else:
+                out.append(list(by_par[p]))
+        return out
+
+    def run(self) -> None:
         turns: list[Turn] = []
-        last_turn_par: int | None = None
+        prev_segs: list[Segment] = []
+        last_turn: list[Segment] | None = None
         prev_speaker: str | None = None
-        for par in sorted(by_par):
-            segs = by_par[par]
+        older: list[Segment] = []
+        for segs in self._paragraphs():
+            before, prev_segs = prev_segs, segs
+            before2, older = older, before
+            adjacent = bool(before) and segs[0].paragraph - before[-1].paragraph == 1
             if not any(s.kind == "dialogue" for s in segs):
                 for s in segs:
                     if s.kind == "narration":
                         self._note_mentions(s)
                 continue
-            turn = Turn(par, segs, follows_turn=last_turn_par == par - 1)
-            before = by_par.get(par - 1, [])
-            if before and all(s.kind == "narration" for s in before):
+            turn = Turn(segs[0].paragraph, segs, follows_turn=adjacent and last_turn is before)
+            if adjacent and all(s.kind == "narration" for s in before):
                 turn.beat_before = before
+                # `"Forgive me."` / `I stood there by the door.` / `"I was crazy."`:
+                # a short beat between two lines doesn't end the conversation.
+                turn.bridged = (
+                    last_turn is before2
+                    and bool(before2)
+                    and before[0].paragraph - before2[-1].paragraph == 1
+                    and sum(len(s.text) for s in before) <= BRIDGE
+                )
             exclude = prev_speaker if turn.follows_turn else None
-            self._tags(turn, exclude)
+            addressee = self._vocative(turns[-1]) if turn.follows_turn and turns else None
+            self._tags(turn, exclude, addressee)
             self._carry_in_paragraph(turn, exclude)
             turns.append(turn)
-            last_turn_par = par
+            last_turn = segs
             prev_speaker = turn.speaker
             if prev_speaker:
                 self._remember(segs[-1].end, prev_speaker)
         self._unify_quotations()
         self._conversation(turns)
         self._unify_quotations()
+        for seg in self.open_tags:
+            if seg.speaker is None:
+                seg.sieve = "tag-unresolved"
 
-    def _tags(self, turn: Turn, exclude: str | None) -> None:
+    def _tags(self, turn: Turn, exclude: str | None, addressee: str | None = None) -> None:
+        """``addressee``: whom the turn before called by name; a pronoun tag of the
+        reply means them (``"…, Fitzwilliam?"`` / ``"Music," said he``)."""
         segs = turn.segs
         for i, seg in enumerate(segs):
             if seg.kind == "narration":
@@ -468,10 +553,43 @@ class Attributor:
             # Only a reply excludes the last speaker: not a later quote of this
             # paragraph, nor the next part of one long quotation.
             first = not any(q.kind == "dialogue" for q in segs[:i]) and not seg.continued
-            name, sieve = self._who(tag.who, seg.start, exclude if first else None)
+            addressed = frozenset(
+                n
+                for m in _VOCATIVE.finditer(seg.text)
+                if (n := self.index.resolve(m.group("name"))) is not None
+            )
+            name, sieve = self._who(tag.who, seg.start, exclude if first else None, addressed)
+            g = PRONOUN_GENDER.get(tag.who.strip().lower())
+            if sieve == "tag-epithet":  # "said the old lady": found like "she"
+                phrase = clean_nominal(tag.who)
+                g = GENDERED_NOUNS.get(_head_noun(phrase).lower()) if phrase else None
+            if (
+                first
+                and g is not None
+                and addressee is not None
+                and addressee != exclude
+                and self.index.gender(addressee) == g
+            ):
+                name, sieve = addressee, "tag-pronoun" if sieve != "tag-epithet" else sieve
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
+            elif sieve == "tag-nominal" and tag.who.split()[0].lower() in _OPEN_DETERMINERS:
+                # "said the stranger", "said her cousin": someone on stage we can't
+                # name. The conversation may still place the line, but "her cousin"
+                # is not whoever "her" is; a line nobody places stays unresolved.
+                self.open_tags.append(seg)
+                phrase = clean_nominal(tag.who)
+                head = _head_noun(phrase).lower() if phrase else ""
+                if head in GENDERED_NOUNS:  # "said the young lady": a woman
+                    other = {"male": "female", "female": "male"}.get(GENDERED_NOUNS[head])
+                    turn.barred |= {c.name for c in self.index.characters if c.gender == other}
+                owner = tag.who.split()[0].lower()
+                if owner in ("his", "her"):
+                    g = "male" if owner == "his" else "female"
+                    possessor = self._pronoun(g, seg.start, None)
+                    if possessor is not None:
+                        turn.barred.add(possessor)
             elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
@@ -486,16 +604,19 @@ class Attributor:
     def _subjects(self, segs: Sequence[Segment], exclude: str | None) -> set[str | None]:
         """Who the narration's sentences are about: named subjects, and pronoun
         subjects resolved like tags ("She sipped at her glass.")."""
-        subjects: set[str | None] = set()
+        return set(self._subject_list(segs, exclude))
+
+    def _subject_list(self, segs: Sequence[Segment], exclude: str | None) -> list[str | None]:
+        subjects: list[str | None] = []
         for s in segs:
             if s.kind != "narration":
                 continue
             for m in _SUBJECT.finditer(s.text):
                 who = m.group("who")
                 if who == "I":
-                    subjects.add(self.narrator)
+                    subjects.append(self.narrator)
                 elif who.lower() in ("he", "she"):
-                    subjects.add(
+                    subjects.append(
                         self._pronoun(
                             PRONOUN_GENDER[who.lower()], s.start + m.start("who"), exclude
                         )
@@ -503,7 +624,7 @@ class Attributor:
                 elif who[:1].isupper():
                     name = self.index.resolve(who)
                     if name is not None:
-                        subjects.add(name)
+                        subjects.append(name)
         return subjects
 
     def _carry_in_paragraph(self, turn: Turn, exclude: str | None = None) -> None:
@@ -577,10 +698,36 @@ class Attributor:
             if t.speaker is None and t.beat_before:
                 # "She sipped at her glass." then a bare quote: she says it.
                 subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
-                if len(subjects) == 1 and None not in subjects:
+                if (
+                    len(subjects) == 1
+                    and None not in subjects
+                    and self._vocative(t) not in subjects
+                ):
                     t.assign(next(iter(subjects)), "previous-beat")  # type: ignore[arg-type]
-        for run in _runs(turns):
+                elif len(subjects) > 1:
+                    # "Elizabeth smiled; but Mrs. Bennet was disappointed.": the last
+                    # one the narration turned to speaks.
+                    seq = self._subject_list(t.beat_before[-1:], None)
+                    last = seq[-1] if seq else None
+                    if last is not None and last != self.narrator and last != self._vocative(t):
+                        t.assign(last, "previous-beat")
+        self.turns = turns
+        runs = _runs(turns)
+        for run in runs:
             self._two_party(run)
+        for earlier, run in itertools.pairwise(runs):
+            self._bridge(earlier, run)
+
+    def _bridge(self, earlier: list[Turn], run: list[Turn]) -> None:
+        """A run nobody could place, after only a short beat (``I stood there by the
+        door.``), carries on the alternation of the run before it."""
+        if not run[0].bridged or any(t.speaker for t in run) or len(earlier) < 2:
+            return
+        a, b = earlier[-1].speaker, earlier[-2].speaker
+        if a is None or b is None or a == b:
+            return
+        for k, t in enumerate(run):
+            t.assign(b if k % 2 == 0 else a, "conversation")
 
     def _bracketed(self, run: list[Turn]) -> None:
         """In a crowded scene, a gap between A and B that only strict alternation can
@@ -592,6 +739,11 @@ class Attributor:
                 continue
             for k in range(i + 1, j):
                 run[k].assign(b if (k - i) % 2 else a, "conversation")
+
+    def _turns_before(self, turn: Turn) -> list[Turn]:
+        """The few turns just before ``turn``."""
+        i = next(k for k, t in enumerate(self.turns) if t is turn)
+        return self.turns[max(0, i - 6) : i]
 
     def _two_party(self, run: list[Turn]) -> None:
         """A run of replies between two people alternates from every known turn. With
@@ -608,8 +760,20 @@ class Attributor:
             other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
             if other is None and self.narrator and people[0] != self.narrator:
                 other = self.narrator  # a first-person narrator is in every scene
+            at = run[0].segs[0].start
+            if other is None:  # whoever spoke last before the run, else was named last
+                other = next(
+                    (
+                        t.speaker
+                        for t in reversed(self._turns_before(run[0]))
+                        if t.speaker
+                        and t.speaker != people[0]
+                        and t.speaker != self.narrator
+                        and at - t.segs[-1].end < 1500
+                    ),
+                    None,
+                )
             if other is None:
-                at = run[0].segs[0].start
                 other = next(
                     (
                         r.name
@@ -682,6 +846,8 @@ def _is_subject(text: str, i: int, end: int) -> bool:
     return nxt.group(1) in PERSON_VERBS or nxt.group(1) in speech_verbs()
 
 
+_SUBJECT_PRONOUN = re.compile(r"(?:^|[.!?;]\s+|\band\s+)[\"“]?(?P<p>[Hh]e|[Ss]he)\b")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _GENDERED_NOUN = re.compile(
     r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
     + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
@@ -689,7 +855,7 @@ _GENDERED_NOUN = re.compile(
 )
 # "Jake, …" at the start, or ", Jake." / ", my dear Mr. Bennet?" inside a quote.
 _VOCATIVE = re.compile(
-    rf"(?:^|[,;]\s+)(?:(?:my\s+)?(?:dear|darling|poor|good)\s+)?(?P<name>{NAME_RE.pattern})"
+    rf"(?:^|[,;!?]\s+)(?:(?:my\s+)?(?:dear|darling|poor|good)\s+)?(?P<name>{NAME_RE.pattern})"
     r"\s*(?=[,.!?;—–]|$)"
 )
 

@@ -174,7 +174,9 @@ class WordStats:
 
     def namelike(self, word: str) -> bool:
         w = word.lower()
-        if w in STOPWORDS or (len(word) > 1 and word.isupper()):
+        # "Where's Cohn", "That's Jane": a contracted function word is no name.
+        base = re.split(r"['’]", w)[0] if re.search(r"['’](?:s|ll|re|ve|d)$", w) else w
+        if w in STOPWORDS or base in STOPWORDS or (len(word) > 1 and word.isupper()):
             return False
         low = self.lower.get(w, 0)
         return low == 0 or self.mid_caps.get(w, 0) >= max(3, 0.1 * low)
@@ -307,6 +309,23 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
     form is ambiguous and stays on its own."""
     if len(fits) == 1:
         return fits[0]
+    if len(words) == 1 and len(fits) > 1:
+        # "Frances" is Frances Clyne rather than a Frankie: the very name beats a
+        # nickname of it.
+        exact = [c for c in fits if any(words[0] in split_honorific(f)[1] for f in c.forms)]
+        if len(exact) == 1 and hon is None:
+            return exact[0]
+
+        # A name seen dozens of times beats a one-off that shares the word ("Robert" is
+        # Robert Cohn, not the Robert Prentiss met once; "Fitzwilliam" is Colonel
+        # Fitzwilliam, not Mr. Fitzwilliam Darcy, who is called Darcy).
+        def uses(c: Cluster) -> int:
+            return sum(n for f, n in c.forms.items() if words[0] in split_honorific(f)[1])
+
+        size = sorted(fits, key=lambda c: -uses(c))
+        rest = sum(uses(c) for c in size[1:])
+        if hon is None and uses(size[0]) >= max(10, 10 * rest):
+            return size[0]
     if hon is None and len(words) == 1 and fits:
         men = [c for c in fits if c.gender_hint == "male"]
         # Only titled women ("Miss Bingley"); a named daughter means a family of

@@ -127,3 +127,28 @@ def test_never_invents_a_speaker(pars: list[tuple[list[str], bool]]) -> None:
             assert 0.0 <= sg.confidence <= 1.0
         if cast is not None:
             assert names <= {"Mara Voss", "Narrator"}
+
+
+def test_bare_names_join_the_character_they_mostly_name() -> None:
+    from collections import Counter
+
+    from audiobook.characters import cluster_names
+
+    counts = Counter(
+        {"Robert Cohn": 40, "Cohn": 120, "Robert Prentiss": 1, "Robert": 15,
+         "Frances Clyne": 3, "Frances": 12, "Frankie Fritsch": 2,
+         "Fitzwilliam Darcy": 1, "Darcy": 90, "Colonel Fitzwilliam": 30, "Fitzwilliam": 9}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Robert"] == home["Robert Cohn"] == home["Cohn"]  # not the one-off Robert
+    assert home["Frances"] == home["Frances Clyne"]  # the name itself beats "Frankie"
+    assert home["Fitzwilliam"] == home["Colonel Fitzwilliam"]  # the colonel is called so
+    assert home["Robert Prentiss"] != home["Robert"]
+
+
+def test_contracted_word_is_not_part_of_a_name() -> None:
+    from audiobook.characters import WordStats
+
+    stats = WordStats.of("Where's Cohn? He left. Where's the key?")
+    assert not stats.namelike("Where's")
+    assert stats.namelike("Cohn")

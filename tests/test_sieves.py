@@ -179,10 +179,141 @@ def test_pronoun_for_someone_unnamed_stays_with_the_narrator(
     write_story: Callable[..., Path],
 ) -> None:
     text = (
-        'I found Ned Corliss on the rocks.\n\n'
+        "I found Ned Corliss on the rocks.\n\n"
         '"I saw the light," Ned whispered.\n\n'
         "My father carried him up the stair. Later, my father sat beside me.\n\n"
         '"Now you know," he said quietly.\n'
     )
     s = analyze(write_story(text))
     assert said(s, "Now you know") == (None, "tag-unresolved")
+
+
+def test_wrapped_line_that_starts_with_a_quote_stays_in_its_paragraph(
+    write_story: Callable[..., Path],
+) -> None:
+    # Blank lines part the paragraphs; a hard wrap that happens to begin with a
+    # quotation mark is not a new speaker's turn.
+    text = (
+        "Nora Quill came in out of the rain.\n\n"
+        "Ansel Brooke looked up from the fire.\n\n"
+        '"You are late," said Ansel.\n\n'
+        '"The ferry was slow," said Nora, shaking out her wet coat.\n'
+        '"And the road was worse."\n\n'
+        "Ansel poured the tea.\n\n"
+        "The kettle sang on the hob.\n"
+    )
+    assert said(analyze(write_story(text)), "road was worse") == ("Nora Quill", "paragraph")
+
+
+def test_definite_nominal_tag_is_placed_by_the_conversation(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "Ansel Brooke waited at the slip while Tobias Hale tied up the ferry.\n\n"
+        '"Cold out," said Ansel.\n\n'
+        '"Colder on the water," said the ferryman.\n\n'
+        '"Then come ashore," said Ansel.\n'
+    )
+    roster = [
+        Character("Ansel Brooke", ["Ansel"], "male"),
+        Character("Tobias Hale", ["Tobias"], "male"),
+    ]
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Colder") == ("Tobias Hale", "conversation")
+
+
+def test_pronoun_tag_of_a_reply_is_the_one_addressed(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Tobias Hale stood by the window. Mr. Brannock sat near the door.\n\n"
+        '"What are you two whispering about, Tobias?" asked Nora Quill.\n\n'
+        '"The weather," said he.\n'
+    )
+    assert said(analyze(write_story(text)), "The weather") == ("Tobias Hale", "tag-pronoun")
+
+
+def test_pronoun_tag_skips_whom_the_quote_addresses(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nora Quill and Wenna Hale walked home along the cliff path.\n\n"
+        "After a while Nora stopped.\n\n"
+        '"You are quiet tonight, Nora," she said.\n'
+    )
+    assert said(analyze(write_story(text)), "quiet tonight") == ("Wenna Hale", "tag-pronoun")
+
+
+def test_lowercase_epithet_is_not_a_piece_of_a_name(write_story: Callable[..., Path]) -> None:
+    # "the old gentleman" is not "Old Sally": lowercase words name someone only as a
+    # whole alias.
+    text = (
+        "Mr. Brannock came in. Old Sally swept the step.\n\n"
+        '"Sit down, boy," said the old gentleman.\n'
+    )
+    roster = [
+        Character("Mr. Brannock", [], "male"),
+        Character("Mrs. Thorne", ["Old Sally"], "female"),
+    ]
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Sit down") == ("Mr. Brannock", "tag-epithet")
+
+
+def test_conversation_after_a_short_beat_keeps_alternating(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        '"Forgive me," Ansel said.\n\n'
+        '"Forgive you?" said Nora.\n\n'
+        "The clock ticked.\n\n"
+        '"I was wrong."\n\n'
+        '"You were."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "I was wrong") == ("Ansel", "conversation")
+    assert said(s, "You were") == ("Nora", "conversation")
+
+
+def test_other_voice_of_a_conversation_is_the_last_speaker(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        '"Is the boat in?" asked Nora Quill.\n\n'
+        '"Not yet," said Ansel Brooke.\n\n'
+        "Wenna Hale and Tobias Hale came down the path to the harbour with the nets.\n\n"
+        '"Has anyone seen the boat?" Nora asked.\n\n'
+        '"Not since noon."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Not since noon") == ("Ansel Brooke", "conversation")
+
+
+def test_previous_beat_takes_the_last_subject(write_story: Callable[..., Path]) -> None:
+    text = (
+        '"It was a fine day," said Wenna Hale.\n\n'
+        '"It was," said Nora Quill.\n\n'
+        "Wenna smiled at the sea; but Nora turned away from the window.\n\n"
+        '"I must go."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "I must go") == ("Nora Quill", "previous-beat")
+
+
+def test_tag_with_adverb_phrase_and_addressee(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nora Quill looked at the letter. Wenna Hale said very stiffly to Nora,\n\n"
+        '"You should not have opened it."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "should not have") == ("Wenna Hale", "tag-name")
+
+
+def test_epithet_tag_of_a_reply_is_the_one_addressed(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Tobias Hale stood by the window. Mr. Brannock sat near the door.\n\n"
+        '"Are you cold, Tobias?" asked Nora Quill.\n\n'
+        '"A little," said the old man.\n'
+    )
+    assert said(analyze(write_story(text)), "A little") == ("Tobias Hale", "tag-epithet")
+
+
+def test_subject_pronouns_carry_their_referent_forward(write_story: Callable[..., Path]) -> None:
+    walk = "She walked on past the fields and the low stone walls of the farms. " * 50
+    text = f'Nora Quill set out at dawn.\n\n{walk}\n\n"Nearly there," she said.\n'
+    assert said(analyze(write_story(text)), "Nearly there") == ("Nora Quill", "tag-pronoun")
