@@ -41,6 +41,10 @@ PROCESSING_VERSION = "2"  # 2: voices levelled to VOICE_LUFS
 
 KEEP_EDGE_SECONDS = 0.05  # silence kept at each end of a segment; pauses are ours
 SENTENCE_GAP_SECONDS = 0.25  # between sentences inside one segment (plus both edges)
+CLAUSE_GAP_SECONDS = 0.12  # where one over-long sentence was cut (see split_phonemes)
+# Longest phoneme string given to Piper at once (~12 s of speech).
+MAX_PHONEMES = 240
+_CLAUSE_MARKS = frozenset(",;:\u2014\u2013")
 PEAK_LIMIT = 0.89  # ~ -1 dBFS: headroom so the int16 conversion never clips
 _SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
 # Piper's output length is not proportional to length_scale: every phoneme id (and the
@@ -103,6 +107,31 @@ def shift_pitch(x: np.ndarray, ratio: Fraction) -> np.ndarray:
 
     # length * den/num = length / ratio
     return np.asarray(resample_poly(x, ratio.denominator, ratio.numerator), dtype=np.float32)
+
+
+def split_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[str]]:
+    """A sentence's phonemes in pieces of at most ``limit``, cut after the last clause
+    mark (, ; : dashes) that fits, else after the last word that fits.
+
+    Why: Piper's working memory grows with the audio of one call (~20 MB a second on
+    the bundled voice), so one 40-second sentence in a novel would make a worker
+    ~1 GB for the rest of the render. Cut at a clause mark, each piece keeps its
+    mark and so its intonation; the pieces are joined by a comma-sized pause."""
+    pieces: list[list[str]] = []
+    rest = list(phonemes)
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = max((i for i, p in enumerate(window[:limit]) if p in _CLAUSE_MARKS), default=-1)
+        if cut < limit // 3:  # no clause mark, or too early: cut at a word
+            spaces = [i for i, p in enumerate(window) if p == " " and i >= limit // 3]
+            cut = spaces[-1] if spaces else limit - 1
+        pieces.append(rest[: cut + 1])
+        rest = rest[cut + 1 :]
+        while rest and rest[0] == " ":
+            rest = rest[1:]
+    if rest or not pieces:
+        pieces.append(rest)
+    return [p for p in pieces if any(ph.strip() for ph in p)] or [list(phonemes)]
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
@@ -235,14 +264,18 @@ class PiperEngine:
             normalize_audio=False,  # Piper would peak each sentence to full scale
         )
         gap = np.zeros(round(SENTENCE_GAP_SECONDS * rate), dtype=np.float32)
+        clause_gap = np.zeros(round(CLAUSE_GAP_SECONDS * rate), dtype=np.float32)
         parts: list[np.ndarray] = []
-        for chunk in model.synthesize(text, syn_config=syn):
-            audio = np.asarray(chunk.audio_float_array, dtype=np.float32).reshape(-1)
-            audio = trim_silence(shift_pitch(audio, ratio), rate)
-            if audio.size:
-                if parts:
-                    parts.append(gap)
-                parts.append(audio)
+        for sentence in model.phonemize(text):
+            for n, piece in enumerate(split_phonemes(sentence)):
+                ids = model.phonemes_to_ids(piece)
+                raw = model.phoneme_ids_to_audio(ids, syn)
+                audio = np.clip(np.asarray(raw, dtype=np.float32).reshape(-1), -1.0, 1.0)
+                audio = trim_silence(shift_pitch(audio, ratio), rate)
+                if audio.size:
+                    if parts:
+                        parts.append(clause_gap if n else gap)
+                    parts.append(audio)
         if not parts:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(parts)

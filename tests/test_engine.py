@@ -227,3 +227,21 @@ def test_piper_sample_rate_comes_from_the_model_config(tmp_path: Path) -> None:
     voice.config.write_text(json.dumps({"audio": {"sample_rate": 16000}}), encoding="utf-8")
     assert PiperEngine().sample_rate(voice) == 16000
     assert PiperEngine().sample_rate(fake_voice(tmp_path / "none")) == 22050
+
+
+def test_long_sentences_are_cut_at_clause_marks_then_words() -> None:
+    from audiobook.engine import split_phonemes
+
+    clause = list("ðə kˈiːpɚ wˈɔːkt ɐlˈɑːŋ ðə wˈɔːl, ")
+    sentence = clause * 12 + list("ænd stˈɑːpt.")
+    pieces = split_phonemes(sentence, limit=100)
+    assert all(len(p) <= 100 for p in pieces)
+    assert all("".join(p).rstrip().endswith(",") for p in pieces[:-1])  # cut after a mark
+    joined = "".join("".join(p) for p in pieces).replace(" ", "")
+    assert joined == "".join(sentence).replace(" ", "")  # nothing lost or added
+    words = list("wˈʌn tˈuː θɹˈiː fˈɔːɹ ") * 20  # no clause mark at all: cut at words
+    cut = split_phonemes(words, limit=50)
+    assert all(len(p) <= 50 and "".join(p).endswith(" ") for p in cut[:-1])
+    assert "".join("".join(p) for p in cut) == "".join(words)
+    short = list("hˈaɪ.")
+    assert split_phonemes(short, limit=100) == [short]
