@@ -416,10 +416,15 @@ def _limited_loudness(
 
 
 def normalize_loudness(
-    x: np.ndarray, sample_rate: int, speech_samples: int, ceiling_dbfs: float = CEILING_DBFS
+    x: np.ndarray,
+    sample_rate: int,
+    speech_samples: int,
+    ceiling_dbfs: float = CEILING_DBFS,
+    target_lufs: float = TARGET_LUFS,
 ) -> np.ndarray:
-    """Scale float audio in place to -19 LUFS integrated with no sample above the limiter
-    ceiling. Chapters with under 0.4 s of speech are only peak-limited: BS.1770 cannot
+    """Scale float audio in place to ``target_lufs`` integrated (-19 LUFS, or a little
+    more where a codec will take some away) with no sample above the limiter ceiling.
+    Chapters with under 0.4 s of speech are only peak-limited: BS.1770 cannot
     measure them."""
     if x.size == 0:
         return x
@@ -444,10 +449,10 @@ def normalize_loudness(
     if np.isfinite(loudness) and regions:
         loudness = _limited_loudness(energy, squares, hop, 1.0, regions)
     for _ in range(12):
-        if not np.isfinite(loudness) or abs(TARGET_LUFS - loudness) <= LOUDNESS_TOLERANCE / 2:
+        if not np.isfinite(loudness) or abs(target_lufs - loudness) <= LOUDNESS_TOLERANCE / 2:
             break
-        step = min((TARGET_LUFS - loudness) / survived, MAX_GAIN_DB - boost)
-        if step <= 0 < TARGET_LUFS - loudness:
+        step = min((target_lufs - loudness) / survived, MAX_GAIN_DB - boost)
+        if step <= 0 < target_lufs - loudness:
             break  # at the gain cap
         boost += step
         scale = 10 ** (boost / 20)
@@ -468,6 +473,7 @@ def assemble_chapter(
     audio_for: Callable[[Segment], AudioSource],
     sample_rate: int,
     ceiling_dbfs: float = CEILING_DBFS,
+    target_lufs: float = TARGET_LUFS,
 ) -> ChapterAudio:
     """Join a chapter's segments (in order) with pauses; skip segments and segments
     without audio add nothing, not even a pause. Levels: see ``normalize_loudness``.
@@ -504,7 +510,7 @@ def assemble_chapter(
         mix[at : at + pcm.size] = pcm
     del placed
     mix *= np.float32(1 / 32768)
-    normalize_loudness(mix, sample_rate, speech, ceiling_dbfs)
+    normalize_loudness(mix, sample_rate, speech, ceiling_dbfs, target_lufs)
     mix *= np.float32(32768)  # the inverse of the scaling above; the ceiling keeps it in range
     np.round(mix, out=mix)
     np.clip(mix, -32768, 32767, out=mix)
