@@ -120,8 +120,8 @@ def split_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[
     pieces: list[list[str]] = []
     rest = list(phonemes)
     while len(rest) > limit:
-        window = rest[: limit + 1]
-        cut = max((i for i, p in enumerate(window[:limit]) if p in _CLAUSE_MARKS), default=-1)
+        window = rest[:limit]
+        cut = max((i for i, p in enumerate(window) if p in _CLAUSE_MARKS), default=-1)
         if cut < limit // 3:  # no clause mark, or too early: cut at a word
             spaces = [i for i, p in enumerate(window) if p == " " and i >= limit // 3]
             cut = spaces[-1] if spaces else limit - 1
