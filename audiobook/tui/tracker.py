@@ -12,11 +12,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from audiobook.cast import Casting
-from audiobook.engine import get_engine
 from audiobook.model import Script
 from audiobook.progress import Progress
 from audiobook.render import speech_jobs
-from audiobook.synth import AudioCache, default_cache_dir, job_key
+from audiobook.synth import AudioCache, default_cache_dir, job_keys
 
 SYNTH_SHARE = 0.9  # of a chapter's bar; encoding the MP3 is the rest
 
@@ -30,18 +29,21 @@ class ChapterTracker:
         cache_dir: Path | None,
         chapters: set[int] | None,
     ) -> None:
-        eng = get_engine(engine)
         self.cache = AudioCache(cache_dir or default_cache_dir())
         self.wanted = [c.index for c in script.chapters if chapters is None or c.index in chapters]
         self.positions = {c.index: n for n, c in enumerate(script.chapters)}
         self.total: dict[int, int] = defaultdict(int)
         self.done: dict[int, int] = defaultdict(int)
         self.pending: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, job in speech_jobs(script, casting).items():
-            ch = script.segments[i].chapter
-            if ch in self.wanted:
-                self.pending[job_key(job, eng)].append((ch, len(job.text)))
-                self.total[ch] += len(job.text)
+        jobs = [
+            (script.segments[i].chapter, job)
+            for i, job in speech_jobs(script, casting).items()
+            if script.segments[i].chapter in self.wanted
+        ]
+        # job_keys, not job_key per line: it reads each voice's files once, not per line.
+        for (ch, job), key in zip(jobs, job_keys([j for _, j in jobs], engine), strict=True):
+            self.pending[key].append((ch, len(job.text)))
+            self.total[ch] += len(job.text)
         self.exported: set[int] = set()
         self.synth_fraction = 0.0
         self.export_fraction = 0.0
