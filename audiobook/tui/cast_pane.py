@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from audiobook.errors import AudiobookError
 from audiobook.model import Gender
@@ -73,19 +74,26 @@ class CastPane(Vertical):
             v = session.voice_of(name) if name != NARRATION else narrator
             return Text(v.name, style=voice_colour(v, narrator, lib) or "")
 
+        everything = Text("everything outside quotes", style="dim")
         table.add_row(
             Text("Narration", style="bold"),
             str(session.narration_lines()),
             "—",
             voice_cell(NARRATION),
-            Text("everything outside quotes", style="dim"),
+            everything,
             key=NARRATION,
         )
+        widest = everything.cell_len
         for c in session.script.characters:
             aliases = ", ".join(c.aliases)
             if c.narrator:
                 aliases = "“I” (first person)" + (f", {aliases}" if aliases else "")
             table.add_row(c.name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
+            widest = max(widest, Text(aliases).cell_len)
+        # DataTable sizes an auto column on its next idle, but caches cells drawn before
+        # then at the old width until something else changes: size it now.
+        column = table.columns[ColumnKey("aliases")]
+        column.content_width = max(column.content_width, widest)
         keys = [NARRATION, *(c.name for c in session.script.characters)]
         keep = next((k for k in wanted if k in keys), NARRATION)
         table.move_cursor(row=keys.index(keep))
