@@ -228,6 +228,18 @@ def _hop(rate: int) -> int:
     return round(_HOP_SECONDS * rate)
 
 
+def _pack_bf16(x: np.ndarray) -> np.ndarray:
+    """float32 -> the top half of its bits, rounded (bfloat16, as uint16): 8 bits of
+    mantissa, plenty for energies summed over thousands of samples, in half the
+    memory; numpy's float16 conversion is ~15x slower and underflows below 6e-8."""
+    bits = x.astype(np.float32, copy=False).view(np.uint32)
+    return ((bits + np.uint32(0x8000)) >> np.uint32(16)).astype(np.uint16)
+
+
+def _unpack_bf16(u: np.ndarray) -> np.ndarray:
+    return (u.astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
 class LoudnessMeter:
     """BS.1770 K-weighted energy per 100 ms hop, fed audio in pieces of any size (a
     file being decoded): memory is one float per hop, not the audio. Filtering is an
@@ -243,7 +255,8 @@ class LoudnessMeter:
         self.carry = np.zeros(ir_len - 1)  # the filter's ringing into the next block
         self.hops: list[np.ndarray] = []
         self.rest = np.zeros(0, dtype=np.float32)  # the start of an unfinished hop
-        self.squares = squares  # if given: keep each sample's K-weighted square here
+        # if given: keep each sample's K-weighted square here (uint16: as bfloat16)
+        self.squares = squares
         self.done = 0  # samples in whole hops so far
 
     def add(self, x: np.ndarray) -> None:
@@ -260,7 +273,10 @@ class LoudnessMeter:
             whole = y.size // hop * hop
             self.rest = y[whole:].copy()
             if self.squares is not None:
-                self.squares[self.done : self.done + whole] = y[:whole]
+                keep = y[:whole]
+                if self.squares.dtype == np.uint16:  # bfloat16: see _pack_bf16
+                    keep = _pack_bf16(keep)
+                self.squares[self.done : self.done + whole] = keep
             self.hops.append(y[:whole].reshape(-1, hop).sum(axis=1, dtype=np.float64))
             self.done += whole
 
@@ -306,19 +322,23 @@ def integrated_loudness(x: np.ndarray, rate: int) -> float:
 
 
 def _running_max_abs(x: np.ndarray, half: int, chunk: int = 1 << 20) -> np.ndarray:
-    """max |x| over x[i-half .. i+half] (the window cut at the ends), float32, in
-    chunks: van Herk / Gil-Werman, prefix and suffix maxima of window-sized blocks."""
+    """max |x| over x[i-half .. i+half] (the window cut at the ends), in chunks: van
+    Herk / Gil-Werman, prefix and suffix maxima of window-sized blocks. float32 for
+    float audio; uint16 for int16 audio (exact, and half the memory)."""
+    integer = np.issubdtype(x.dtype, np.integer)
+    kind = np.dtype(np.uint16) if integer else np.dtype(np.float32)
     w = 2 * half + 1
-    out = np.empty(x.size, dtype=np.float32)
+    out = np.empty(x.size, dtype=kind)
     for lo in range(0, x.size, chunk):
         hi = min(x.size, lo + chunk)
         a, b = max(0, lo - half), min(x.size, hi + half)
-        mag = np.abs(np.asarray(x[a:b], dtype=np.float32))
+        piece = x[a:b]
+        mag = np.abs(piece.astype(np.int32)) if integer else np.abs(piece.astype(np.float32))
         # pad so that output j (signal lo + j) has its window at padded[j : j + w]
         pre, post = half - (lo - a), half - (b - hi)
         size = pre + mag.size + post
         blocks = -(-size // w)
-        padded = np.zeros(blocks * w, dtype=np.float32)  # |x| >= 0: zeros never win
+        padded = np.zeros(blocks * w, dtype=kind)  # |x| >= 0: zeros never win
         padded[pre : pre + mag.size] = mag
         grid = padded.reshape(blocks, w)
         prefix = np.maximum.accumulate(grid, axis=1).reshape(-1)
@@ -331,56 +351,170 @@ def _running_max_abs(x: np.ndarray, half: int, chunk: int = 1 << 20) -> np.ndarr
 _Regions = list[tuple[int, int, np.ndarray]]  # (start, end, gain) where the limiter acts
 
 
-def _limiter_regions(
-    x: np.ndarray,
-    rate: int,
-    ceiling_dbfs: float,
-    scale: float = 1.0,
-    chunk: int = 1 << 20,
-    peaks: np.ndarray | None = None,
-) -> _Regions:
-    """Where a look-ahead limiter acts on ``scale * x``, and its gain there.
+class _Levels:
+    """A chapter as levelling sees it: float32 in [-1, 1], whether it is held as float
+    or as int16 (then ``unit`` is 1/32768 and pieces are converted as they are read).
+    For an int16 chapter the per-sample working arrays are 2 bytes each (running peak
+    as uint16, K-weighted squares as bfloat16): with the float32 mix they used to take
+    ~12 bytes a sample, ~450 MB for a 25-minute chapter in every worker exporting one."""
 
-    Per-sample need g = min(1, ceiling/|x|); the running minimum of g over +-hold is
-    min(1, ceiling / running max |x|) (``peaks``: computed once for a chapter and
-    reused for every trial gain), and its moving average over +-ramp (ramp <= hold)
-    is a smooth gain that is, at every sample, <= that sample's need: each averaged
-    minimum spans the sample itself. The gain is below 1 only within ramp of a sample
-    whose held need is, so only those stretches are worked out."""
-    ceiling = 10 ** (ceiling_dbfs / 20)
-    hold = max(1, round(LIMITER_HOLD * rate))
-    ramp = max(1, min(hold, round(LIMITER_RAMP * rate)))
-    if peaks is None:
-        peaks = _running_max_abs(x, hold, chunk)
-    threshold = np.float32(ceiling / scale)
-    spans: list[list[int]] = []
-    for lo in range(0, x.size, chunk):
-        over = np.flatnonzero(peaks[lo : lo + chunk] > threshold)
-        if not over.size:
-            continue
-        breaks = np.flatnonzero(np.diff(over) > 2 * ramp + 1)
-        starts = np.concatenate([[0], breaks + 1])
-        ends = np.concatenate([breaks, [over.size - 1]])
-        for s, e in zip(starts, ends, strict=True):
-            a, b = lo + int(over[s]) - ramp, lo + int(over[e]) + ramp + 1
-            if spans and a <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], b)
-            else:
-                spans.append([a, b])
-    regions: _Regions = []
-    c = np.float32(ceiling)
-    for a, b in spans:
-        a, b = max(0, a), min(x.size, b)
-        # held over [a - ramp, b + ramp], the ends of the signal repeated (as
-        # ndimage's mode "nearest" would)
-        idx = np.clip(np.arange(a - ramp, b + ramp), 0, x.size - 1)
-        held = np.minimum(1.0, c / (np.float32(scale) * np.maximum(peaks[idx], 1e-9)))
-        total = np.concatenate([[0.0], np.cumsum(held, dtype=np.float64)])
-        smooth = (total[2 * ramp + 1 :] - total[: -(2 * ramp + 1)]) / (2 * ramp + 1)
-        mag = np.abs(np.asarray(x[a:b], dtype=np.float32)) * np.float32(scale)
-        need = np.minimum(np.float32(1.0), c / np.maximum(mag, np.float32(1e-9)))
-        regions.append((a, b, np.minimum(smooth, need).astype(np.float32)))
-    return regions
+    def __init__(self, x: np.ndarray, rate: int, chunk: int = 1 << 20) -> None:
+        self.x, self.rate, self.chunk = x, rate, chunk
+        self.size = x.size
+        self.unit = np.float32(1 / 32768) if np.issubdtype(x.dtype, np.integer) else None
+        self.hop = _hop(rate)
+        self.hold = max(1, round(LIMITER_HOLD * rate))
+        self.ramp = max(1, min(self.hold, round(LIMITER_RAMP * rate)))
+        self._peaks: np.ndarray | None = None
+        self._squares: np.ndarray | None = None
+        self._energy: np.ndarray | None = None
+
+    def get(self, a: int, b: int) -> np.ndarray:
+        """x[a:b] as float32 in [-1, 1] (a view when the chapter is float32)."""
+        piece = self.x[a:b]
+        return piece.astype(np.float32) * self.unit if self.unit is not None else piece
+
+    def peak(self) -> float:
+        """Largest |x|."""
+        if not self.size:
+            return 0.0
+        top = max(float(self.x.max()), -float(self.x.min()))
+        return top * float(self.unit) if self.unit is not None else top
+
+    def peaks(self, where: slice | np.ndarray) -> np.ndarray:
+        """Running max |x| over +-hold at ``where`` (a slice or indexes), as float32."""
+        if self._peaks is None:
+            self._peaks = _running_max_abs(self.x, self.hold, self.chunk)
+        p = self._peaks[where]
+        return p.astype(np.float32) * self.unit if self.unit is not None else p
+
+    def energy(self) -> np.ndarray:
+        """K-weighted energy per 100 ms hop; the per-sample squares are kept as float16."""
+        if self._energy is None:
+            squares = np.empty(self.size // self.hop * self.hop, dtype=np.uint16)
+            meter = LoudnessMeter(self.rate, squares)
+            step = meter.block * 64  # whole filter blocks: the sums of filtering it whole
+            for lo in range(0, self.size, step):
+                meter.add(self.get(lo, lo + step))
+            self._energy, self._squares = meter.energies(), squares
+        return self._energy
+
+    def squares(self, a: int, b: int) -> np.ndarray:
+        self.energy()
+        assert self._squares is not None
+        return _unpack_bf16(self._squares[a:b])
+
+    def regions(self, ceiling_dbfs: float, scale: float = 1.0) -> _Regions:
+        """Where a look-ahead limiter acts on ``scale * x``, and its gain there.
+
+        Per-sample need g = min(1, ceiling/|x|); the running minimum of g over +-hold
+        is min(1, ceiling / running max |x|) (computed once, reused for every trial
+        gain), and its moving average over +-ramp (ramp <= hold) is a smooth gain that
+        is, at every sample, <= that sample's need: each averaged minimum spans the
+        sample itself. The gain is below 1 only within ramp of a sample whose held need
+        is, so only those stretches are worked out."""
+        ceiling = 10 ** (ceiling_dbfs / 20)
+        ramp, size, chunk = self.ramp, self.size, self.chunk
+        threshold = np.float32(ceiling / scale)
+        spans: list[list[int]] = []
+        for lo in range(0, size, chunk):
+            over = np.flatnonzero(self.peaks(slice(lo, lo + chunk)) > threshold)
+            if not over.size:
+                continue
+            breaks = np.flatnonzero(np.diff(over) > 2 * ramp + 1)
+            starts = np.concatenate([[0], breaks + 1])
+            ends = np.concatenate([breaks, [over.size - 1]])
+            for s, e in zip(starts, ends, strict=True):
+                a, b = lo + int(over[s]) - ramp, lo + int(over[e]) + ramp + 1
+                if spans and a <= spans[-1][1]:
+                    spans[-1][1] = max(spans[-1][1], b)
+                else:
+                    spans.append([a, b])
+        regions: _Regions = []
+        c = np.float32(ceiling)
+        # Each sample's gain depends only on peaks within ramp of it, so a long span is
+        # worked out in pieces (bounded temporaries, the same gains).
+        pieces = [
+            (lo, min(b, size, lo + chunk))
+            for a, b in spans
+            for lo in range(max(0, a), min(size, b), chunk)
+        ]
+        for a, b in pieces:
+            # held over [a - ramp, b + ramp], the ends of the signal repeated (as
+            # ndimage's mode "nearest" would)
+            held = self.peaks(np.clip(np.arange(a - ramp, b + ramp), 0, size - 1))
+            held = np.minimum(1.0, c / (np.float32(scale) * np.maximum(held, 1e-9)))
+            total = np.concatenate([[0.0], np.cumsum(held, dtype=np.float64)])
+            smooth = (total[2 * ramp + 1 :] - total[: -(2 * ramp + 1)]) / (2 * ramp + 1)
+            mag = np.abs(self.get(a, b)) * np.float32(scale)
+            need = np.minimum(np.float32(1.0), c / np.maximum(mag, np.float32(1e-9)))
+            regions.append((a, b, np.minimum(smooth, need).astype(np.float32)))
+        return regions
+
+    def loudness(self, scale: float = 1.0, regions: _Regions | None = None) -> float:
+        """Loudness of ``scale * x`` with the limiter ``regions`` applied: a gain
+        scales every hop's energy by scale**2, and a limited stretch loses (1 - gain**2)
+        of its squares. (That treats the limiter's gain as commuting with the K-filter:
+        it moves over 20 ms ramps, slow next to the filter's features; measured error
+        < 0.01 LU on speech.)"""
+        hop = self.hop
+        out = self.energy().copy()
+        measured = self.size // hop * hop  # the samples of whole hops
+        for a, b, gain in regions or ():
+            b = min(b, measured)
+            if a >= b:
+                continue
+            h0, h1 = a // hop, -(-b // hop)
+            loss = np.zeros((h1 - h0) * hop, dtype=np.float32)
+            g = gain[: b - a]
+            loss[a - h0 * hop : b - h0 * hop] = self.squares(a, b) * (np.float32(1.0) - g * g)
+            out[h0:h1] -= loss.reshape(-1, hop).sum(axis=1, dtype=np.float64)
+        return _gated_loudness(np.maximum(out, 0.0) * scale**2, hop)
+
+    def level(
+        self, speech_samples: int, ceiling_dbfs: float, target_lufs: float
+    ) -> tuple[float, _Regions]:
+        """The gain (linear) with loudness(limit(gain * x)) on target, and the limiter's
+        regions at that gain. The audio is filtered once; each trial gain costs only the
+        limiter around the peaks and the loudness of the hops near them. Limiting takes
+        back part of each step, so the next step is scaled by how much of the last one
+        survived (a secant step). Chapters with under 0.4 s of speech are only
+        peak-limited: BS.1770 cannot measure them."""
+        limit = 10 ** (ceiling_dbfs / 20)
+        if speech_samples < MIN_MEASURE_SECONDS * self.rate:
+            peak = self.peak()
+            return (limit / peak if peak > limit else 1.0), []
+        loudness = _gated_loudness(self.energy(), self.hop)
+        boost = 0.0  # dB; never past MAX_GAIN_DB (no boosting noise)
+        survived = 1.0  # LU gained per dB of gain in the last step
+        regions = self.regions(ceiling_dbfs)
+        if np.isfinite(loudness) and regions:
+            loudness = self.loudness(1.0, regions)
+        for _ in range(12):
+            if not np.isfinite(loudness) or abs(target_lufs - loudness) <= LOUDNESS_TOLERANCE / 2:
+                break
+            step = min((target_lufs - loudness) / survived, MAX_GAIN_DB - boost)
+            if step <= 0 < target_lufs - loudness:
+                break  # at the gain cap
+            boost += step
+            scale = 10 ** (boost / 20)
+            regions = []  # the last trial's gains go before the next one's are made
+            regions = self.regions(ceiling_dbfs, scale)
+            before, loudness = loudness, self.loudness(scale, regions)
+            survived = min(1.0, max(0.2, (loudness - before) / step)) if step else 1.0
+        return 10 ** (boost / 20), regions
+
+
+def _apply(x: np.ndarray, lo: int, gain: float, regions: _Regions) -> None:
+    """Scale float32 ``x`` (the chapter's samples from ``lo`` on) by ``gain`` and the
+    limiter's ``regions``, in place."""
+    if gain != 1.0:
+        x *= np.float32(gain)
+    hi = lo + x.size
+    for a, b, g in regions:
+        if a < hi and b > lo:
+            s, e = max(a, lo), min(b, hi)
+            x[s - lo : e - lo] *= g[s - a : e - a]
 
 
 def limit_peaks(
@@ -389,30 +523,8 @@ def limit_peaks(
     """Look-ahead peak limiter, in place on float audio in [-1, 1]: afterwards no sample
     is above ``ceiling_dbfs``. Exact zeros stay exact zeros (the gain only multiplies).
     Only the neighbourhoods of peaks are computed and touched."""
-    for a, b, gain in _limiter_regions(x, sample_rate, ceiling_dbfs, chunk=chunk):
-        x[a:b] *= gain
+    _apply(x, 0, 1.0, _Levels(x, sample_rate, chunk).regions(ceiling_dbfs))
     return x
-
-
-def _limited_loudness(
-    energy: np.ndarray, squares: np.ndarray, hop: int, scale: float, regions: _Regions
-) -> float:
-    """Loudness of ``scale * x`` with the limiter ``regions`` applied, from the hop
-    energies and K-weighted squares of ``x``: a gain scales every hop's energy by
-    scale**2, and a limited stretch loses (1 - gain**2) of its squares. (That treats
-    the limiter's gain as commuting with the K-filter: it moves over 20 ms ramps, slow
-    next to the filter's features; measured error < 0.01 LU on speech.)"""
-    out = energy.copy()
-    for a, b, gain in regions:
-        b = min(b, squares.size)
-        if a >= b:
-            continue
-        h0, h1 = a // hop, -(-b // hop)
-        loss = np.zeros((h1 - h0) * hop, dtype=np.float32)
-        g = gain[: b - a]
-        loss[a - h0 * hop : b - h0 * hop] = squares[a:b] * (np.float32(1.0) - g * g)
-        out[h0:h1] -= loss.reshape(-1, hop).sum(axis=1, dtype=np.float64)
-    return _gated_loudness(np.maximum(out, 0.0) * scale**2, hop)
 
 
 def normalize_loudness(
@@ -422,48 +534,25 @@ def normalize_loudness(
     ceiling_dbfs: float = CEILING_DBFS,
     target_lufs: float = TARGET_LUFS,
 ) -> np.ndarray:
-    """Scale float audio in place to ``target_lufs`` integrated (-19 LUFS, or a little
-    more where a codec will take some away) with no sample above the limiter ceiling.
-    Chapters with under 0.4 s of speech are only peak-limited: BS.1770 cannot
-    measure them."""
+    """Scale audio in place to ``target_lufs`` integrated (-19 LUFS, or a little more
+    where a codec will take some away) with no sample above the limiter ceiling.
+    Float32 in [-1, 1], or int16 (levelled a piece at a time: never held as float)."""
     if x.size == 0:
         return x
-    limit = 10 ** (ceiling_dbfs / 20)
-    if speech_samples < MIN_MEASURE_SECONDS * sample_rate:
-        peak = max(float(x.max()), -float(x.min()))
-        if peak > limit:
-            x *= np.float32(limit / peak)
+    gain, regions = _Levels(x, sample_rate).level(speech_samples, ceiling_dbfs, target_lufs)
+    if not np.issubdtype(x.dtype, np.integer):
+        _apply(x, 0, gain, regions)
         return x
-    # Find the gain g with loudness(limit(g * x)) on target. The audio is filtered once;
-    # each trial gain costs only the limiter around the peaks and the loudness of the
-    # hops near them (see _limited_loudness). Limiting takes back part of each step, so
-    # the next step is scaled by how much of the last one survived (a secant step).
-    hop = _hop(sample_rate)
-    squares = np.empty(x.size // hop * hop, dtype=np.float32)
-    energy = _hop_energies(x, sample_rate, squares)
-    loudness = _gated_loudness(energy, hop)
-    boost = 0.0  # dB; never past MAX_GAIN_DB (no boosting noise)
-    survived = 1.0  # LU gained per dB of gain in the last step
-    peaks = _running_max_abs(x, max(1, round(LIMITER_HOLD * sample_rate)))
-    regions = _limiter_regions(x, sample_rate, ceiling_dbfs, peaks=peaks)
-    if np.isfinite(loudness) and regions:
-        loudness = _limited_loudness(energy, squares, hop, 1.0, regions)
-    for _ in range(12):
-        if not np.isfinite(loudness) or abs(target_lufs - loudness) <= LOUDNESS_TOLERANCE / 2:
-            break
-        step = min((target_lufs - loudness) / survived, MAX_GAIN_DB - boost)
-        if step <= 0 < target_lufs - loudness:
-            break  # at the gain cap
-        boost += step
-        scale = 10 ** (boost / 20)
-        regions = _limiter_regions(x, sample_rate, ceiling_dbfs, scale, peaks=peaks)
-        before, loudness = loudness, _limited_loudness(energy, squares, hop, scale, regions)
-        survived = min(1.0, max(0.2, (loudness - before) / step)) if step else 1.0
-    del squares, peaks
-    if boost:
-        x *= np.float32(10 ** (boost / 20))
-    for a, b, gain in regions:
-        x[a:b] *= gain
+    if gain == 1.0 and not regions:
+        return x
+    step = 1 << 20
+    for lo in range(0, x.size, step):
+        y = x[lo : lo + step].astype(np.float32) * np.float32(1 / 32768)
+        _apply(y, lo, gain, regions)
+        y *= np.float32(32768)  # the ceiling keeps it in range
+        np.round(y, out=y)
+        np.clip(y, -32768, 32767, out=y)
+        x[lo : lo + y.size] = y
     return x
 
 
@@ -479,8 +568,8 @@ def assemble_chapter(
     without audio add nothing, not even a pause. Levels: see ``normalize_loudness``.
 
     ``audio_for`` returns int16 at ``sample_rate``, ``(int16, its_rate)``, or None."""
-    # First collect (offset, audio); then fill one preallocated buffer, so a long
-    # chapter is held about twice (int16 parts + float32 mix), not five times.
+    # First collect (offset, audio); then fill one preallocated int16 buffer, levelled
+    # in place: a long chapter is held about twice (its parts, then the mix).
     placed: list[tuple[int, np.ndarray]] = []
     pos = round(PAUSES["head"] * sample_rate)
     speech = 0
@@ -505,17 +594,13 @@ def assemble_chapter(
         speech += pcm.size
         prev = seg
     total = pos + round(PAUSES["tail"] * sample_rate)
-    mix = np.zeros(total, dtype=np.float32)
+    out = np.zeros(total, dtype=np.int16)
     for at, pcm in placed:
-        mix[at : at + pcm.size] = pcm
+        if pcm.dtype != np.int16:  # resampled: float in int16 units (noise at -96 dBFS)
+            pcm = np.round(pcm).clip(-32768, 32767)
+        out[at : at + pcm.size] = pcm
     del placed
-    mix *= np.float32(1 / 32768)
-    normalize_loudness(mix, sample_rate, speech, ceiling_dbfs, target_lufs)
-    mix *= np.float32(32768)  # the inverse of the scaling above; the ceiling keeps it in range
-    np.round(mix, out=mix)
-    np.clip(mix, -32768, 32767, out=mix)
-    out = mix.astype(np.int16)
-    del mix
+    normalize_loudness(out, sample_rate, speech, ceiling_dbfs, target_lufs)
     markers = _markers(chapter.title, scene_starts, out.size, sample_rate)
     return ChapterAudio(out, sample_rate, markers, spans)
 

@@ -120,16 +120,45 @@ def _memory(pid: int) -> tuple[int, int]:
     return (int(rss.group(1)) if rss else 0), (int(pss.group(1)) if pss else 0)
 
 
+def _what(pid: int, root: int) -> str:
+    """A short label for a process of the render: what it is, for the breakdown."""
+    if pid == root:
+        return "audiobook make"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+    if "ffmpeg" in cmd:
+        return "ffmpeg"
+    if "forkserver" in cmd:  # the server, or a worker it forked (same command line)
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+            with open(f"/proc/{ppid}/cmdline", "rb") as f:
+                forked = b"forkserver" in f.read()
+        except (OSError, IndexError):
+            forked = False
+        return "worker" if forked else "fork server"
+    return "worker" if "multiprocessing" in cmd else cmd[:40]
+
+
 class Sampler(threading.Thread):
     def __init__(self, root: int, every: float = 0.2) -> None:
         super().__init__(daemon=True)
         self.root, self.every = root, every
         self.rss = self.pss = self.largest = 0
+        self.peaks: dict[int, tuple[int, int, str]] = {}  # pid -> peak RSS, PSS, what
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
-            mem = [_memory(p) for p in _tree(self.root)]
+            pids = _tree(self.root)
+            mem = [_memory(p) for p in pids]
+            for pid, (r, s) in zip(pids, mem, strict=True):
+                old = self.peaks.get(pid)
+                if old is None or r > old[0]:
+                    self.peaks[pid] = (r, s, old[2] if old else _what(pid, self.root))
             self.rss = max(self.rss, sum(r for r, _ in mem))
             self.pss = max(self.pss, sum(p for _, p in mem))
             self.largest = max(self.largest, max((r for r, _ in mem), default=0))
@@ -162,6 +191,10 @@ def measure(chars: int, engine: str, jobs: int | None, work: Path) -> None:
         f"  {wall:7.1f} s  ({engine})\n          {done}",
         flush=True,
     )
+    # Which processes hold it: the biggest few, by their own peak.
+    top = sorted(sampler.peaks.values(), reverse=True)[:6]
+    for rss, pss, what in top:
+        print(f"          peak RSS {rss / mb:6.0f} MB  PSS {pss / mb:6.0f} MB  {what}")
 
 
 def main() -> None:
