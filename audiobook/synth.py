@@ -374,8 +374,11 @@ class FollowUp:
 
 
 # Seconds of audio that follow-ups running at once may hold between them: a chapter
-# being encoded needs ~8 bytes a sample (~0.7 GB an hour at 22 kHz). One always runs.
-FOLLOWUP_BUDGET = 45 * 60.0
+# being levelled and encoded needs ~8 bytes a sample (~0.7 GB an hour at 22 kHz), on
+# top of its worker's ~0.4 GB of Piper. Two short chapters go side by side; two of a
+# novel's 20-minute ones one after the other (the other worker keeps synthesising),
+# which keeps a render's peak under 1.5 GB. One always runs.
+FOLLOWUP_BUDGET = 25 * 60.0
 
 
 def _cost(job: SynthJob) -> float:
