@@ -44,6 +44,7 @@ SENTENCE_GAP_SECONDS = 0.25  # between sentences inside one segment (plus both e
 CLAUSE_GAP_SECONDS = 0.12  # where one over-long sentence was cut (see split_phonemes)
 # Longest phoneme string given to Piper at once (~12 s of speech).
 MAX_PHONEMES = 240
+MIN_PHONEMES = 100  # ...however drawn out a variant is (prosody needs room)
 _CLAUSE_MARKS = frozenset(",;:\u2014\u2013")
 PEAK_LIMIT = 0.89  # ~ -1 dBFS: headroom so the int16 conversion never clips
 _SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
@@ -132,6 +133,16 @@ def split_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[
     if rest or not pieces:
         pieces.append(rest)
     return [p for p in pieces if any(ph.strip() for ph in p)] or [list(phonemes)]
+
+
+def phoneme_limit(length_scale: float, base_scale: float) -> int:
+    """Phonemes per Piper call for a voice drawn out to ``length_scale`` (its model's
+    own is ``base_scale``): a lower or slower variant makes more audio per phoneme
+    (before resampling back), and so needs more memory per phoneme; fewer per call
+    keeps every variant's calls as long as the plain voice's (measured: a +9 semitone
+    variant's worker otherwise peaks ~40% higher)."""
+    stretch = (length_scale + _UNSCALED_LENGTH) / (base_scale + _UNSCALED_LENGTH)
+    return max(MIN_PHONEMES, min(MAX_PHONEMES, round(MAX_PHONEMES / max(stretch, 1e-3))))
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
@@ -266,8 +277,9 @@ class PiperEngine:
         gap = np.zeros(round(SENTENCE_GAP_SECONDS * rate), dtype=np.float32)
         clause_gap = np.zeros(round(CLAUSE_GAP_SECONDS * rate), dtype=np.float32)
         parts: list[np.ndarray] = []
+        limit = phoneme_limit(length_scale, model.config.length_scale)
         for sentence in model.phonemize(text):
-            for n, piece in enumerate(split_phonemes(sentence)):
+            for n, piece in enumerate(split_phonemes(sentence, limit)):
                 ids = model.phonemes_to_ids(piece)
                 raw = model.phoneme_ids_to_audio(ids, syn)
                 audio = np.clip(np.asarray(raw, dtype=np.float32).reshape(-1), -1.0, 1.0)

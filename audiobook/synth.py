@@ -14,6 +14,7 @@ overlaps synthesis instead of following it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -481,6 +482,27 @@ def _follow(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, _Outcom
         return fn(_WORKER, *args), None
     except AudiobookError as err:
         return None, _outcome(err)
+    finally:
+        _release_heap()
+
+
+def _release_heap() -> None:
+    """Give the freed memory of a follow-up (a chapter's arrays) back to the system.
+    glibc keeps freed heap pages for reuse: without this a worker that had levelled a
+    chapter stayed ~100-250 MB larger for the rest of a render (measured on a novel).
+    A no-op where there is no glibc."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None  # glibc, loaded on first use (False: not available)
 
 
 # --- pools ----------------------------------------------------------------------

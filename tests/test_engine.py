@@ -245,3 +245,17 @@ def test_long_sentences_are_cut_at_clause_marks_then_words() -> None:
     assert "".join("".join(p) for p in cut) == "".join(words)
     short = list("hˈaɪ.")
     assert split_phonemes(short, limit=100) == [short]
+
+
+def test_drawn_out_variants_get_fewer_phonemes_per_call() -> None:
+    """A call's memory follows the audio it makes: a variant synthesised slower (for a
+    higher pitch, or a slower tempo) gets proportionally fewer phonemes, never fewer
+    than MIN_PHONEMES; a quicker one no more than the plain voice."""
+    from audiobook.engine import MAX_PHONEMES, MIN_PHONEMES, phoneme_limit
+
+    assert phoneme_limit(1.0, 1.0) == MAX_PHONEMES
+    assert phoneme_limit(0.8, 1.0) == MAX_PHONEMES
+    doubled = phoneme_limit(2 * 1.0 + 0.35, 1.0)  # twice the plain voice's length
+    assert doubled == MAX_PHONEMES // 2
+    assert phoneme_limit(1.3, 1.0) < MAX_PHONEMES
+    assert phoneme_limit(10.0, 1.0) == MIN_PHONEMES
