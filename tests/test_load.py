@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from audiobook.errors import LoadError
@@ -148,6 +148,7 @@ VALID_EPUB = _valid_epub_bytes()
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(VALID_EPUB) - 1), st.integers(0, 255)), max_size=8))
+@example([(713, 0)])  # found by this test: a central-directory entry with an empty name
 def test_corrupted_epub_gives_a_document_or_a_load_error(changes: list[tuple[int, int]]) -> None:
     data = bytearray(VALID_EPUB)
     for pos, value in changes:

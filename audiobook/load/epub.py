@@ -62,7 +62,8 @@ class _Archive:
     """Read-only access to zip members, with zip-bomb limits on everything read."""
 
     def __init__(self, zf: zipfile.ZipFile, path: Path) -> None:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
+        # not ZipInfo.is_dir(): a corrupt directory entry can have an empty name
+        infos = [i for i in zf.infolist() if i.filename and not i.filename.endswith("/")]
         if len(infos) > MAX_MEMBERS:
             raise LoadError("not a valid EPUB (too many files)", path)
         self._zf = zf
