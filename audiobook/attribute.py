@@ -13,8 +13,14 @@ decided). Sieves run in order and never overwrite an earlier, surer answer:
 5. ``beat`` — the one named subject of the paragraph's narration speaks its quotes
    (``Clark grabbed her hands. "It's not mine."``).
 6. ``vocative`` — a reply is spoken by whoever the previous line addressed
-   (``"No buts, Dale."`` → the answer is Dale's).
+   (``"No buts, Dale."`` → the answer is Dale's, so is ``Bill asked me.``'s for "me").
 7. ``turn-taking`` — in back-and-forth dialogue the speaker is the one two turns back.
+8. ``previous-beat`` — a bare quote after a narration paragraph is its subject's (not
+   someone it says kept quiet: ``Cohn said nothing.``).
+9. ``conversation`` — runs of replies alternate between two people from every known
+   turn; in crowded scenes only gaps the known speakers pin down are filled.
+
+docs/attribution.md has the full table and the measured figures.
 
 A line no sieve can place keeps ``speaker=None``: the narrator reads it, and the TUI
 shows it as uncertain.
@@ -22,16 +28,18 @@ shows it as uncertain.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
 from .characters import (
     GENDERED_NOUNS,
+    HONORIFICS,
     NAME_RE,
     PERSON_VERBS,
     PRONOUN_GENDER,
@@ -53,6 +61,7 @@ from .model import Character, Segment
 
 NARRATOR_NAME = "Narrator"
 BRIDGE = 160  # chars: a narration paragraph this short may sit inside a conversation
+CONTINUE_REACH = 1500  # chars: "she added" goes on with a line this close before
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
@@ -88,6 +97,10 @@ def speech_verbs() -> frozenset[str]:
 # "the keeper", "his lady", "the Hatter", "a little hump-backed man"
 _NOMINAL = r"(?:the|a|an|his|her|my|their|our)\s+[A-Za-z][\w'-]*(?:\s+[a-zA-Z][\w'-]*){0,6}"
 _EPITHET = r"(?:(?:poor|little|old|young|dear|good|kind|honest)\s+)?"
+# "…," she added: the tag of someone going on with their own speech.
+_CONTINUING = frozenset(
+    "added adds continued continues resumed resumes pursued pursues persisted went".split()
+)
 _OPEN_DETERMINERS = frozenset(("the", "his", "her"))
 _NOMINAL_STOP = frozenset(
     """with to at in on of as and but who which that from for by after before again then
@@ -157,6 +170,18 @@ _SUBJECT = re.compile(
 _SPOUSE = re.compile(
     r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
 )
+_KIN = re.compile(
+    r"^(his|her)\s+(uncle|aunt|nephew|niece|grandfather|grandmother|companion|visitor|guest)\b"
+)
+# "her ladyship", "his lordship": the titles each style of address goes with.
+_STYLES = {
+    "ladyship": ("lady", "duchess", "countess", "princess", "queen"),
+    "lordship": ("lord", "earl", "duke", "count", "baron", "prince", "king"),
+    "majesty": ("king", "queen"),
+    "grace": ("duke", "duchess"),
+    "highness": ("prince", "princess"),
+}
+_STYLE = re.compile(r"^(his|her)\s+(" + "|".join(_STYLES) + r")\b")
 _FAMILY_TITLE = {
     "wife": "mrs",
     "lady": "mrs",
@@ -187,13 +212,15 @@ def tag_after(narr: str) -> Tag | None:
     for vm in re.finditer(r"\b[a-z]+\b", head):
         if vm.group() in verbs:
             pre = _WHO_BEFORE_VERB.fullmatch(head[: vm.start()])
-            return Tag(pre.group("who"), vm.group()) if pre else None
+            if pre is None or pre.group("who").lower() in STOPWORDS - {"he", "she", "i"}:
+                return None  # "So saying, he sprang over the hedge"
+            return Tag(pre.group("who"), vm.group())
     return None
 
 
 _ENDS_WITH_VERB = re.compile(
     r"\b(?P<verb>[a-z]+)(?:\s+out|(?:\s+(?:very|quite|rather|more|most|so))?\s+[a-z]+ly)?"
-    r"(?:\s+to\s+(?:him|her|them|me|us|[A-Z][\w.]*))?"
+    r"(?:\s+to\s+(?:him|her|them|me|us|himself|herself|myself|[A-Z][\w.]*))?"
     r"(?:,?\s+(?:in|with)\s+[^,.;:!?\"“]{1,40})?\s*[,:]?[\s—–\-]*$"
 )
 _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
@@ -209,15 +236,28 @@ def tag_before(narr: str) -> Tag | None:
     end = _ENDS_WITH_VERB.search(narr)
     if end is None or end.group("verb") not in speech_verbs():
         return None
-    sentence = re.split(r"(?<=[.!?;])\s+", narr[: end.start()])[-1]
+    sentence = re.split(r"(?<=[.!?;])(?:\s+|--|—)", narr[: end.start()])[-1]
     rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
     if rel:
         return Tag(rel.group("who"), end.group("verb"))
+    # The subject nearest the verb, when it is followed by a verb of its own ("when
+    # hearing her brother mention Miss Bennet, she turned towards him and said,");
+    # else the first person named ("Mr. Collins, much offended, laid aside…").
+    found: list[tuple[str, bool]] = []
     for first in _CLAUSE_WHO.finditer(sentence):
         who = first.group("who")
-        if who.split()[0].lower() not in STOPWORDS or who in ("He", "She", "I", "he", "she"):
-            return Tag(who, end.group("verb"))
-    return None
+        lead = who.split()[0].lower().rstrip(".")
+        titled = lead in HONORIFICS and len(who.split()) > 1  # "Lady Catherine began"
+        if lead not in STOPWORDS or titled or who in ("He", "She", "I", "he", "she"):
+            acts = re.match(r"\s+(?:[a-z]+ly\s+|had\s+|then\s+)?([a-z]+)", sentence[first.end() :])
+            verb = acts is not None and (
+                acts.group(1) in PERSON_VERBS or acts.group(1) in speech_verbs()
+            )
+            found.append((who, verb))
+    if not found:
+        return None
+    acting = [who for who, verb in found if verb]
+    return Tag(acting[-1] if acting else found[0][0], end.group("verb"))
 
 
 @dataclass
@@ -268,6 +308,8 @@ class Attributor:
     unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
     open_tags: list[Segment] = field(default_factory=list)  # "said the stranger"
     turns: list[Turn] = field(default_factory=list)
+    breaks: list[int] = field(default_factory=list)  # where chapters and scenes start
+    par_start: int = -1  # where the paragraph being tagged starts
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -279,16 +321,51 @@ class Attributor:
     def _note_mentions(self, seg: Segment) -> None:
         found: list[Referent] = []
         for m in NAME_RE.finditer(seg.text):
-            name = self.index.resolve(m.group())
+            start, name = m.start(), self.index.resolve(m.group())
+            if name is None:
+                # "When Jane and Elizabeth …", "Then Mr. Darcy …": a capitalised word
+                # glued to the front of a name.
+                words = list(re.finditer(r"\S+", m.group()))
+                for w in words[1:]:
+                    if words[0].group().lower() in _LEADERS:
+                        name = self.index.resolve(m.group()[w.start() :])
+                        if name is not None:
+                            start = m.start() + w.start()
+                            break
             if name is not None:
                 g = self.index.gender(name)
-                subject = _is_subject(seg.text, m.start(), m.end())
-                found.append(Referent(seg.start + m.start(), name, g, subject))
+                subject = _is_subject(seg.text, start, m.end())
+                found.append(Referent(seg.start + start, name, g, subject))
         for m in _GENDERED_NOUN.finditer(seg.text):
             at = seg.start + m.start()
+            g = GENDERED_NOUNS[m.group(1).lower()]
             name = self.index.resolve(m.group()) or self._relative(m.group(), at)
+            if name is None and m.group().split()[0].lower() == "the":
+                # "The young girl glanced at him": an epithet for someone on stage,
+                # found like "she".
+                name = self._pronoun(g, at, None)
+                if self.unnamed_hit:
+                    name = None
             subject = _is_subject(seg.text, m.start(), m.end())
-            found.append(Referent(at, name, GENDERED_NOUNS[m.group(1).lower()], subject))
+            found.append(Referent(at, name, g, subject))
+        # "When Jane and Elizabeth were alone, the former …": the first or the second
+        # of the last two people named.
+        for m in _FORMER_LATTER.finditer(seg.text):
+            at = seg.start + m.start()
+            named = [r.name for r in self.recent[-20:] if at - r.offset < 600]
+            named += [r.name for r in sorted(found, key=lambda r: r.offset) if r.offset < at]
+            pair: list[str] = []
+            for n in reversed([n for n in named if n]):
+                if n not in pair:
+                    pair.insert(0, n)
+                if len(pair) == 2:
+                    break
+            if len(pair) == 2:
+                who = pair[0] if m.group(1).lower() == "former" else pair[1]
+                subject = _is_subject(seg.text, m.start(), m.end()) or bool(
+                    re.match(r",\s+who\b", seg.text[m.end() : m.end() + 8])
+                )
+                found.append(Referent(at, who, self.index.gender(who), subject))
         base = len(self.recent)
         self.recent.extend(sorted(found, key=lambda r: r.offset))
         # "She followed her father in. She sat down.": a subject pronoun carries its
@@ -338,8 +415,13 @@ class Attributor:
                 continue
             if at - r.offset > 3000 or (first and first.offset - r.offset > SUBJECT_REACH):
                 break
-            if (exclude is not None and r.name == exclude) or r.name in addressed:
+            # The last speaker is skipped, unless this paragraph brings them back
+            # ("The Hatter was the first to break the silence. '…,' he said").
+            back = r.subject and r.offset >= self.par_start
+            if (exclude is not None and r.name == exclude and not back) or r.name in addressed:
                 continue
+            if r.name is not None and r.name == self.narrator:
+                continue  # the narrator is "I", never "he" or "she"
             # The subject of the sentence just before outranks a nearer object
             # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
             same_par = first is None or "\n\n" not in self.text[r.offset : first.offset]
@@ -354,6 +436,53 @@ class Attributor:
             self.unnamed_hit = first.name is None
             return first.name
         return unknown
+
+    def _silent(self, segs: Sequence[Segment]) -> set[str]:
+        """Who the narration says keeps quiet ("Cohn said nothing.", "I did not say
+        anything.", "He made no answer."): they don't speak the next line."""
+        out: set[str] = set()
+        for s in segs:
+            for m in _SILENT.finditer(s.text):
+                who = m.group("who")
+                if who == "I":
+                    name = self.narrator
+                elif who.lower() in ("he", "she"):
+                    name = self._pronoun(PRONOUN_GENDER[who.lower()], s.start + m.start(), None)
+                else:
+                    name = self.index.resolve(who)
+                if name is not None:
+                    out.add(name)
+        return out
+
+    def _someone_else(self, name: str, gender: str, start: int, end: int) -> bool:
+        """Whether the narration between ``start`` and ``end`` brings in someone of
+        that gender other than ``name`` (``Mrs. Bennet was profuse…`` before ``she
+        added``)."""
+        return any(
+            start <= r.offset < end and r.gender == gender and r.name != name
+            for r in reversed(self.recent)
+            if r.offset >= start
+        )
+
+    def _salient(self, names: set[str], at: int, window: int = 3000) -> str | None:
+        """Of ``names``, the one mentioned last before ``at``."""
+        for r in reversed(self.recent):
+            if r.offset >= at:
+                continue
+            if at - r.offset > window:
+                return None
+            if r.name in names:
+                return r.name
+        return None
+
+    def _away(self, name: str, at: int, window: int = 3000) -> bool:
+        """Met before, but not in the last ``window`` characters."""
+        if self._on_stage(name, at, window):
+            return False
+        return any(r.name == name for r in self.recent[: self._index_at(at - window)])
+
+    def _index_at(self, at: int) -> int:
+        return bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
 
     def _on_stage(self, name: str, at: int, window: int = 3000) -> bool:
         for r in reversed(self.recent):
@@ -380,6 +509,28 @@ class Attributor:
         sp = _SPOUSE.match(w.lower())
         if sp:
             return self._spouse(sp.group(1), sp.group(2), at), "tag-nominal"
+        kin = _KIN.match(w.lower())
+        if kin:
+            # "replied her uncle": the one person of that sex in the scene besides
+            # whoever "her" is, if there is just one.
+            owner = self._pronoun("male" if kin.group(1) == "his" else "female", at, None)
+            sex = GENDERED_NOUNS.get(kin.group(2))  # "his companion": either
+            kinsfolk = {
+                r.name
+                for r in self._window(at, 1500)
+                if r.name
+                and r.name != owner
+                and (sex is None or r.gender == sex)
+                and r.name != self.narrator
+            }
+            return (kinsfolk.pop() if len(kinsfolk) == 1 else None), "tag-nominal"
+        st = _STYLE.match(w.lower())
+        if st:
+            # "replied her ladyship": whoever in the scene holds such a title.
+            holders = set().union(*(self.index.holders(t) for t in _STYLES[st.group(2)]))
+            if len(holders) == 1:
+                return holders.pop(), "tag-nominal"
+            return self._salient(holders, at) if holders else None, "tag-nominal"
         kind = "tag-name" if w[:1].isupper() else "tag-nominal"
         if kind == "tag-nominal" and w.split()[0].lower() in ("the", "a", "an"):
             phrase = clean_nominal(w)
@@ -392,6 +543,14 @@ class Attributor:
             head = _head_noun(phrase).lower()
             specific = " in the " in phrase or " of the " in phrase
             common = head.islower()  # "the King" is a name, "the king" a description
+            if _head_noun(phrase).islower() and head in HONORIFICS and w.split()[0] == "the":
+                # "said the doctor" with a "Doctor Losberne" in the cast as well as
+                # someone called just "the doctor": whichever was in the scene last.
+                holders = self.index.holders(head) | ({found} if found else set())
+                if len(holders) > 1:
+                    near = self._salient(holders, at)
+                    if near is not None:
+                        return near, kind
             if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
                 if found is not None and self._on_stage(found, at):
                     return found, kind
@@ -401,7 +560,12 @@ class Attributor:
             if found is not None:
                 return found, kind
             w = phrase
-        return self._resolve_words(w.split()), kind
+        name = self._resolve_words(w.split())
+        if name is None and kind == "tag-name":
+            # "said Harry" with two Harrys in the cast: the one in the scene.
+            cands = self.index.candidates(w)
+            name = self._salient(cands, at) if len(cands) > 1 else None
+        return name, kind
 
     def _resolve_words(self, words: list[str]) -> str | None:
         """ "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";
@@ -431,9 +595,26 @@ class Attributor:
     def _spouse(self, pron: str, noun: str, at: int) -> str | None:
         """ "said his lady" -> Mrs. <his surname>: the spouse shares the surname."""
         partner = self._pronoun("male" if pron == "his" else "female", at, None)
-        if partner is None:
-            return None
-        return self._family_of(partner, noun)
+        found = self._family_of(partner, noun) if partner is not None else None
+        if found is None and _FAMILY_TITLE[noun] in ("mrs", "mr"):
+            # "said her mother" when "her" is someone we can't name ("his second
+            # daughter"): the one married man or woman of the scene, if only one.
+            near = {
+                r.name
+                for r in self._window(at, 1500)
+                if r.name and r.name != partner and self._holds(r.name, _FAMILY_TITLE[noun])
+            }
+            found = near.pop() if len(near) == 1 else None
+        return found
+
+    def _window(self, at: int, reach: int) -> list[Referent]:
+        """The referents mentioned within ``reach`` characters before ``at``."""
+        lo = bisect.bisect_left(self.recent, at - reach, key=lambda r: r.offset)
+        hi = bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
+        return self.recent[lo:hi]
+
+    def _holds(self, name: str, title: str) -> bool:
+        return any(split_honorific(f)[0] == title for f in self.index.forms_of(name))
 
     def _family_of(self, partner: str, noun: str) -> str | None:
         title = _FAMILY_TITLE[noun]
@@ -482,10 +663,16 @@ class Attributor:
         return out
 
     def run(self) -> None:
+        scene: tuple[int, int] | None = None
+        for seg in self.segments:  # where each chapter and scene starts
+            if (seg.chapter, seg.scene) != scene:
+                scene = (seg.chapter, seg.scene)
+                self.breaks.append(seg.start)
         turns: list[Turn] = []
         prev_segs: list[Segment] = []
         last_turn: list[Segment] | None = None
         prev_speaker: str | None = None
+        last_speaker: tuple[str, int] | None = None  # who spoke last, and where
         older: list[Segment] = []
         for segs in self._paragraphs():
             before, prev_segs = prev_segs, segs
@@ -499,6 +686,7 @@ class Attributor:
             turn = Turn(segs[0].paragraph, segs, follows_turn=adjacent and last_turn is before)
             if adjacent and all(s.kind == "narration" for s in before):
                 turn.beat_before = before
+                turn.barred |= self._silent(before)
                 # `"Forgive me."` / `I stood there by the door.` / `"I was crazy."`:
                 # a short beat between two lines doesn't end the conversation.
                 turn.bridged = (
@@ -509,11 +697,19 @@ class Attributor:
                 )
             exclude = prev_speaker if turn.follows_turn else None
             addressee = self._vocative(turns[-1]) if turn.follows_turn and turns else None
-            self._tags(turn, exclude, addressee)
+            self._tags(turn, exclude, addressee, last_speaker)
             self._carry_in_paragraph(turn, exclude)
-            turns.append(turn)
+            if turn.follows_turn and turns and turn.quotes[0].continued:
+                # The next paragraph of one long quotation is the same turn: the
+                # talk doesn't pass to the other person at its paragraph breaks.
+                turns[-1].segs.extend(segs)
+                turns[-1].barred |= turn.barred
+            else:
+                turns.append(turn)
             last_turn = segs
             prev_speaker = turn.speaker
+            # Unknown so far: nobody can be said to go on with it.
+            last_speaker = (prev_speaker, segs[-1].end) if prev_speaker else None
             if prev_speaker:
                 self._remember(segs[-1].end, prev_speaker)
         self._unify_quotations()
@@ -523,10 +719,19 @@ class Attributor:
             if seg.speaker is None:
                 seg.sieve = "tag-unresolved"
 
-    def _tags(self, turn: Turn, exclude: str | None, addressee: str | None = None) -> None:
+    def _tags(
+        self,
+        turn: Turn,
+        exclude: str | None,
+        addressee: str | None = None,
+        last: tuple[str, int] | None = None,
+    ) -> None:
         """``addressee``: whom the turn before called by name; a pronoun tag of the
-        reply means them (``"…, Fitzwilliam?"`` / ``"Music," said he``)."""
+        reply means them (``"…, Fitzwilliam?"`` / ``"Music," said he``). ``last``: who
+        spoke the last line before this paragraph, and where it ended; ``she added``
+        goes on with their speech."""
         segs = turn.segs
+        self.par_start = segs[0].start
         for i, seg in enumerate(segs):
             if seg.kind == "narration":
                 self._note_mentions(seg)
@@ -555,11 +760,25 @@ class Attributor:
             first = not any(q.kind == "dialogue" for q in segs[:i]) and not seg.continued
             addressed = frozenset(
                 n
-                for m in _VOCATIVE.finditer(seg.text)
+                for m in _vocatives(seg.text)
                 if (n := self.index.resolve(m.group("name"))) is not None
             )
             name, sieve = self._who(tag.who, seg.start, exclude if first else None, addressed)
             g = PRONOUN_GENDER.get(tag.who.strip().lower())
+            if g is not None and tag.verb in _CONTINUING:
+                # "…," she added: whoever spoke last goes on, if the pronoun fits.
+                spoken = [q for q in segs[:i] if q.kind == "dialogue" and q.speaker]
+                prior = (spoken[-1].speaker, spoken[-1].end) if spoken else last
+                if (
+                    prior is not None
+                    and prior[0] is not None
+                    and seg.start - prior[1] < CONTINUE_REACH
+                    and self.index.gender(prior[0]) == g
+                    and prior[0] not in addressed
+                    and not self._someone_else(prior[0], g, prior[1], seg.start)
+                ):
+                    name, sieve = prior[0], "tag-pronoun"
+                    first = False
             if sieve == "tag-epithet":  # "said the old lady": found like "she"
                 phrase = clean_nominal(tag.who)
                 g = GENDERED_NOUNS.get(_head_noun(phrase).lower()) if phrase else None
@@ -666,8 +885,24 @@ class Attributor:
     def _vocative(self, turn: Turn) -> str | None:
         """Someone the turn's quotes address by name ("Jake," / ", Mr. Bennet.")."""
         for q in turn.quotes:
-            for m in _VOCATIVE.finditer(q.text):
+            for m in _vocatives(q.text):
+                if m.group("name").lower().rstrip(".") in HONORIFICS:
+                    continue  # "Yes, Sir.", "Madam": a form of address, not a name
                 name = self.index.resolve(m.group("name"))
+                # "Miss Bennet" said to Elizabeth, with her sister Jane miles away: a
+                # title and family name fits the whole family, so only someone in the
+                # scene is meant.
+                if name and split_honorific(m.group("name"))[0] and self._away(name, q.start):
+                    continue
+                if name is not None and name != turn.speaker:
+                    return name
+        # "Bill asked me.", "He turned to Mike.", "said Elizabeth to her sister"
+        for seg in turn.segs:
+            if seg.kind != "narration":
+                continue
+            for m in _ADDRESS.finditer(seg.text):
+                who = m.group("who")
+                name = self.narrator if who == "me" else self.index.resolve(who)
                 if name is not None and name != turn.speaker:
                     return name
         return None
@@ -687,6 +922,15 @@ class Attributor:
             for i, t in enumerate(turns):
                 if t.speaker is not None:
                     continue
+                prev = turns[i - 1]
+                if i and t.follows_turn and prev.speaker:
+                    # A line placed by turn-taking may address someone too.
+                    voc = self._vocative(prev)
+                    if voc is not None:
+                        t.assign(voc, "vocative")
+                        if t.speaker is not None:
+                            changed = True
+                            continue
                 back = _alternate(turns, i, -1)
                 fwd = _alternate(turns, i, +1)
                 guess = back or fwd
@@ -694,10 +938,26 @@ class Attributor:
                 if guess is not None and guess != self._vocative(t):
                     t.assign(guess, "turn-taking")
                     changed = changed or t.speaker is not None  # a pinned line may refuse
-        for t in turns:
+        for i, t in enumerate(turns):
+            asked = turns[i - 1].speaker if i else None
+            # "…?" / "Cohn said nothing." / "…": no answer came, so the one who spoke
+            # goes on.
+            if (
+                t.speaker is None
+                and t.bridged
+                and asked is not None
+                and t.barred
+                and asked not in t.barred
+                and self._silent(t.beat_before)
+            ):
+                t.assign(asked, "previous-beat")
             if t.speaker is None and t.beat_before:
                 # "She sipped at her glass." then a bare quote: she says it.
                 subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
+                seq = self._subject_list(t.beat_before[-1:], None)
+                if self.narrator and seq and seq[-1] == self.narrator:
+                    # "Bill was on the balcony. I stood beside him.": I speak next.
+                    subjects = {self.narrator}
                 if (
                     len(subjects) == 1
                     and None not in subjects
@@ -735,10 +995,37 @@ class Attributor:
         idx = [i for i, t in enumerate(run) if t.speaker]
         for i, j in itertools.pairwise(idx):
             a, b = run[i].speaker, run[j].speaker
-            if j - i < 3 or a == b or (j - i) % 2 == 0 or a is None or b is None:
+            if a is None or b is None or j - i < 2:
+                continue
+            if a == b and (j - i) % 2 == 0:
+                # A ? ? ? A: A talks with whoever spoke with them on both sides of
+                # the gap, when that is one person.
+                earlier = [*self._turns_before(run[0]), *run[:i]]
+                before = next((t.speaker for t in reversed(earlier) if t.speaker != a), None)
+                after = next((t.speaker for t in run[j + 1 :] if t.speaker != a), None)
+                if before is None or before != after:
+                    continue
+                b = before
+            elif j - i < 3 or a == b or (j - i) % 2 == 0:
                 continue
             for k in range(i + 1, j):
                 run[k].assign(b if (k - i) % 2 else a, "conversation")
+
+    def _with_narrator(self, run: list[Turn]) -> None:
+        """A crowded scene told in the first person: the narrator is in it, so a line
+        nobody could place beside someone else's is the narrator's answer, and one
+        after the narrator's is the answer to them (by whoever spoke before them)."""
+        me = self.narrator
+        if me is None:
+            return
+        for i, t in enumerate(run):
+            if t.speaker is not None or i == 0:
+                continue
+            prev = run[i - 1].speaker
+            if prev is not None and prev != me:
+                t.assign(me, "conversation")
+            elif prev == me and i >= 2 and run[i - 2].speaker not in (None, me):
+                t.assign(run[i - 2].speaker, "conversation")  # type: ignore[arg-type]
 
     def _turns_before(self, turn: Turn) -> list[Turn]:
         """The few turns just before ``turn``."""
@@ -753,6 +1040,7 @@ class Attributor:
         people = list(dict.fromkeys(known))
         if len(people) > 2:
             self._bracketed(run)
+            self._with_narrator(run)
             return
         if not known or all(t.speaker for t in run):
             return
@@ -760,7 +1048,14 @@ class Attributor:
             other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
             if other is None and self.narrator and people[0] != self.narrator:
                 other = self.narrator  # a first-person narrator is in every scene
-            at = run[0].segs[0].start
+            at = run[0].quotes[0].start
+            # Not across a chapter heading or a scene break that sets a new scene
+            # with people of its own (one that only goes on with the talk does not).
+            since = max((b for b in self.breaks if b < at), default=-1)
+            lo = bisect.bisect_left(self.recent, since, key=lambda r: r.offset)
+            hi = bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
+            if not any(r.name for r in self.recent[lo:hi]):
+                since = -1
             if other is None:  # whoever spoke last before the run, else was named last
                 other = next(
                     (
@@ -770,22 +1065,23 @@ class Attributor:
                         and t.speaker != people[0]
                         and t.speaker != self.narrator
                         and at - t.segs[-1].end < 1500
+                        and t.segs[-1].end > since
                     ),
                     None,
                 )
             if other is None:
-                other = next(
-                    (
-                        r.name
-                        for r in reversed(self.recent)
-                        if r.offset < at
-                        and r.name
-                        and r.name != people[0]
-                        and r.name != self.narrator
-                        and at - r.offset < 1500
-                    ),
-                    None,
-                )
+                # Named last before the run: someone who acts there ("Jane and
+                # Elizabeth were alone") before someone only talked about.
+                named = [
+                    r
+                    for r in self._window(at, 1500)
+                    if r.name
+                    and r.name != people[0]
+                    and r.name != self.narrator
+                    and r.offset >= since
+                ]
+                acting = [r for r in named if r.subject] or named
+                other = acting[-1].name if acting else None
             if other is None and self.narrator and people[0] != self.narrator:
                 other = self.narrator  # a first-person narrator is in every scene
             if other is None:
@@ -797,6 +1093,8 @@ class Attributor:
             if t.speaker is not None:
                 continue
             j = min(idx, key=lambda k: (abs(k - i), k))
+            if i > 0 and run[i - 1].speaker in (a, b) and j < i:
+                j = i - 1  # a line just placed answers the one before it
             anchor = run[j].speaker
             same = (i - j) % 2 == 0
             guess = anchor if same else (b if anchor == a else a)
@@ -847,6 +1145,23 @@ def _is_subject(text: str, i: int, end: int) -> bool:
 
 
 _SUBJECT_PRONOUN = re.compile(r"(?:^|[.!?;]\s+|\band\s+)[\"“]?(?P<p>[Hh]e|[Ss]he)\b")
+# Sentence openers that are no part of a name.
+_LEADERS = frozenset(
+    """when whenever while then but and so though although once meanwhile whereupon if
+    now yet still""".split()
+)
+# Whom a line is said to: "asked me", "turned to Mike", "said to Elizabeth".
+_ADDRESS = re.compile(
+    r"\b(?:asked|told|(?:said|turned|whispered|called|replied|answered|cried|shouted"
+    r"|spoke|muttered|murmured|nodded|smiled|added|continued|went\s+on)\s+to)\s+"
+    rf"(?P<who>me\b|{NAME_RE.pattern})"
+)
+_SILENT = re.compile(
+    rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)\s+(?:[a-z]+ly\s+)?"
+    r"(?:said nothing|said no more|made no (?:answer|reply)|(?:was|remained|kept) silent"
+    r"|(?:did not|didn't|could not|couldn't) (?:say anything|answer|reply|speak))\b"
+)
+_FORMER_LATTER = re.compile(r"\b[Tt]he\s+(former|latter)\b(?!\s+(?:part|half|case|place)\b)")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _GENDERED_NOUN = re.compile(
     r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
@@ -858,6 +1173,15 @@ _VOCATIVE = re.compile(
     rf"(?:^|[,;!?]\s+)(?:(?:my\s+)?(?:dear|darling|poor|good)\s+)?(?P<name>{NAME_RE.pattern})"
     r"\s*(?=[,.!?;—–]|$)"
 )
+
+
+def _vocatives(text: str) -> Iterator[re.Match[str]]:
+    """Names a quote calls someone by. A name alone before a full stop at the start
+    is an answer, not a call (``"Georgette." / "What are you called?"``)."""
+    for m in _VOCATIVE.finditer(text):
+        if m.start("name") == 0 and not re.match(r"\s*[,!?;—–]", text[m.end("name") :]):
+            continue
+        yield m
 
 
 _ROLE = r"(?:the\s+)?(?P<role>[a-z]+|[A-Z][a-z]+)"
@@ -988,6 +1312,31 @@ def _enrich(roster: Sequence[Character], found: Sequence[Character]) -> dict[str
     return dict(out)
 
 
+def _narrator_name(text: str, segments: Sequence[Segment], index: NameIndex) -> str | None:
+    """The name a first-person narrator goes by: a name the quotes address someone by
+    at least five times that the narration, told as "I", hardly ever uses (at most one
+    time in ten). A character's name when the cast has one, else the bare word."""
+    stats = WordStats.of(text)
+    called: Counter[str] = Counter()
+    for seg in segments:
+        if seg.kind != "dialogue":
+            continue
+        for m in _vocatives(seg.text):
+            word = m.group("name")
+            who = index.resolve(word)
+            if who is not None:
+                called[who] += 1
+            elif " " not in word and stats.namelike(word):
+                called[word] += 1
+    told: Counter[str] = Counter()
+    for seg in segments:
+        if seg.kind == "narration":
+            for m in NAME_RE.finditer(seg.text):
+                told[index.resolve(m.group()) or m.group()] += 1
+    fits = [(n, k) for n, k in called.items() if k >= 5 and 10 * told[n] <= k]
+    return max(fits, key=lambda f: f[1])[0] if fits else None
+
+
 def attribute(
     text: str,
     segments: Sequence[Segment],
@@ -1019,8 +1368,18 @@ def attribute(
         chars.append(Character(name=name))
     narrator = next((c.name for c in chars if c.narrator), None)
     if narrator is None and first_person_narrator(narration):
-        narrator = NARRATOR_NAME
-        chars.append(Character(name=NARRATOR_NAME, narrator=True))
+        # The narrator's name is the one the others call them by and the narration
+        # never uses ("Jake" in the quotes, "I" outside them): a reviewed cast names
+        # them, a discovered one learns the name as an alias.
+        named = _narrator_name(text, segments, NameIndex(chars, extra))
+        owner = next((c for c in chars if c.name == named), None)
+        if owner is not None:
+            owner.narrator, narrator = True, owner.name
+        else:
+            narrator = NARRATOR_NAME
+            chars.append(
+                Character(name=NARRATOR_NAME, aliases=[named] if named else [], narrator=True)
+            )
     Attributor(text, segments, NameIndex(chars, extra), narrator).run()
     lines = Counter(s.speaker for s in segments if s.kind == "dialogue" and s.speaker)
     for c in chars:

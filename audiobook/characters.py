@@ -488,6 +488,10 @@ class NameIndex:
                 if hon and len(words) > 1:
                     self._titled[f"{hon} {norm(words[-1])}"].add(c.name)
 
+    def candidates(self, surface: str) -> set[str]:
+        """Everyone a bare form could be ("Harry" with two Harrys in the cast)."""
+        return set(self._ix.get(norm(re.sub(r"['’]s?$", "", surface)), ()))
+
     def resolve(self, surface: str) -> str | None:
         key = norm(re.sub(r"['’]s?$", "", surface))
         names = self._ix.get(key)
@@ -513,6 +517,11 @@ class NameIndex:
 
     def gender(self, name: str) -> Gender:
         return self._gender.get(name, "unknown")
+
+    def holders(self, title: str) -> set[str]:
+        """Who carries a title ("doctor" -> everyone called "Dr. …" or "Doctor …")."""
+        title = title.lower()
+        return set(self._titles.get(HON_CANON.get(title, title), ()))
 
     def forms_of(self, name: str) -> list[str]:
         return self._forms.get(name, [name])

@@ -317,3 +317,342 @@ def test_subject_pronouns_carry_their_referent_forward(write_story: Callable[...
     walk = "She walked on past the fields and the low stone walls of the farms. " * 50
     text = f'Nora Quill set out at dawn.\n\n{walk}\n\n"Nearly there," she said.\n'
     assert said(analyze(write_story(text)), "Nearly there") == ("Nora Quill", "tag-pronoun")
+
+
+# -- rules added for issue #3 -------------------------------------------------------
+
+ROSTER = [
+    Character("Ansel Brooke", ["Ansel"], "male"),
+    Character("Tobias Hale", ["Tobias"], "male"),
+    Character("Nora Quill", ["Nora"], "female"),
+    Character("Wenna Hale", ["Wenna", "Miss Hale"], "female"),
+]
+
+
+def test_added_goes_on_with_the_last_speaker(write_story: Callable[..., Path]) -> None:
+    # "she added" continues her own speech: not the other woman, Wenna.
+    text = (
+        "Wenna Hale came in with the bread and set it down by Nora Quill.\n\n"
+        '"The ferry is late again," said Nora.\n\n'
+        '"And the post with it," she added.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "post with it") == ("Nora Quill", "tag-pronoun")
+
+
+def test_added_after_someone_else_comes_in_is_a_plain_pronoun(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "Nora Quill sat by the stove.\n\n"
+        '"The ferry is late again," said Nora.\n\n'
+        "Wenna Hale came in with the bread and set it down.\n\n"
+        '"And the post with it," she added.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "post with it")[0] == "Wenna Hale"
+
+
+def test_other_voice_is_not_taken_across_a_chapter(write_story: Callable[..., Path]) -> None:
+    # Ansel spoke last in chapter one; chapter two sets a new scene with Tobias.
+    text = (
+        "# One\n\n"
+        '"Goodnight," said Ansel Brooke.\n\n'
+        "# Two\n\n"
+        "In the morning Nora Quill walked down to the harbour with Tobias Hale.\n\n"
+        '"Cold," said Nora.\n\n'
+        '"Colder on the water."\n'
+    )
+    s = analyze(write_story(text, "story.md"))
+    assert said(s, "Colder on the water") == ("Tobias Hale", "conversation")
+
+
+def test_paragraphs_of_one_long_quotation_are_one_turn(
+    write_story: Callable[..., Path],
+) -> None:
+    # Tobias tells a story over three paragraphs; the reply after it is Nora's.
+    text = (
+        "Nora Quill sat down by Tobias Hale.\n\n"
+        '"Tell me about the wreck," said Nora.\n\n'
+        '"It was a black night, and the wind came round at midnight.\n\n'
+        '"By dawn she was on the rocks."\n\n'
+        '"And the crew?"\n\n'
+        '"Every one of them saved."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "And the crew")[0] == "Nora Quill"
+    assert said(s, "Every one of them")[0] == "Tobias Hale"
+
+
+FIRST_PERSON = (
+    "I met Wenna Hale on the quay, and we walked up the hill together. I carried her "
+    "basket for her and I told her about my week. The sun was warm on my face.\n\n"
+    '"You look tired, Tom," said Wenna.\n\n'
+    '"I slept badly."\n\n'
+    '"Again, Tom?"\n\n'
+    '"Again."\n\n'
+    "I took her arm at the stile and helped her over.\n\n"
+    '"Thank you, Tom."\n\n'
+    '"Watch the step, Tom," she said. "It is loose."\n\n'
+    '"I know it, Wenna."\n\n'
+    '"Then mind it, Tom."\n'
+)
+
+
+def test_first_person_narrator_takes_the_name_the_others_call_him(
+    write_story: Callable[..., Path],
+) -> None:
+    roster = [Character("Tom Penrose", ["Tom"], "male"), Character("Wenna Hale", ["Wenna"])]
+    s = analyze(write_story(FIRST_PERSON), roster=roster)
+    tom = next(c for c in s.characters if c.name == "Tom Penrose")
+    assert tom.narrator
+    assert all(c.name != "Narrator" for c in s.characters)
+    assert said(s, "I slept badly")[0] == "Tom Penrose"
+
+
+def test_discovered_narrator_learns_the_name_as_an_alias(
+    write_story: Callable[..., Path],
+) -> None:
+    s = analyze(write_story(FIRST_PERSON))
+    narrator = next(c for c in s.characters if c.narrator)
+    assert "Tom" in narrator.aliases
+
+
+def test_the_narrator_is_never_he(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Tom Penrose", ["Tom"], "male"),
+        Character("Wenna Hale", ["Wenna"], "female"),
+        Character("Ned Corliss", ["Ned"], "male"),
+    ]
+    text = (
+        FIRST_PERSON + "\nNed Corliss came up the hill behind us.\n\n"
+        '"Morning, Ned," I said. "Have you seen the boat?" he asked.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "seen the boat") == ("Ned Corliss", "tag-pronoun")
+
+
+def test_title_noun_goes_to_the_holder_in_the_scene(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("The Doctor", [], "male"),
+        Character("Mr. Pascoe", ["Doctor Pascoe"], "male"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    text = (
+        "Mr. Pascoe came up the stairs with his bag, and Nora Quill showed him in.\n\n"
+        '"Where is the patient?" said the doctor.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Where is the patient") == ("Mr. Pascoe", "tag-nominal")
+
+
+def test_so_saying_is_not_a_tag(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Ansel Brooke ran to the gate.\n\n"
+        '"They went this way!" said Ansel. "Follow me!" So saying, he leapt the wall.\n'
+    )
+    assert said(analyze(write_story(text)), "Follow me") == ("Ansel Brooke", "paragraph")
+
+
+def test_the_former_names_the_first_of_two(write_story: Callable[..., Path]) -> None:
+    text = (
+        "When Wenna Hale and Nora Quill were alone, the former, who had said little all "
+        "evening, turned to her friend.\n\n"
+        '"He means to stay," said she.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "He means to stay") == ("Wenna Hale", "tag-pronoun")
+
+
+def test_name_after_a_capitalised_opener_is_still_found(
+    write_story: Callable[..., Path],
+) -> None:
+    # "When Nora" is not a name, but Nora is in it.
+    text = (
+        "Wenna Hale had gone out. When Nora Quill came down, the kitchen was cold.\n\n"
+        '"Nobody lit the fire," she said.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Nobody lit the fire") == ("Nora Quill", "tag-pronoun")
+
+
+def test_her_mother_when_her_is_nobody_we_can_name(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Mrs. Dunmore", ["Mrs. Dunmore"], "female"),
+        Character("Mr. Dunmore", [], "male"),
+    ]
+    text = (
+        "Mrs. Dunmore sat sewing; Mr. Dunmore read; his youngest daughter trimmed a hat.\n\n"
+        '"Very pretty, child," he said.\n\n'
+        '"We shall never wear it," said her mother sharply.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "never wear it") == ("Mrs. Dunmore", "tag-nominal")
+
+
+def test_vocative_of_a_line_placed_by_turn_taking(write_story: Callable[..., Path]) -> None:
+    # The third line is placed by turn-taking; it calls Tobias, so Tobias answers it,
+    # though strict alternation would say Ansel.
+    text = (
+        "Ansel Brooke, Nora Quill and Tobias Hale sat at the table.\n\n"
+        '"More tea?" said Ansel.\n\n'
+        '"Please," said Nora.\n\n'
+        '"And you, Tobias?"\n\n'
+        '"None for me."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "None for me") == ("Tobias Hale", "vocative")
+
+
+def test_sir_is_no_name(write_story: Callable[..., Path]) -> None:
+    roster = [*ROSTER, Character("Sir", [], "male")]
+    text = (
+        "Ansel Brooke stood at the door of the inn with Nora Quill.\n\n"
+        '"A room for the night," said Ansel.\n\n'
+        '"Yes, Sir," said Nora.\n\n'
+        '"And supper."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "And supper")[0] == "Ansel Brooke"
+
+
+def test_title_and_surname_call_means_someone_in_the_scene(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Miss Hale" is Wenna's alias, but Wenna left long ago: it is Nora being called.
+    far = "The road ran on between the hedges and the fields. " * 80
+    text = (
+        "Wenna Hale waved and went home.\n\n"
+        f"{far}\n\n"
+        "Nora Quill met Tobias Hale at the mill.\n\n"
+        '"Good evening, Miss Hale," said Tobias.\n\n'
+        '"Good evening."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Good evening.")[0] == "Nora Quill"
+
+
+def test_narration_says_whom_a_line_is_for(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Ansel Brooke, Nora Quill and Tobias Hale sat at the table.\n\n"
+        '"More tea?" Ansel asked Tobias.\n\n'
+        '"If there is any."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "If there is any") == ("Tobias Hale", "vocative")
+
+
+def test_definite_epithet_in_narration_carries_a_pronoun(
+    write_story: Callable[..., Path],
+) -> None:
+    # "The young woman" is Nora; "she said" follows her, not the unnamed someone.
+    text = (
+        "Nora Quill stood on the quay.\n\n"
+        '"You are early," said Ansel Brooke.\n\n'
+        "The young woman glanced at the sky.\n\n"
+        '"The tide waits for nobody," she said.\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "tide waits") == ("Nora Quill", "tag-pronoun")
+
+
+def test_last_speaker_is_back_when_the_paragraph_names_them(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "Ansel Brooke and Tobias Hale sat by the fire.\n\n"
+        '"Late," said Tobias.\n\n'
+        '"Very," said Ansel.\n\n'
+        'Ansel was the first to break the silence. "Shall we go?" he said.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Shall we go") == ("Ansel Brooke", "tag-pronoun")
+
+
+def test_tag_before_takes_the_subject_that_acts(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Hearing Ansel Brooke mention the dance to Nora Quill, Wenna Hale turned to him "
+        "and said,\n\n"
+        '"You are not serious?"\n'
+    )
+    assert said(analyze(write_story(text)), "not serious") == ("Wenna Hale", "tag-name")
+
+
+def test_her_ladyship(write_story: Callable[..., Path]) -> None:
+    roster = [*ROSTER, Character("Lady Pendarves", [], "female")]
+    text = (
+        "Lady Pendarves received Nora Quill in the long room.\n\n"
+        '"You are late," said Nora.\n\n'
+        '"I am never late," replied her ladyship.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "never late") == ("Lady Pendarves", "tag-nominal")
+
+
+def test_silence_hands_the_turn_back(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nora Quill sat with Ansel Brooke.\n\n"
+        '"Will you come?" asked Nora.\n\n'
+        "Ansel said nothing.\n\n"
+        '"I shall go alone, then."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "go alone") == ("Nora Quill", "previous-beat")
+
+
+def test_a_name_alone_at_the_start_is_an_answer(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Ansel Brooke met Nora Quill at the fair.\n\n"
+        '"What are you called?" said Ansel.\n\n'
+        '"Nora. And you?"\n\n'
+        '"Ansel."\n\n'
+        '"That is a strange name."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Nora. And you")[0] == "Nora Quill"
+    assert said(s, "Ansel.")[0] == "Ansel Brooke"
+    assert said(s, "strange name")[0] == "Nora Quill"
+
+
+def test_saying_to_herself(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nora Quill sat by the window.\n\n"
+        "Tobias Hale went out. She looked at the door a long while, and then, saying to "
+        'herself "He will be back," she sat down again.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "He will be back") == ("Nora Quill", "tag-pronoun")
+
+
+def test_her_uncle_is_the_one_man_in_the_scene(write_story: Callable[..., Path]) -> None:
+    roster = [*ROSTER, Character("Mr. Pascoe", [], "male")]
+    text = (
+        "Nora Quill walked in the garden with Mr. Pascoe.\n\n"
+        '"The roses are late," said Nora.\n\n'
+        '"They always are," replied her uncle.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "They always are") == ("Mr. Pascoe", "tag-nominal")
+
+
+def test_his_companion_is_the_other_one_there(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Tobias Hale walked the cliff path with Ansel Brooke.\n\n"
+        '"Rain by noon," said Tobias.\n\n'
+        '"Before," said his companion.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Before") == ("Ansel Brooke", "tag-nominal")
+
+
+def test_a_first_name_two_people_share_goes_to_the_one_in_the_scene(
+    write_story: Callable[..., Path],
+) -> None:
+    roster = [
+        Character("Harry Pike", ["Harry"], "male"),
+        Character("Harry Vane", ["Harry"], "male"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    text = 'Harry Vane rowed Nora Quill across to the island.\n\n"Nearly there," said Harry.\n'
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Nearly there") == ("Harry Vane", "tag-name")
