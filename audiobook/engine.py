@@ -193,6 +193,12 @@ class PiperEngine:
             return int(loaded.config.sample_rate)
         return _config_rate(voice)
 
+    def release(self) -> None:
+        """Forget the loaded models (each loads again on next use): frees onnxruntime's
+        working memory, which otherwise never shrinks (see synth._release_memory)."""
+        with _MODELS_LOCK:
+            _MODELS.clear()
+
     def load(self, voice: Voice) -> PiperVoice:
         """The loaded model for ``voice`` (cached); ``VoiceError`` if missing/corrupt."""
         key = (str(voice.model), self.threads)

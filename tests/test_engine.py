@@ -259,3 +259,16 @@ def test_drawn_out_variants_get_fewer_phonemes_per_call() -> None:
     assert doubled == MAX_PHONEMES // 2
     assert phoneme_limit(1.3, 1.0) < MAX_PHONEMES
     assert phoneme_limit(10.0, 1.0) == MIN_PHONEMES
+
+
+def test_release_forgets_loaded_models_and_they_load_again() -> None:
+    """Workers release after each chapter (onnxruntime's memory never shrinks
+    otherwise); the next line loads the model afresh."""
+    joe = bundled_voices()[0]
+    engine = PiperEngine()
+    first = engine.load(joe)
+    assert engine.load(joe) is first  # cached
+    engine.release()
+    again = engine.load(joe)
+    assert again is not first
+    assert again.config.sample_rate == first.config.sample_rate
