@@ -349,6 +349,7 @@ def _running_max_abs(x: np.ndarray, half: int, chunk: int = 1 << 20) -> np.ndarr
 
 
 _Regions = list[tuple[int, int, np.ndarray]]  # (start, end, gain) where the limiter acts
+_INT16_UNIT = np.float32(1 / 32768)  # int16 sample -> float in [-1, 1]
 
 
 class _Levels:
@@ -361,7 +362,7 @@ class _Levels:
     def __init__(self, x: np.ndarray, rate: int, chunk: int = 1 << 20) -> None:
         self.x, self.rate, self.chunk = x, rate, chunk
         self.size = x.size
-        self.unit = np.float32(1 / 32768) if np.issubdtype(x.dtype, np.integer) else None
+        self.unit = _INT16_UNIT if np.issubdtype(x.dtype, np.integer) else None
         self.hop = _hop(rate)
         self.hold = max(1, round(LIMITER_HOLD * rate))
         self.ramp = max(1, min(self.hold, round(LIMITER_RAMP * rate)))
@@ -389,7 +390,7 @@ class _Levels:
         return p.astype(np.float32) * self.unit if self.unit is not None else p
 
     def energy(self) -> np.ndarray:
-        """K-weighted energy per 100 ms hop; the per-sample squares are kept as float16."""
+        """K-weighted energy per 100 ms hop; the per-sample squares are kept as bfloat16."""
         if self._energy is None:
             squares = np.empty(self.size // self.hop * self.hop, dtype=np.uint16)
             meter = LoudnessMeter(self.rate, squares)
@@ -547,7 +548,7 @@ def normalize_loudness(
         return x
     step = 1 << 20
     for lo in range(0, x.size, step):
-        y = x[lo : lo + step].astype(np.float32) * np.float32(1 / 32768)
+        y = x[lo : lo + step].astype(np.float32) * _INT16_UNIT
         _apply(y, lo, gain, regions)
         y *= np.float32(32768)  # the ceiling keeps it in range
         np.round(y, out=y)

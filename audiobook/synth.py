@@ -432,8 +432,9 @@ def _init_worker(
         os.dup2(null, 1)
         os.dup2(null, 2)
         os.close(null)
-    _WORKER = SynthContext(get_engine(engine_name, threads=1), AudioCache(Path(cache_root)))
-    _WORKER.pooled = True
+    _WORKER = SynthContext(
+        get_engine(engine_name, threads=1), AudioCache(Path(cache_root)), pooled=True
+    )
     threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
