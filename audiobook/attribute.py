@@ -310,6 +310,26 @@ class Attributor:
     turns: list[Turn] = field(default_factory=list)
     breaks: list[int] = field(default_factory=list)  # where chapters and scenes start
     par_start: int = -1  # where the paragraph being tagged starts
+    described: re.Pattern[str] | None = None  # "the stranger" as a cast member's alias
+
+    def __post_init__(self) -> None:
+        # A cast member known by a description ("The Stranger", "the visitor") is
+        # mentioned whenever the narration says "the stranger"; nouns that a title or
+        # a sex already handle (the doctor, the girl) are left to those rules.
+        heads: set[str] = set()
+        for c in self.index.characters:
+            for form in self.index.forms_of(c.name):
+                words = form.split()
+                if len(words) != 2 or words[0].lower() != "the":
+                    continue
+                head = words[1].lower()
+                if head in GENDERED_NOUNS or head in HONORIFICS or not head.isalpha():
+                    continue
+                if self.index.resolve(f"the {head}") == c.name:
+                    heads.add(head)
+        if heads:
+            alt = "|".join(sorted(heads, key=len, reverse=True))
+            self.described = re.compile(rf"\b[Tt]he\s+(?:[a-z]+\s+)?({alt})\b")
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -348,6 +368,13 @@ class Attributor:
                     name = None
             subject = _is_subject(seg.text, m.start(), m.end())
             found.append(Referent(at, name, g, subject))
+        if self.described is not None:
+            for m in self.described.finditer(seg.text):
+                name = self.index.resolve(f"the {m.group(1)}")
+                if name is not None:
+                    at = seg.start + m.start()
+                    subject = _is_subject(seg.text, m.start(), m.end())
+                    found.append(Referent(at, name, self.index.gender(name), subject))
         # "When Jane and Elizabeth were alone, the former …": the first or the second
         # of the last two people named.
         for m in _FORMER_LATTER.finditer(seg.text):
@@ -549,6 +576,10 @@ class Attributor:
                 holders = self.index.holders(head) | ({found} if found else set())
                 if len(holders) > 1:
                     near = self._salient(holders, at)
+                    if near is None and found is not None:
+                        # "the doctor" when Doctor Losberne came into the chapter a
+                        # while ago: he, before a one-scene "Doctor" of the cast.
+                        near = self._salient(holders - {found}, at, 12000)
                     if near is not None:
                         return near, kind
             if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
@@ -952,31 +983,33 @@ class Attributor:
             ):
                 t.assign(asked, "previous-beat")
             if t.speaker is None and t.beat_before:
-                # "She sipped at her glass." then a bare quote: she says it.
-                subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
-                seq = self._subject_list(t.beat_before[-1:], None)
-                if self.narrator and seq and seq[-1] == self.narrator:
-                    # "Bill was on the balcony. I stood beside him.": I speak next.
-                    subjects = {self.narrator}
-                if (
-                    len(subjects) == 1
-                    and None not in subjects
-                    and self._vocative(t) not in subjects
-                ):
-                    t.assign(next(iter(subjects)), "previous-beat")  # type: ignore[arg-type]
-                elif len(subjects) > 1:
-                    # "Elizabeth smiled; but Mrs. Bennet was disappointed.": the last
-                    # one the narration turned to speaks.
-                    seq = self._subject_list(t.beat_before[-1:], None)
-                    last = seq[-1] if seq else None
-                    if last is not None and last != self.narrator and last != self._vocative(t):
-                        t.assign(last, "previous-beat")
+                guess = self._beat_guess(t)
+                if guess is not None:
+                    t.assign(guess, "previous-beat")
         self.turns = turns
         runs = _runs(turns)
         for run in runs:
             self._two_party(run)
         for earlier, run in itertools.pairwise(runs):
             self._bridge(earlier, run)
+
+    def _beat_guess(self, t: Turn) -> str | None:
+        """Who the narration paragraph just before a bare quote is about."""
+        # "She sipped at her glass." then a bare quote: she says it.
+        subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
+        seq = self._subject_list(t.beat_before[-1:], None)
+        if self.narrator and seq and seq[-1] == self.narrator:
+            # "Bill was on the balcony. I stood beside him.": I speak next.
+            subjects = {self.narrator}
+        if len(subjects) == 1 and None not in subjects and self._vocative(t) not in subjects:
+            return next(iter(subjects))
+        if len(subjects) > 1:
+            # "Elizabeth smiled; but Mrs. Bennet was disappointed.": the last
+            # one the narration turned to speaks.
+            last = seq[-1] if seq else None
+            if last is not None and last != self.narrator and last != self._vocative(t):
+                return last
+        return None
 
     def _bridge(self, earlier: list[Turn], run: list[Turn]) -> None:
         """A run nobody could place, after only a short beat (``I stood there by the

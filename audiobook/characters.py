@@ -474,7 +474,11 @@ class NameIndex:
                 hon, words = split_honorific(form)
                 if hon:
                     self._titles[hon].add(c.name)
-                if len(words) > 1 and not hon:
+                described = words[0].lower() in ("the", "a", "an") and (
+                    len(words) > 2 or words[-1].lower() in GENDERED_NOUNS | HONORIFICS
+                )
+                if len(words) > 1 and not hon and not described:
+                    # ("The Old Woman" is a description: "the woman" may be anyone.)
                     parts[norm(words[0])].add(c.name)
                     parts[norm(words[-1])].add(c.name)
         for key, names in parts.items():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from audiobook.analyze import analyze
+from audiobook.characters import NameIndex
 from audiobook.model import Character, Script
 from audiobook.sidecar import Sidecar, SpeakerFix, save_sidecar, sidecar_path
 
@@ -656,3 +657,45 @@ def test_a_first_name_two_people_share_goes_to_the_one_in_the_scene(
     text = 'Harry Vane rowed Nora Quill across to the island.\n\n"Nearly there," said Harry.\n'
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Nearly there") == ("Harry Vane", "tag-name")
+
+
+def test_description_in_the_cast_is_a_mention(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Griffin", ["The Stranger"], "male"),
+        Character("Mrs. Hall", [], "female"),
+        Character("Mr. Hall", [], "male"),
+    ]
+    text = (
+        "Mr. Hall went out to the yard.\n\n"
+        "Mrs. Hall set the tray down. In the chair by the fire the stranger sat on with "
+        "his book.\n\n"
+        '"Will you take tea?" she asked.\n\n'
+        '"No," he said.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "No,") == ("Griffin", "tag-pronoun")
+
+
+def test_a_description_is_not_pieces_of_a_name() -> None:
+    index = NameIndex([Character("The Old Woman", [], "female"), Character("A Canary")])
+    assert index.resolve("the woman") is None  # "the woman" may be anyone
+    assert index.resolve("the old woman") == "The Old Woman"
+    assert index.resolve("the Canary") == "A Canary"
+
+
+def test_title_noun_goes_to_the_holder_met_earlier_in_the_chapter(
+    write_story: Callable[..., Path],
+) -> None:
+    roster = [
+        Character("The Doctor", [], "male"),
+        Character("Mr. Pascoe", ["Doctor Pascoe"], "male"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    filler = "The rain went on against the glass, and the clock ticked in the hall. " * 60
+    text = (
+        "Mr. Pascoe came up the stairs with his bag, and Nora Quill showed him in.\n\n"
+        f"{filler}\n\n"
+        '"Where is the patient?" said the doctor.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Where is the patient") == ("Mr. Pascoe", "tag-nominal")
