@@ -699,3 +699,28 @@ def test_title_noun_goes_to_the_holder_met_earlier_in_the_chapter(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Where is the patient") == ("Mr. Pascoe", "tag-nominal")
+
+
+def test_the_agent_of_a_passive_is_the_subject(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Tobias Hale read the letter aloud.\n\n"
+        "The last part was scarcely heard by Ansel Brooke, whose eyes had gone to "
+        "Tobias Hale across the room.\n\n"
+        '"It will not do," he said.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "It will not do") == ("Ansel Brooke", "tag-pronoun")
+
+
+def test_her_mother_of_the_one_the_line_calls(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Elizabeth Bennet", ["Lizzy"], "female"),
+        Character("Mrs. Bennet", [], "female"),
+        Character("Charlotte Lucas", [], "female"),
+    ]
+    text = (
+        "Charlotte Lucas laughed at Elizabeth Bennet across the card table.\n\n"
+        '"Another time, Lizzy," said her mother, "you will not dance with him."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Another time") == ("Mrs. Bennet", "tag-nominal")
