@@ -531,3 +531,43 @@ def test_the_last_followups_jobs_are_run_together(voice: Voice) -> None:
     assert [chapter[k] for k, _ in run._queue(together=1)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     mixed = [chapter[k] for k, _ in run._queue(together=2)]
     assert mixed[:3] == [0, 0, 0] and mixed[3:] == [2, 1, 2, 1, 2, 1]
+
+
+class _ReleasingTone(ToneEngine):
+    """A tone engine that notes each release (the real one drops Piper's models)."""
+
+    released = 0
+
+    def release(self) -> None:
+        self.released += 1
+
+
+def test_a_chapter_export_in_a_pool_worker_runs_without_the_synthesis_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _ReleasingTone()
+    ctx = SynthContext(engine, AudioCache(tmp_path / "cache"), pooled=True)
+    monkeypatch.setattr(synth, "_WORKER", ctx)
+    seen: list[int] = []
+    result, err = synth._follow(lambda c: seen.append(c.engine.released) or "done", ())
+    assert (result, err) == ("done", None)
+    assert seen == [1]  # released before the export ran
+    assert engine.released == 2  # and again after (the levelled chapter's heap)
+    monkeypatch.setattr(synth, "_WORKER", replace(ctx, pooled=False))
+    synth._follow(lambda c: None, ())
+    assert engine.released == 2  # in-process: nothing to give back
+
+
+def test_a_pool_worker_reloads_its_models_when_its_memory_has_crept_up(
+    voice: Voice, cache: AudioCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _ReleasingTone()
+    monkeypatch.setattr(synth, "_WORKER", SynthContext(engine, cache, pooled=True))
+    job = SynthJob("A line to speak.", voice)
+    batch = [(job_key(job, engine), job)]
+    monkeypatch.setattr(synth, "RELOAD_ABOVE_MB", 1e9)
+    assert synth._work(batch) == ([batch[0][0]], None)
+    assert engine.released == 0
+    monkeypatch.setattr(synth, "RELOAD_ABOVE_MB", 1)  # any process is above 1 MB
+    synth._work(batch)
+    assert engine.released == 1
