@@ -1104,7 +1104,7 @@ class Attributor:
                         if t.speaker
                         and t.speaker != people[0]
                         and t.speaker != self.narrator
-                        and at - t.segs[-1].end < 1500
+                        and at - t.segs[-1].end < 3000
                         and t.segs[-1].end > since
                     ),
                     None,

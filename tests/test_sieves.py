@@ -724,3 +724,18 @@ def test_her_mother_of_the_one_the_line_calls(write_story: Callable[..., Path]) 
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Another time") == ("Mrs. Bennet", "tag-nominal")
+
+
+def test_other_voice_is_the_last_speaker_across_a_long_beat(
+    write_story: Callable[..., Path],
+) -> None:
+    filler = "The tide came in slowly over the flats, and the gulls went up from the sand. " * 25
+    text = (
+        '"Is the boat in?" asked Nora Quill.\n\n'
+        '"Not yet," said Ansel Brooke.\n\n'
+        f"{filler}A cart went by with a barrel for Tobias Hale.\n\n"
+        '"Shall we wait?" asked Nora.\n\n'
+        '"A little longer."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "A little longer") == ("Ansel Brooke", "conversation")
