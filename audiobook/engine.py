@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from audiobook.errors import AudiobookError, VoiceError
+from audiobook.fastmodel import load_session, models_dir
 from audiobook.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -228,24 +229,24 @@ class PiperEngine:
             config = PiperConfig.from_dict(cfg_dict)
         except (KeyError, TypeError, ValueError) as exc:
             raise VoiceError(f"voice config is incomplete ({exc!r})", voice.config) from None
-        opts = onnxruntime.SessionOptions()
-        # One thread per worker: parallelism comes from the process pool.
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # onnxruntime's memory-reuse planner takes ~3 s of a ~4 s load on this model
-        # and makes inference no faster (measured: same speed and peak memory); each
-        # synthesis worker loads the model, so this is start-up on the critical path.
-        opts.enable_mem_reuse = False
-        # Basic graph rewrites only: the extended/layout ones add ~0.4 s to each load
-        # (again on the critical path) and made one-thread inference no faster here.
-        opts.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+
+        def options() -> Any:
+            opts = onnxruntime.SessionOptions()
+            # One thread per worker: parallelism comes from the process pool.
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            # onnxruntime's memory-reuse planner takes ~3 s of a ~4 s load on this
+            # model and makes inference no faster (measured: same speed and peak
+            # memory); each synthesis worker loads the model: on the critical path.
+            opts.enable_mem_reuse = False
+            return opts
+
         try:
-            session = onnxruntime.InferenceSession(
-                str(voice.model), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
+            session = load_session(voice.model, models_dir(), options)
         except Exception as exc:  # onnxruntime raises its own types for bad files
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
             raise VoiceError(
                 f"voice model for '{voice.name}' is corrupt or unreadable ({first[:160]})",
                 voice.model,

@@ -12,9 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "the-lighthouse-at-gull-point.txt"
 
 
+@pytest.fixture(scope="session")
+def _model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rewritten voice models (see audiobook.fastmodel), made once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _model_dir: Path) -> None:
     """No test reads or writes the user's real cache or voice folders."""
+    monkeypatch.setenv("AUDIOBOOK_MODEL_DIR", str(_model_dir))
     monkeypatch.setenv("AUDIOBOOK_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
