@@ -1,14 +1,17 @@
 """``audiobook cache info|clear|prune``: what the segment audio cache holds, and
 emptying or shrinking it. Only segment audio is touched; measured voice levels and
-previews kept beside it are left alone."""
+previews kept beside it, and the voice models prepared for speed (see fastmodel), are
+left alone (info reports the last)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from audiobook.fastmodel import models_dir
 from audiobook.synth import (
     CACHE_MAX_ENV,
     DEFAULT_CACHE_MAX_MB,
@@ -29,6 +32,9 @@ class CacheInfo:
     stats: CacheStats
     cap_bytes: int | None
     cap_source: str  # where the cap comes from: the variable, or "default"
+    models: Path | None = None  # voice models prepared for speed
+    models_files: int = 0
+    models_bytes: int = 0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -38,6 +44,11 @@ class CacheInfo:
             "temporary_files": self.stats.parts,
             "max_bytes": self.cap_bytes,
             "least_recently_used": self.stats.oldest,
+            "prepared_models": {
+                "folder": None if self.models is None else str(self.models),
+                "files": self.models_files,
+                "bytes": self.models_bytes,
+            },
         }
 
     def lines(self) -> list[str]:
@@ -55,6 +66,11 @@ class CacheInfo:
             out.append(f"oldest:  last used {used}")
         if st.parts:
             out.append(f"temporary files: {st.parts} (left by an interrupted run; prune removes)")
+        if self.models is not None:
+            out.append(
+                f"voice models prepared for speed: {self.models_files}, "
+                f"{self.models_bytes / MB:.0f} MB in {self.models} (kept by clear)"
+            )
         return out
 
 
@@ -66,7 +82,13 @@ def cache_info(folder: Path | None = None) -> CacheInfo:
     cache = _cache(folder)
     raw = os.environ.get(CACHE_MAX_ENV, "").strip()
     source = f"${CACHE_MAX_ENV}" if raw else f"default {DEFAULT_CACHE_MAX_MB} MB"
-    return CacheInfo(cache.root, cache.stats(), cache_max_bytes(), source)
+    info = CacheInfo(cache.root, cache.stats(), cache_max_bytes(), source)
+    info.models = models_dir()
+    with contextlib.suppress(OSError):
+        for f in info.models.glob("*.onnx"):
+            info.models_files += 1
+            info.models_bytes += f.stat().st_size
+    return info
 
 
 def cache_clear(folder: Path | None = None) -> tuple[int, int]:

@@ -176,3 +176,22 @@ def test_a_corrupt_voice_still_raises(tmp_path: Path) -> None:
     bad.write_bytes(b"not a model at all")
     with pytest.raises(Exception):  # noqa: B017 - onnxruntime's own error type
         fastmodel.load_session(bad, tmp_path / "models", _options)
+
+
+def test_cache_info_reports_prepared_models_and_clear_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from audiobook.cli import main
+
+    folder = tmp_path / "prepared"
+    monkeypatch.setenv("AUDIOBOOK_MODEL_DIR", str(folder))
+    src = _toy_model(tmp_path / "toy.onnx")
+    fastmodel.load_session(src, folder, _options)
+    runner = CliRunner()
+    out = runner.invoke(main, ["cache", "info"])
+    assert out.exit_code == 0, out.output
+    assert "voice models prepared for speed: 1," in out.output and str(folder) in out.output
+    assert runner.invoke(main, ["cache", "clear"]).exit_code == 0
+    assert fastmodel.fast_path(src, folder).is_file()
