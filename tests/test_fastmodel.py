@@ -14,12 +14,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from audiobook import fastmodel
 
-C = 8  # channels of the toy model
+C = 32  # channels of the toy model (a multiple of onnxruntime's block size)
 
 
 def _toy_model(path: Path, *, opset: int = 15, conv: bool = True) -> Path:
-    """A miniature Piper-shaped model: ids -> embedding -> 1-D conv stack with a
-    residual add and leaky ReLUs -> transposed conv (upsampling) -> conv -> tanh."""
+    """A miniature Piper-shaped model: ids -> embedding -> 1-D conv stack with
+    residual adds and leaky ReLUs -> transposed conv (upsampling) -> conv -> tanh."""
     rng = np.random.default_rng(7)
 
     def init(name: str, *shape: int) -> Any:
@@ -37,7 +37,10 @@ def _toy_model(path: Path, *, opset: int = 15, conv: bool = True) -> Path:
                 "Conv", ["r1", "w2", "b2"], ["c2"], kernel_shape=[3], pads=[2, 2], dilations=[2]
             ),
             helper.make_node("Add", ["c2", "x0"], ["s1"]),
-            helper.make_node("Mul", ["s1", "half"], ["m1"]),
+            helper.make_node("LeakyRelu", ["s1"], ["r2"], alpha=0.1),
+            helper.make_node("Conv", ["r2", "w4", "b4"], ["c4"], kernel_shape=[3], pads=[1, 1]),
+            helper.make_node("Add", ["c4", "s1"], ["s2"]),
+            helper.make_node("Mul", ["s2", "half"], ["m1"]),
             helper.make_node(
                 "ConvTranspose",
                 ["m1", "wt", "bt"],
@@ -73,6 +76,8 @@ def _toy_model(path: Path, *, opset: int = 15, conv: bool = True) -> Path:
             init("b1", C),
             init("w2", C, C, 3),
             init("b2", C),
+            init("w4", C, C, 3),
+            init("b4", C),
             numpy_helper.from_array(np.array(0.5, dtype=np.float32), "half"),
             init("wt", C, C, 4),
             init("bt", C),
@@ -113,7 +118,7 @@ def test_rewrite_makes_2d_convolutions_with_the_same_output(tmp_path: Path) -> N
     assert data is not None
     new = onnx.load_from_string(data)
     convs = [n for n in new.graph.node if n.op_type in ("Conv", "ConvTranspose")]
-    assert len(convs) == 4
+    assert len(convs) == 5
     weights = {t.name: t for t in new.graph.initializer}
     assert all(len(weights[n.input[1]].dims) == 4 for n in convs)
     # The residual Add, LeakyRelu and the Mul by a scalar stay 4-D between convolutions.
@@ -195,3 +200,32 @@ def test_cache_info_reports_prepared_models_and_clear_keeps_them(
     assert "voice models prepared for speed: 1," in out.output and str(folder) in out.output
     assert runner.invoke(main, ["cache", "clear"]).exit_code == 0
     assert fastmodel.fast_path(src, folder).is_file()
+
+
+def test_unblock_keeps_elementwise_ops_in_the_blocked_layout(tmp_path: Path) -> None:
+    data = fastmodel.rewrite(_toy_model(tmp_path / "toy.onnx").read_bytes())
+    assert data is not None
+    opts = _options()
+    opts.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.optimized_model_filepath = str(tmp_path / "optimised.onnx")
+    onnxruntime.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    optimised = (tmp_path / "optimised.onnx").read_bytes()
+    unblocked = fastmodel.unblock(optimised)
+
+    def reorders(model: bytes) -> int:
+        nodes = onnx.load_from_string(model).graph.node
+        return sum(n.op_type.startswith("Reorder") for n in nodes)
+
+    def sums(model: bytes) -> int:  # blocked convolutions that add a residual themselves
+        nodes = onnx.load_from_string(model).graph.node
+        return sum(n.op_type == "Conv" and len(n.input) == 4 for n in nodes)
+
+    if reorders(optimised) == 0:
+        pytest.skip("onnxruntime made no blocked convolutions on this CPU")
+    assert reorders(unblocked) < reorders(optimised)
+    assert sums(unblocked) == 2  # each residual Add is done by the conv before it
+    plain = onnxruntime.SessionOptions()
+    plain.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    got = _run(onnxruntime.InferenceSession(unblocked, plain, providers=["CPUExecutionProvider"]))
+    want = _plain(tmp_path / "toy.onnx")
+    assert got.shape == want.shape and np.max(np.abs(got - want)) < 1e-4
