@@ -395,12 +395,20 @@ BATCH_COST = 240.0
 BATCH_JOBS = 12
 
 
-def _batches(queue: list[tuple[str, SynthJob]], limit: float) -> list[list[tuple[str, SynthJob]]]:
+def _batches(
+    queue: list[tuple[str, SynthJob]], limit: float, workers: int = 1
+) -> list[list[tuple[str, SynthJob]]]:
+    """Consecutive jobs grouped into tasks of up to ``limit``. Towards the end tasks
+    shrink (to a share of the work left per worker), so the workers run out of work
+    together instead of one finishing a big last task alone."""
     out: list[list[tuple[str, SynthJob]]] = []
     cost = 0.0
+    left = sum(_cost(j) for _, j in queue)
     for kj in queue:
         c = _cost(kj[1])
-        if out and cost + c <= limit and len(out[-1]) < BATCH_JOBS:
+        cap = min(limit, left / (2 * max(1, workers)))
+        left -= c
+        if out and cost + c <= cap and len(out[-1]) < BATCH_JOBS:
             out[-1].append(kj)
             cost += c
         else:
@@ -691,7 +699,8 @@ class _Run:
     def go(self, pool: _Pool, *, window: int, batch_cost: float) -> None:
         for n, fu in enumerate(self.followups):
             self.waiting[n] = {self.keys[i] for i in fu.needs if self.keys[i] in self.pending}
-        batches = _batches(self._queue(together=max(1, window - 1)), batch_cost)
+        workers = max(1, window - 1)
+        batches = _batches(self._queue(together=workers), batch_cost, workers)
         ready = [n for n, missing in self.waiting.items() if not missing]
         synth: set[Future[Any]] = set()
         follow: dict[Future[Any], int] = {}

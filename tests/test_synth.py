@@ -421,11 +421,14 @@ if __name__ == "__main__":
 def test_short_jobs_are_batched_and_long_ones_go_first(voice: Voice) -> None:
     short = [(f"k{i}", SynthJob("Short.", voice)) for i in range(30)]
     long = [("long", SynthJob("A much longer line " * 30, voice))]
-    batches = _batches(long + short, BATCH_COST)
+    batches = _batches(long + short, BATCH_COST, workers=2)
     assert batches[0] == long  # alone: longer than a batch
     assert sum(len(b) for b in batches) == 31
     assert all(len(b) <= BATCH_JOBS for b in batches)
-    assert len(batches) < 10
+    assert len(batches[1]) > 3 and len(batches) < 20  # short lines share tasks...
+    assert [len(b) for b in batches[-4:]] == [1, 1, 1, 1]  # ...but the last go alone
+    many = [(f"m{i}", SynthJob("Short.", voice)) for i in range(200)]
+    assert max(len(b) for b in _batches(many, BATCH_COST, workers=2)) == BATCH_JOBS
     high = SynthJob("Same text.", replace(voice, pitch=9.0))
     assert _cost(high) > _cost(SynthJob("Same text.", voice))  # synthesized longer
 
