@@ -124,10 +124,10 @@ def _fast_session(model: Path, folder: Path, options: Callable[[], Any]) -> Any:
     unsuitable = dest.with_suffix(".unsuitable")
     if unsuitable.exists():
         return None
+    folder.mkdir(parents=True, exist_ok=True)  # first: cannot keep it, do not make it
     data = rewrite(model.read_bytes())
     if data is None:
         return _unsuitable(model, unsuitable)
-    folder.mkdir(parents=True, exist_ok=True)
     stem = f"{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     optimised, unblocked = dest.with_name(f"{stem}.part"), dest.with_name(f"{stem}.u.part")
     try:

@@ -187,6 +187,24 @@ def test_joe_speaks_a_sentence(piper: PiperEngine) -> None:
 
 
 @pytest.mark.voice
+def test_joe_runs_on_a_prepared_copy_of_its_model(piper: PiperEngine) -> None:
+    """The speed-up is silent by design (it falls back on any doubt): make sure the
+    bundled voice really takes it, blocked layout and fused sums included."""
+    import onnx
+
+    from audiobook import fastmodel
+
+    joe = find_voice("joe", bundled_voices())
+    piper.load(joe)
+    copy = fastmodel.fast_path(joe.model, fastmodel.models_dir())
+    assert copy.is_file(), list(fastmodel.models_dir().iterdir())
+    nodes = onnx.load(str(copy), load_external_data=False).graph.node
+    blocked = [n for n in nodes if n.domain == "com.microsoft.nchwc" and n.op_type == "Conv"]
+    assert len(blocked) > 100
+    assert sum(len(n.input) == 4 for n in blocked) >= 18  # every decoder residual add
+
+
+@pytest.mark.voice
 def test_joe_variants_differ_in_pitch_not_length(piper: PiperEngine) -> None:
     voices = bundled_voices()
     v_high, v_deep = find_voice("joe-high", voices), find_voice("joe-deep", voices)

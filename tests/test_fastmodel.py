@@ -229,3 +229,11 @@ def test_unblock_keeps_elementwise_ops_in_the_blocked_layout(tmp_path: Path) -> 
     got = _run(onnxruntime.InferenceSession(unblocked, plain, providers=["CPUExecutionProvider"]))
     want = _plain(tmp_path / "toy.onnx")
     assert got.shape == want.shape and np.max(np.abs(got - want)) < 1e-4
+
+
+def test_an_unwritable_models_folder_falls_back_to_the_original(tmp_path: Path) -> None:
+    src = _toy_model(tmp_path / "toy.onnx")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    session = fastmodel.load_session(src, blocker / "models", _options)
+    np.testing.assert_allclose(_run(session), _plain(src), atol=1e-6)
