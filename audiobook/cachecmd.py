@@ -69,7 +69,8 @@ class CacheInfo:
         if self.models is not None:
             out.append(
                 f"voice models prepared for speed: {self.models_files}, "
-                f"{self.models_bytes / MB:.0f} MB in {self.models} (kept by clear)"
+                f"{self.models_bytes / MB:.0f} MB in {self.models} "
+                "(kept by clear; clear --models removes them)"
             )
         return out
 
@@ -94,6 +95,21 @@ def cache_info(folder: Path | None = None) -> CacheInfo:
 def cache_clear(folder: Path | None = None) -> tuple[int, int]:
     """Delete every cached line; returns (entries, bytes) removed."""
     return _cache(folder).clear()
+
+
+def clear_models() -> tuple[int, int]:
+    """Delete the voice models prepared for speed (and failure markers, leftovers);
+    returns (models, bytes) removed."""
+    removed = freed = 0
+    with contextlib.suppress(OSError):
+        for f in models_dir().iterdir():
+            if f.is_file() and f.suffix in (".onnx", ".unsuitable", ".part"):
+                size = f.stat().st_size
+                f.unlink()
+                if f.suffix == ".onnx":
+                    removed += 1
+                    freed += size
+    return removed, freed
 
 
 def cache_prune(folder: Path | None = None, max_mb: float | None = None) -> tuple[int, int]:

@@ -525,13 +525,21 @@ def cache_info_cmd(cache_dir: Path | None, as_json: bool) -> None:
 
 @cache_group.command("clear")
 @_cache_dir_option
+@click.option(
+    "--models",
+    is_flag=True,
+    help="Also delete the voice models prepared for speed (each is made again on next use).",
+)
 @errors_to_exit
-def cache_clear_cmd(cache_dir: Path | None) -> None:
+def cache_clear_cmd(cache_dir: Path | None, models: bool) -> None:
     """Delete all cached speech (the next render synthesises everything again)."""
-    from .cachecmd import cache_clear
+    from .cachecmd import cache_clear, clear_models
 
     entries, size = cache_clear(cache_dir)
     click.echo(f"removed {entries} cached lines ({size / 2**20:.1f} MB)")
+    if models:
+        files, size = clear_models()
+        click.echo(f"removed {files} prepared voice models ({size / 2**20:.1f} MB)")
 
 
 @cache_group.command("prune")

@@ -200,6 +200,9 @@ def test_cache_info_reports_prepared_models_and_clear_keeps_them(
     assert "voice models prepared for speed: 1," in out.output and str(folder) in out.output
     assert runner.invoke(main, ["cache", "clear"]).exit_code == 0
     assert fastmodel.fast_path(src, folder).is_file()
+    out = runner.invoke(main, ["cache", "clear", "--models"])
+    assert out.exit_code == 0 and "removed 1 prepared voice models" in out.output
+    assert not list(folder.glob("*.onnx"))
 
 
 def test_unblock_keeps_elementwise_ops_in_the_blocked_layout(tmp_path: Path) -> None:
