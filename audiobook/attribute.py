@@ -116,7 +116,7 @@ _ANAPHORIC_HEADS = frozenset(
 
 def _head_noun(phrase: str) -> str:
     """ "the gentleman in the white waistcoat" -> "gentleman"."""
-    return re.split(r" (?:in|of) the ", phrase)[0].split()[-1]
+    return re.split(r" (?:in|of|with) the ", phrase)[0].split()[-1]
 
 
 def clean_nominal(who: str) -> str | None:
@@ -131,8 +131,12 @@ def clean_nominal(who: str) -> str | None:
     # "the gentleman in the white waistcoat", "the landlord of the Cripples": a
     # descriptor that picks out one person (but not "in a low voice").
     for k, w in enumerate(rest):
-        if w in ("in", "of") and k > 0 and k + 2 < len(rest) and rest[k + 1] == "the":
-            tail = [x.strip(",;:.!?") for x in rest[k + 2 : k + 5]]
+        if w in ("in", "of", "with") and k > 0 and k + 2 < len(rest) and rest[k + 1] == "the":
+            tail = []
+            for x in rest[k + 2 : k + 5]:  # to the end of the phrase ("beard. The")
+                tail.append(x.strip(",;:.!?"))
+                if x != tail[-1]:
+                    break
             if tail[0].lower() not in _MANNER:
                 rest = [*rest[:k], "\0" + w, "\0the", *tail[:3]]
             break
@@ -571,11 +575,14 @@ class Attributor:
             if phrase is None:
                 return None, kind
             found = self._resolve_words(phrase.split())
+            if any(f" {p} the " in phrase for p in ("in", "of", "with")):
+                # "the man with the beard" is the cast's "Man With The Black Beard".
+                found = self._described(phrase) or found
             # "said the young lady": an epithet for someone already on stage, found
             # like a pronoun. ("said a young lady" is someone new: a minor character.)
             # An alias ("the old lady") names someone only if they are on stage too.
             head = _head_noun(phrase).lower()
-            specific = " in the " in phrase or " of the " in phrase
+            specific = any(f" {p} the " in phrase for p in ("in", "of", "with"))
             common = head.islower()  # "the King" is a name, "the king" a description
             if _head_noun(phrase).islower() and head in HONORIFICS and w.split()[0] == "the":
                 # "said the doctor" with a "Doctor Losberne" in the cast as well as
@@ -604,6 +611,21 @@ class Attributor:
             cands = self.index.candidates(w)
             name = self._salient(cands, at) if len(cands) > 1 else None
         return name, kind
+
+    def _described(self, phrase: str) -> str | None:
+        """The one character with a descriptive alias holding every word of
+        ``phrase`` in order (a tag may leave a word out of the description)."""
+        want = norm(phrase).split()
+        fits = set()
+        for c in self.index.characters:
+            for form in self.index.forms_of(c.name):
+                words = norm(form).split()
+                if words[:1] != ["the"]:
+                    continue
+                it = iter(words)
+                if all(w in it for w in want):
+                    fits.add(c.name)
+        return fits.pop() if len(fits) == 1 else None
 
     def _resolve_words(self, words: list[str]) -> str | None:
         """ "the keeper gently" -> "the keeper"; "Councillor Brannock" -> "Brannock";

@@ -739,3 +739,21 @@ def test_other_voice_is_the_last_speaker_across_a_long_beat(
     )
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "A little longer") == ("Ansel Brooke", "conversation")
+
+
+def test_description_with_a_detail_names_the_cast_member_so_described(
+    write_story: Callable[..., Path],
+) -> None:
+    # "the man with the beard" is the roster's "The Man With The Grey Beard", not
+    # whichever man the bare "the man" would reach.
+    roster = [
+        Character("Tobias Hale", ["The Man"], "male"),
+        Character("The Man With The Grey Beard", [], "male"),
+    ]
+    text = (
+        'Tobias Hale barred the door.\n\n"Let me in," said the man with the grey beard.\n\n'
+        '"Who is it?" asked Tobias Hale.\n\n"A friend," said the man with the beard. "Open up."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Let me in") == ("The Man With The Grey Beard", "tag-nominal")
+    assert said(s, "A friend") == ("The Man With The Grey Beard", "tag-nominal")
