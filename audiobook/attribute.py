@@ -101,6 +101,7 @@ _EPITHET = r"(?:(?:poor|little|old|young|dear|good|kind|honest)\s+)?"
 _CONTINUING = frozenset(
     "added adds continued continues resumed resumes pursued pursues persisted went".split()
 )
+BEAT_NOMINAL = frozenset(("tag-nominal",))
 _OPEN_DETERMINERS = frozenset(("the", "his", "her"))
 _NOMINAL_STOP = frozenset(
     """with to at in on of as and but who which that from for by after before again then
@@ -903,6 +904,12 @@ class Attributor:
                 elif who[:1].isupper():
                     name = self.index.resolve(who)
                     if name is not None:
+                        subjects.append(name)
+                elif who.split()[0] == "the":
+                    # "the count poured my glass full": a title or description the
+                    # cast answers to (not an epithet that could be anyone).
+                    name, kind = self._who(who, s.start + m.start("who"), exclude)
+                    if name is not None and kind in BEAT_NOMINAL:
                         subjects.append(name)
         return subjects
 

@@ -757,3 +757,17 @@ def test_description_with_a_detail_names_the_cast_member_so_described(
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Let me in") == ("The Man With The Grey Beard", "tag-nominal")
     assert said(s, "A friend") == ("The Man With The Grey Beard", "tag-nominal")
+
+
+def test_beat_by_a_title_the_cast_answers_to(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Nora Quill", ["Nora"], "female"),
+        Character("Count Orsini", ["the count"], "male"),
+        Character("Ansel Brooke", ["Ansel"], "male"),
+    ]
+    text = (
+        '"Drink your wine," said Nora.\n\n'
+        '"Mr. Brooke," the count filled the glass again. "She is always right."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "She is always right") == ("Count Orsini", "beat")
