@@ -176,7 +176,8 @@ _SPOUSE = re.compile(
     r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
 )
 _KIN = re.compile(
-    r"^(his|her)\s+(uncle|aunt|nephew|niece|grandfather|grandmother|companion|visitor|guest)\b"
+    r"^(his|her)\s+(uncle|aunt|nephew|niece|grandfather|grandmother|companion|visitor|guest"
+    r"|daughter|son)\b"
 )
 # "her ladyship", "his lordship": the titles each style of address goes with.
 _STYLES = {
@@ -416,7 +417,9 @@ class Attributor:
         """ "their father", "her mother" in narration -> Mr./Mrs. <family surname>, when
         the family is known; else None (someone unnamed)."""
         m = re.match(
-            r"(his|her|their)\s+(father|mother|husband|wife|papa|mamma|mama)\b", phrase.lower()
+            r"(his|her|their)\s+(?:(?:own|affectionate|poor|dear|good|fond|anxious)\s+)?"
+            r"(father|mother|husband|wife|papa|mamma|mama)\b",
+            phrase.lower(),
         )
         if m is None:
             return None
@@ -538,6 +541,9 @@ class Attributor:
             name = self._pronoun(g, at, exclude, addressed)
             # "My father sat beside me. ... he said": someone we can't name spoke.
             return name, "tag-unnamed" if self.unnamed_hit else "tag-pronoun"
+        if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
+            # "said their father": the parent of the family last named.
+            return self._relative(w, at), "tag-nominal"
         sp = _SPOUSE.match(w.lower())
         if sp:
             # "'Another time, Lizzy,' said her mother": "her" is whom the line calls.

@@ -771,3 +771,21 @@ def test_beat_by_a_title_the_cast_answers_to(write_story: Callable[..., Path]) -
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "She is always right") == ("Count Orsini", "beat")
+
+
+def test_their_father_and_her_daughter(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Mr. Dunmore", [], "male"),
+        Character("Mrs. Dunmore", [], "female"),
+        Character("Ellen Dunmore", ["Ellen"], "female"),
+        Character("Kate Dunmore", ["Kate"], "female"),
+    ]
+    text = (
+        "Ellen Dunmore came down to breakfast with the letter.\n\n"
+        '"Read it aloud," said their father, "for I cannot make it out."\n\n'
+        "Mrs. Dunmore sat by the fire with Ellen.\n\n"
+        '"It is only the rain," said her daughter.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Read it aloud") == ("Mr. Dunmore", "tag-nominal")
+    assert said(s, "only the rain") == ("Ellen Dunmore", "tag-nominal")
