@@ -152,3 +152,21 @@ def test_contracted_word_is_not_part_of_a_name() -> None:
     stats = WordStats.of("Where's Cohn? He left. Where's the key?")
     assert not stats.namelike("Where's")
     assert stats.namelike("Cohn")
+
+
+def test_a_role_in_apposition_must_be_someone() -> None:
+    # "the keeper, Tobias Hale," gives Tobias a role; "the house, Mrs. Penrose," does
+    # not make "the house" another name for her.
+    from audiobook.attribute import _appositives
+    from audiobook.model import Segment
+
+    text = (
+        "The keeper, Tobias Hale, climbed the stair. The keeper nodded to the boy.\n"
+        "They walked up to the house, Mrs. Penrose, who knew the way, going first. "
+        + "The house was cold. " * 11
+        + "The house heard them come.\n"
+    )
+    seg = Segment(kind="narration", text=text, start=0, end=len(text), chapter=0)
+    found = _appositives(text, [seg])
+    assert ("Tobias Hale", "the keeper") in found
+    assert not any(role == "the house" for _, role in found)
