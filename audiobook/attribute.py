@@ -876,6 +876,13 @@ class Attributor:
                     possessor = self._pronoun(g, seg.start, None)
                     if possessor is not None:
                         turn.barred.add(possessor)
+            elif sieve in ("tag-epithet", "tag-pronoun") and g is not None:
+                # "said the young lady", "she said" with nobody of that sex in sight:
+                # whoever the conversation gives it to, it is a woman, and not "I".
+                other = {"male": "female", "female": "male"}.get(g)
+                turn.barred |= {c.name for c in self.index.characters if c.gender == other}
+                if self.narrator is not None:
+                    turn.barred.add(self.narrator)
             elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.

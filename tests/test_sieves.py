@@ -789,3 +789,15 @@ def test_their_father_and_her_daughter(write_story: Callable[..., Path]) -> None
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Read it aloud") == ("Mr. Dunmore", "tag-nominal")
     assert said(s, "only the rain") == ("Ellen Dunmore", "tag-nominal")
+
+
+def test_epithet_nobody_answers_to_still_says_a_woman(write_story: Callable[..., Path]) -> None:
+    # No woman has been named yet: "the young lady" is unknown, but she is no man of
+    # the alternation either.
+    text = (
+        '"Is it far?" asked Tobias Hale.\n\n'
+        '"Not far," said Ansel Brooke.\n\n'
+        '"Randolph," said the young lady, "what are you doing?"\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "what are you doing")[0] not in ("Tobias Hale", "Ansel Brooke")
