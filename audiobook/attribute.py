@@ -276,6 +276,7 @@ class Turn:
     bridged: bool = False  # only a short narration paragraph since the last turn
     barred: set[str] = field(default_factory=set)  # who cannot be speaking ("her cousin")
     beat_before: list[Segment] = field(default_factory=list)  # narration paragraph before
+    lead: Segment | None = None  # the narration that ends the paragraph before
 
     @property
     def quotes(self) -> list[Segment]:
@@ -751,6 +752,8 @@ class Attributor:
                         self._note_mentions(s)
                 continue
             turn = Turn(segs[0].paragraph, segs, follows_turn=adjacent and last_turn is before)
+            if adjacent and before[-1].kind == "narration":
+                turn.lead = before[-1]
             if adjacent and all(s.kind == "narration" for s in before):
                 turn.beat_before = before
                 turn.barred |= self._silent(before)
@@ -814,12 +817,16 @@ class Attributor:
                 tag = tag_after(nxt.text)
             if tag is None and prv is not None and self._adjacent(prv, seg):
                 tag = tag_before(prv.text)
-            if tag is None and i == 0 and turn.beat_before:
+            if tag is None and i == 0 and turn.lead is not None:
                 # "...laid aside his book, and said,\n\n"I have often observed..."":
                 # older texts put the speech in a paragraph of its own.
-                lead = turn.beat_before[-1].text
+                lead = turn.lead.text
                 if re.search(r"[,:—–\-]\s*$", lead):
                     tag = tag_before(lead)
+                    if not turn.beat_before:
+                        # "'Certainly,' he replied. … but he soon afterwards said,": the
+                        # paragraph before was a turn, and its speaker may go on.
+                        exclude = None
             if tag is None:
                 continue
             # Only a reply excludes the last speaker: not a later quote of this

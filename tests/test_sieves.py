@@ -801,3 +801,19 @@ def test_epithet_nobody_answers_to_still_says_a_woman(write_story: Callable[...,
     )
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "what are you doing")[0] not in ("Tobias Hale", "Ansel Brooke")
+
+
+def test_speech_opened_at_the_end_of_a_paragraph_with_a_quote_in_it(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        'Nora Quill would only say that she "wished them joy." As they went down the '
+        "stairs, Wenna said,\n\n"
+        '"I shall write to you often."\n\n'
+        '"Certainly," Tobias Hale replied. Nora hoped she had silenced him; but he soon '
+        "afterwards said,\n\n"
+        '"I was surprised to see Ansel in town."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "write to you often") == ("Wenna Hale", "tag-name")
+    assert said(s, "surprised to see Ansel") == ("Tobias Hale", "tag-pronoun")
