@@ -242,14 +242,16 @@ def tag_before(narr: str) -> Tag | None:
     end = _ENDS_WITH_VERB.search(narr)
     if end is None or end.group("verb") not in speech_verbs():
         return None
-    sentence = re.split(r"(?<=[.!?;])(?:\s+|--|—)", narr[: end.start()])[-1]
+    if re.search(r"\b(?:ceased|stopped|finished|done|left\s+off)\s+$", narr[: end.start()]):
+        return None  # "…," said he, "when she ceased speaking, …": no speech starts here
+    sentence = _SENTENCE_BREAK.split(narr[: end.start()])[-1]
     rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
-    if rel:
-        return Tag(rel.group("who"), end.group("verb"))
     # The subject nearest the verb, when it is followed by a verb of its own ("when
     # hearing her brother mention Miss Bennet, she turned towards him and said,");
-    # else the first person named ("Mr. Collins, much offended, laid aside…").
-    found: list[tuple[str, bool]] = []
+    # else one that a finite verb follows ("and Elizabeth at that instant moving
+    # towards them, he was struck … and called out"); else the first person named
+    # ("Mr. Collins, much offended, laid aside…").
+    found: list[tuple[str, bool, bool, int]] = []
     for first in _CLAUSE_WHO.finditer(sentence):
         who = first.group("who")
         lead = who.split()[0].lower().rstrip(".")
@@ -259,11 +261,49 @@ def tag_before(narr: str) -> Tag | None:
             verb = acts is not None and (
                 acts.group(1) in PERSON_VERBS or acts.group(1) in speech_verbs()
             )
-            found.append((who, verb))
+            finite = acts is not None and _finite(acts.group(1))
+            before = sentence[: first.start()].split()[-1:]
+            if before and before[0].lower() in _COMPLEMENT:
+                continue  # "Elizabeth saw what he was doing": not the one who speaks
+            # "when Mr. Tull, after a glance at his wife, said": a subject set off by
+            # a phrase (not "drawing near Elizabeth," an object).
+            set_off = sentence[first.end() :].startswith(",") and (
+                not before or before[0].endswith(",") or before[0].lower() in _OPENERS
+            )
+            found.append((who, verb, finite or set_off, first.start()))
+    if rel and not any(
+        at > rel.end() and (verb or who.lower() in ("he", "she")) for who, verb, _, at in found
+    ):
+        # "Maria, who … cried out," (but not "Mr. Darcy, who … was not unwilling to
+        # receive it, when she instantly drew back, and said")
+        return Tag(rel.group("who"), end.group("verb"))
     if not found:
         return None
-    acting = [who for who, verb in found if verb]
+    # The last one named that does something ("As she went up, Mrs. Bennet followed
+    # her, saying,"), else the first one named.
+    acting = [who for who, verb, finite, _ in found if verb or finite]
     return Tag(acting[-1] if acting else found[0][0], end.group("verb"))
+
+
+def _finite(word: str) -> bool:
+    """A verb in the past or an auxiliary ("was", "drew", "followed")."""
+    return word in _FINITE or word in _PAST or (len(word) > 4 and word.endswith("ed"))
+
+
+# A sentence ends at . ! ? ; but not after a title ("to Mr. Darcy, who…").
+_SENTENCE_BREAK = re.compile(
+    r"(?<=[.!?;])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?:\s+|--|—)"
+)
+_OPENERS = frozenset("and but when then while till until as whereupon so yet".split())
+_COMPLEMENT = frozenset("what that whether how why where who whom".split())
+_FINITE = frozenset("was were had would could should might must did is has will".split())
+_PAST = frozenset(
+    """drew took rose went came stood sat made gave saw felt thought knew left held began
+    ran spoke told got put set brought caught found heard kept laid led met sent shook
+    struck threw understood woke wrote bent fell hung lay broke chose hid rode rang
+    sank tore wore fought bought sought taught slept wept crept knelt leant leapt
+    spread shut let""".split()
+)
 
 
 @dataclass

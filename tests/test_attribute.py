@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -170,3 +171,39 @@ def test_a_role_in_apposition_must_be_someone() -> None:
     found = _appositives(text, [seg])
     assert ("Tobias Hale", "the keeper") in found
     assert not any(role == "the house" for _, role in found)
+
+
+@pytest.mark.parametrize(
+    ("narration", "who"),
+    [
+        ("As she went up the stairs, Mrs. Penrose followed her, saying,", "Mrs. Penrose"),
+        (
+            "The shop being shut, Mr. and Mrs. Tull sat at supper, when Mr. Tull, after "
+            "several glances at his wife, said,",
+            "Mr. Tull",
+        ),
+        (
+            "She would have handed it to Mr. Hale, who, though surprised, was willing to "
+            "take it, when she quickly drew back, and said to Tom,",
+            "she",
+        ),
+        (
+            "He waited for an answer; and Nora at that moment coming towards them, he was "
+            "seized with a notion, and called out to her,",
+            "he",
+        ),
+        ("Ansel saw what he was doing, and at the first pause turned to him, and said,", "Ansel"),
+        ("Mr. Hale, drawing near Nora, said to her--", "Mr. Hale"),
+    ],
+)
+def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
+    from audiobook.attribute import tag_before
+
+    tag = tag_before(narration)
+    assert tag is not None and tag.who == who
+
+
+def test_ceased_speaking_opens_no_speech() -> None:
+    from audiobook.attribute import tag_before
+
+    assert tag_before(", when she ceased speaking,") is None
