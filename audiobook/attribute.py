@@ -1161,10 +1161,51 @@ class Attributor:
         i = next(k for k, t in enumerate(self.turns) if t is turn)
         return self.turns[max(0, i - 6) : i]
 
+    def _other_voice(self, run: list[Turn], one: str) -> str | None:
+        """Whom ``one`` talks with in a run of replies: whom their lines call by name;
+        else the first-person narrator; else the last person who acts in the narration
+        just before it ("Jane and Elizabeth were alone"); else whoever spoke last before
+        it; else the last person named there. Not across a chapter heading or a scene
+        break that sets a new scene with people of its own (one that only goes on with
+        the talk does not). In the annotated novels the one who last acted was the other
+        voice far more often than the last speaker (who has often left the talk)."""
+        called = (v for t in run if t.speaker == one and (v := self._vocative(t)) and v != one)
+        other = next(called, None)
+        if other is not None:
+            return other
+        if self.narrator and one != self.narrator:
+            return self.narrator  # a first-person narrator is in every scene
+        at = run[0].quotes[0].start
+        since = max((b for b in self.breaks if b < at), default=-1)
+        lo = bisect.bisect_left(self.recent, since, key=lambda r: r.offset)
+        hi = bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
+        if not any(r.name for r in self.recent[lo:hi]):
+            since = -1
+        named = [
+            r
+            for r in self._window(at, 1500)
+            if r.name and r.name != one and r.name != self.narrator and r.offset >= since
+        ]
+        acting = [r for r in named if r.subject]
+        if acting:
+            return acting[-1].name
+        spoke = (
+            t.speaker
+            for t in reversed(self._turns_before(run[0]))
+            if t.speaker
+            and t.speaker != one
+            and t.speaker != self.narrator
+            and at - t.segs[-1].end < 3000
+            and t.segs[-1].end > since
+        )
+        other = next(spoke, None)
+        if other is None and named:
+            other = named[-1].name
+        return other
+
     def _two_party(self, run: list[Turn]) -> None:
         """A run of replies between two people alternates from every known turn. With
-        one speaker known, the other is whom the run addresses by name, or the last
-        person named just before it."""
+        one speaker known, the other is found by ``_other_voice``."""
         known = [t.speaker for t in run if t.speaker]
         people = list(dict.fromkeys(known))
         if len(people) > 2:
@@ -1174,45 +1215,7 @@ class Attributor:
         if not known or all(t.speaker for t in run):
             return
         if len(people) == 1:
-            other = next((v for t in run if (v := self._vocative(t)) and v != people[0]), None)
-            if other is None and self.narrator and people[0] != self.narrator:
-                other = self.narrator  # a first-person narrator is in every scene
-            at = run[0].quotes[0].start
-            # Not across a chapter heading or a scene break that sets a new scene
-            # with people of its own (one that only goes on with the talk does not).
-            since = max((b for b in self.breaks if b < at), default=-1)
-            lo = bisect.bisect_left(self.recent, since, key=lambda r: r.offset)
-            hi = bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
-            if not any(r.name for r in self.recent[lo:hi]):
-                since = -1
-            if other is None:  # whoever spoke last before the run, else was named last
-                other = next(
-                    (
-                        t.speaker
-                        for t in reversed(self._turns_before(run[0]))
-                        if t.speaker
-                        and t.speaker != people[0]
-                        and t.speaker != self.narrator
-                        and at - t.segs[-1].end < 3000
-                        and t.segs[-1].end > since
-                    ),
-                    None,
-                )
-            if other is None:
-                # Named last before the run: someone who acts there ("Jane and
-                # Elizabeth were alone") before someone only talked about.
-                named = [
-                    r
-                    for r in self._window(at, 1500)
-                    if r.name
-                    and r.name != people[0]
-                    and r.name != self.narrator
-                    and r.offset >= since
-                ]
-                acting = [r for r in named if r.subject] or named
-                other = acting[-1].name if acting else None
-            if other is None and self.narrator and people[0] != self.narrator:
-                other = self.narrator  # a first-person narrator is in every scene
+            other = self._other_voice(run, people[0])
             if other is None:
                 return
             people.append(other)

@@ -271,13 +271,30 @@ def test_conversation_after_a_short_beat_keeps_alternating(
     assert said(s, "You were") == ("Nora", "conversation")
 
 
-def test_other_voice_of_a_conversation_is_the_last_speaker(
+def test_other_voice_of_a_conversation_is_who_came_on(
     write_story: Callable[..., Path],
 ) -> None:
+    # Someone the narration has just brought on answers, rather than whoever spoke
+    # before the narration moved on.
     text = (
         '"Is the boat in?" asked Nora Quill.\n\n'
         '"Not yet," said Ansel Brooke.\n\n'
-        "Wenna Hale and Tobias Hale came down the path to the harbour with the nets.\n\n"
+        "Tobias Hale came down the path to the harbour with the nets.\n\n"
+        '"Has anyone seen the boat?" Nora asked.\n\n'
+        '"Not since noon."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Not since noon") == ("Tobias Hale", "conversation")
+
+
+def test_other_voice_of_a_conversation_is_the_last_speaker(
+    write_story: Callable[..., Path],
+) -> None:
+    # Nobody new acts before the question: the one who answered before answers again.
+    text = (
+        '"Is the boat in?" asked Nora Quill.\n\n'
+        '"Not yet," said Ansel Brooke.\n\n'
+        "The wind came round to the north and the nets were hung to dry.\n\n"
         '"Has anyone seen the boat?" Nora asked.\n\n'
         '"Not since noon."\n'
     )
