@@ -33,7 +33,7 @@ import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib.resources import files
 
@@ -978,6 +978,31 @@ class Attributor:
         named subject of the paragraph's narration (an action beat) speaks its quotes."""
         speakers = {q.speaker for q in turn.quotes if q.speaker}
         if len(speakers) == 1:
+            # `"Thanks," Krum said. Woolsey shook his head. "I've got to file."`: someone
+            # else acting right before a quote speaks it, not the tagged speaker.
+            segs = turn.segs
+            for i, q in enumerate(segs):
+                if q.kind != "dialogue" or q.speaker is not None or i == 0:
+                    continue
+                beat = segs[i - 1]
+                if beat.kind != "narration":
+                    continue
+                # The last sentence before the quote, if it is not the tag's own
+                # ('"Gadso!" said the undertaker: taking Mr. Bumble by the arm').
+                last = _SENTENCE_BREAK.split(beat.text.rstrip())[-1]
+                if last == beat.text.rstrip() or _has_speech_verb(last):
+                    continue
+                acts = _SUBJECT.match(last.lstrip())
+                if acts is None or not (
+                    acts.group("verb") in PERSON_VERBS
+                    or acts.group("verb") in _PAST
+                    or acts.group("verb").endswith("ed")
+                ):
+                    continue  # "Cohn was gone." is no one acting
+                at = beat.start + beat.text.rstrip().rfind(last)
+                near = self._subject_list([replace(beat, text=last, start=at)], exclude)[-1:]
+                if near and near[0] is not None and near[0] not in speakers | turn.barred:
+                    q.speaker, q.sieve, q.confidence = near[0], "beat", CONFIDENCE["beat"]
             turn.assign(next(iter(speakers)), "paragraph")
             return
         if speakers:
@@ -1233,6 +1258,11 @@ class Attributor:
             if guess == self._vocative(t):  # "…, Jake": the other one says it
                 guess = b if guess == a else a
             t.assign(guess, "conversation")  # type: ignore[arg-type]
+
+
+def _has_speech_verb(text: str) -> bool:
+    verbs = speech_verbs()
+    return any(w in verbs for w in re.findall(r"[a-z]+", text))
 
 
 def _runs(turns: list[Turn]) -> list[list[Turn]]:

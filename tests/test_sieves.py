@@ -834,3 +834,17 @@ def test_speech_opened_at_the_end_of_a_paragraph_with_a_quote_in_it(
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "write to you often") == ("Wenna Hale", "tag-name")
     assert said(s, "surprised to see Ansel") == ("Tobias Hale", "tag-pronoun")
+
+
+def test_someone_acting_between_two_quotes_speaks_the_second(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        '"Thanks, old man," Tobias Hale said. Ansel Brooke shook his head. "I have to '
+        'file the story tonight."\n\n'
+        '"Was I rude?" Nora Quill asked. Ansel was gone. "I only meant it kindly."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Thanks, old man") == ("Tobias Hale", "tag-name")
+    assert said(s, "file the story") == ("Ansel Brooke", "beat")
+    assert said(s, "meant it kindly") == ("Nora Quill", "paragraph")  # "was gone" is no act
