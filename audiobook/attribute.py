@@ -1035,7 +1035,10 @@ class Attributor:
                     seg.confidence = min(best.confidence, CONFIDENCE["continued"])
 
     def _vocative(self, turn: Turn) -> str | None:
-        """Someone the turn's quotes address by name ("Jake," / ", Mr. Bennet.")."""
+        """Someone the turn's quotes address by name ("Jake," / ", Mr. Bennet."), and
+        who does not speak in it themselves (`Bill said to Madame Lecomte. She raised
+        her hand. "Oh, my God!"`)."""
+        speaking = {q.speaker for q in turn.quotes} | {turn.speaker}
         for q in turn.quotes:
             for m in _vocatives(q.text):
                 if m.group("name").lower().rstrip(".") in HONORIFICS:
@@ -1046,7 +1049,7 @@ class Attributor:
                 # scene is meant.
                 if name and split_honorific(m.group("name"))[0] and self._away(name, q.start):
                     continue
-                if name is not None and name != turn.speaker:
+                if name is not None and name not in speaking:
                     return name
         # "Bill asked me.", "He turned to Mike.", "said Elizabeth to her sister"
         for seg in turn.segs:
@@ -1055,7 +1058,7 @@ class Attributor:
             for m in _ADDRESS.finditer(seg.text):
                 who = m.group("who")
                 name = self.narrator if who == "me" else self.index.resolve(who)
-                if name is not None and name != turn.speaker:
+                if name is not None and name not in speaking:
                     return name
         return None
 

@@ -848,3 +848,17 @@ def test_someone_acting_between_two_quotes_speaks_the_second(
     assert said(s, "Thanks, old man") == ("Tobias Hale", "tag-name")
     assert said(s, "file the story") == ("Ansel Brooke", "beat")
     assert said(s, "meant it kindly") == ("Nora Quill", "paragraph")  # "was gone" is no act
+
+
+def test_whom_a_line_was_said_to_is_not_the_reply_when_they_spoke_in_it(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        '"Is the boat in?" asked Ansel Brooke.\n\n'
+        '"You have the best view here," Tobias Hale said to Nora. She raised her hand. '
+        '"Oh, stop it!"\n\n'
+        '"You will be rich."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Oh, stop it") == ("Nora Quill", "beat")
+    assert said(s, "You will be rich")[0] != "Nora Quill"
