@@ -1385,10 +1385,13 @@ def _person_nouns(text: str) -> frozenset[str]:
     verbs = speech_verbs()
     seen: Counter[str] = Counter()
     acts: Counter[str] = Counter()
-    for m in re.finditer(r"\b[Tt]he\s+([A-Za-z]+)\s+(?:[a-z]+ly\s+)?([a-z]+)", text):
-        noun = m.group(1).lower()
+    for m in re.finditer(
+        r"\b(?:([a-z]+)\s+)?[Tt]he\s+([A-Za-z]+)\s+(?:[a-z]+ly\s+)?([a-z]+)", text
+    ):
+        noun = m.group(2).lower()
         seen[noun] += 1
-        acts[noun] += m.group(2) in PERSON_VERBS or m.group(2) in verbs
+        # "the keeper nodded", or a tag: "said the keeper gently"
+        acts[noun] += m.group(3) in PERSON_VERBS or m.group(3) in verbs or m.group(1) in verbs
     return frozenset(n for n, k in acts.items() if k and 10 * k >= seen[n])
 
 

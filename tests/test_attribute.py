@@ -162,7 +162,7 @@ def test_a_role_in_apposition_must_be_someone() -> None:
     from audiobook.model import Segment
 
     text = (
-        "The keeper, Tobias Hale, climbed the stair. The keeper nodded to the boy.\n"
+        'The keeper, Tobias Hale, climbed the stair. "Not yet," said the keeper gently.\n'
         "They walked up to the house, Mrs. Penrose, who knew the way, going first. "
         + "The house was cold. " * 11
         + "The house heard them come.\n"
@@ -207,3 +207,13 @@ def test_ceased_speaking_opens_no_speech() -> None:
     from audiobook.attribute import tag_before
 
     assert tag_before(", when she ceased speaking,") is None
+
+
+def test_bundled_example_keeper_is_tobias_without_a_roster() -> None:
+    # "Tobias Hale, keeper of the Gull Point light," and later "said the keeper gently":
+    # the discovered cast learns the role as his alias, so the line is his.
+    root = Path(__file__).resolve().parent.parent
+    s = analyze(root / "examples" / "the-lighthouse-at-gull-point.txt")
+    line = next(g for g in s.segments if g.kind == "dialogue" and g.text.startswith("Not yet"))
+    assert (line.speaker, line.sieve) == ("Tobias Hale", "tag-nominal")
+    assert "the keeper" not in {c.name for c in s.characters}
