@@ -984,25 +984,9 @@ class Attributor:
             for i, q in enumerate(segs):
                 if q.kind != "dialogue" or q.speaker is not None or i == 0:
                     continue
-                beat = segs[i - 1]
-                if beat.kind != "narration":
-                    continue
-                # The last sentence before the quote, if it is not the tag's own
-                # ('"Gadso!" said the undertaker: taking Mr. Bumble by the arm').
-                last = _SENTENCE_BREAK.split(beat.text.rstrip())[-1]
-                if last == beat.text.rstrip() or _has_speech_verb(last):
-                    continue
-                acts = _SUBJECT.match(last.lstrip())
-                if acts is None or not (
-                    acts.group("verb") in PERSON_VERBS
-                    or acts.group("verb") in _PAST
-                    or acts.group("verb").endswith("ed")
-                ):
-                    continue  # "Cohn was gone." is no one acting
-                at = beat.start + beat.text.rstrip().rfind(last)
-                near = self._subject_list([replace(beat, text=last, start=at)], exclude)[-1:]
-                if near and near[0] is not None and near[0] not in speakers | turn.barred:
-                    q.speaker, q.sieve, q.confidence = near[0], "beat", CONFIDENCE["beat"]
+                near = self._acting_in(segs[i - 1], exclude)
+                if near is not None and near not in speakers | turn.barred:
+                    q.speaker, q.sieve, q.confidence = near, "beat", CONFIDENCE["beat"]
             turn.assign(next(iter(speakers)), "paragraph")
             return
         if speakers:
@@ -1010,6 +994,26 @@ class Attributor:
         subjects = self._subjects(turn.segs, exclude)
         if len(subjects) == 1 and None not in subjects:
             turn.assign(next(iter(subjects)), "beat")  # type: ignore[arg-type]
+
+    def _acting_in(self, beat: Segment, exclude: str | None) -> str | None:
+        """Who acts in the last sentence of a narration segment between two quotes, if
+        that sentence is not the tag's own ('"Gadso!" said the undertaker: taking Mr.
+        Bumble by the arm') and really does something ("Cohn was gone." does not)."""
+        if beat.kind != "narration":
+            return None
+        text = beat.text.rstrip()
+        last = _SENTENCE_BREAK.split(text)[-1]
+        if last == text or _has_speech_verb(last):
+            return None
+        acts = _SUBJECT.match(last.lstrip())
+        if acts is None:
+            return None
+        verb = acts.group("verb")
+        if not (verb in PERSON_VERBS or verb in _PAST or verb.endswith("ed")):
+            return None
+        at = beat.start + text.rfind(last)
+        near = self._subject_list([replace(beat, text=last, start=at)], exclude)[-1:]
+        return near[0] if near else None
 
     def _unify_quotations(self) -> None:
         """A quotation running over several paragraphs has one speaker, whichever of
