@@ -853,8 +853,10 @@ class Attributor:
             nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
             prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
             tag = None
+            clause = ""  # the sentence the tag stands in
             if nxt is not None and self._adjacent(seg, nxt):
                 tag = tag_after(nxt.text)
+                clause = _SENTENCE_BREAK.split(nxt.text.strip())[0]
             if tag is None and prv is not None and self._adjacent(prv, seg):
                 tag = tag_before(prv.text)
             if tag is None and i == 0 and turn.lead is not None:
@@ -877,6 +879,17 @@ class Attributor:
                 for m in _vocatives(seg.text)
                 if (n := self.index.resolve(m.group("name"))) is not None
             )
+            # `"Going to London?" said the strange boy, when Oliver had concluded`:
+            # whoever the tag names besides the speaker is not the speaker.
+            others: set[str] = set()
+            if tag.who.split()[0].lower() in ("he", "she", "the"):
+                rest = clause[clause.find(tag.who) + len(tag.who) :] if tag.who in clause else ""
+                others = {
+                    n
+                    for m in NAME_RE.finditer(rest)
+                    if (n := self.index.resolve(m.group())) is not None
+                }
+                addressed = addressed | others
             name, sieve = self._who(tag.who, seg.start, exclude if first else None, addressed)
             g = PRONOUN_GENDER.get(tag.who.strip().lower())
             if g is not None and tag.verb in _CONTINUING:
@@ -928,6 +941,7 @@ class Attributor:
                 # whoever the conversation gives it to, it is a woman, and not "I".
                 other = {"male": "female", "female": "male"}.get(g)
                 turn.barred |= {c.name for c in self.index.characters if c.gender == other}
+                turn.barred |= others
                 if self.narrator is not None:
                     turn.barred.add(self.narrator)
             elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):

@@ -862,3 +862,14 @@ def test_whom_a_line_was_said_to_is_not_the_reply_when_they_spoke_in_it(
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "Oh, stop it") == ("Nora Quill", "beat")
     assert said(s, "You will be rich")[0] != "Nora Quill"
+
+
+def test_an_epithet_tag_is_not_whom_the_tag_names_besides(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "Tobias Hale ate his bread slowly while the strange boy watched him.\n\n"
+        '"Going to the harbour?" said the strange boy, when Tobias Hale had finished.\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Going to the harbour")[0] != "Tobias Hale"
