@@ -478,9 +478,11 @@ class NameIndex:
                     len(words) > 2 or words[-1].lower() in GENDERED_NOUNS | HONORIFICS
                 )
                 if len(words) > 1 and not hon and not described:
-                    # ("The Old Woman" is a description: "the woman" may be anyone.)
-                    parts[norm(words[0])].add(c.name)
-                    parts[norm(words[-1])].add(c.name)
+                    # ("The Old Woman" is a description: "the woman" may be anyone; and
+                    # "The" of "The Waiter" is no name of his.)
+                    for part in (words[0], words[-1]):
+                        if part.lower() not in ("the", "a", "an"):
+                            parts[norm(part)].add(c.name)
         for key, names in parts.items():
             if key not in self._ix:
                 self._ix[key] = names

@@ -217,3 +217,13 @@ def test_bundled_example_keeper_is_tobias_without_a_roster() -> None:
     line = next(g for g in s.segments if g.kind == "dialogue" and g.text.startswith("Not yet"))
     assert (line.speaker, line.sieve) == ("Tobias Hale", "tag-nominal")
     assert "the keeper" not in {c.name for c in s.characters}
+
+
+def test_the_of_a_cast_members_name_is_no_name() -> None:
+    from audiobook.characters import NameIndex
+
+    index = NameIndex(
+        [Character("The Waiter", [], "unknown"), Character("Nora Quill", [], "female")]
+    )
+    assert index.resolve("The") is None
+    assert index.resolve("Waiter") == "The Waiter"
