@@ -449,6 +449,15 @@ def first_person_narrator(narration: Sequence[Segment]) -> bool:
     return first >= 3 and first >= 0.004 * max(words, 1)
 
 
+# Words of a multi-word name that name nobody on their own ("My Dear Jane", "Old
+# Sally", "Young Man", "The Waiter").
+_NO_PART = (
+    STOPWORDS
+    | frozenset(GENDERED_NOUNS)
+    | frozenset("old young dear little poor good great".split())
+)
+
+
 class NameIndex:
     """Maps a mention (a surface form) to a character name, by normalised alias."""
 
@@ -481,7 +490,7 @@ class NameIndex:
                     # ("The Old Woman" is a description: "the woman" may be anyone; and
                     # "The" of "The Waiter" is no name of his.)
                     for part in (words[0], words[-1]):
-                        if part.lower() not in ("the", "a", "an"):
+                        if part.lower() not in _NO_PART:
                             parts[norm(part)].add(c.name)
         for key, names in parts.items():
             if key not in self._ix:

@@ -220,10 +220,19 @@ def test_bundled_example_keeper_is_tobias_without_a_roster() -> None:
 
 
 def test_the_of_a_cast_members_name_is_no_name() -> None:
+    # Neither "The" of "The Waiter" nor "My" of "My Dear Jane" nor "Man" of "Young Man"
+    # names anyone on its own.
     from audiobook.characters import NameIndex
 
     index = NameIndex(
-        [Character("The Waiter", [], "unknown"), Character("Nora Quill", [], "female")]
+        [
+            Character("The Waiter", [], "unknown"),
+            Character("Jane", ["My Dear Jane"], "female"),
+            Character("Young Man", [], "male"),
+        ]
     )
     assert index.resolve("The") is None
+    assert index.resolve("My") is None
+    assert index.resolve("the man") is None
     assert index.resolve("Waiter") == "The Waiter"
+    assert index.resolve("Jane") == "Jane"
