@@ -213,7 +213,13 @@ def tag_after(narr: str) -> Tag | None:
     head = narr[:120]
     m = _POST_VERB_FIRST.match(head)
     if m and m.group("verb") in verbs:
-        return Tag(m.group("who"), m.group("verb"))
+        who = m.group("who")
+        if who.endswith(("'s", "’s")):
+            # "asked Mr. Bumble's good lady": the one of Mr. Bumble's, not him
+            noun = re.match(r"(?:\s+[a-z][\w-]*){1,3}", head[m.end() :])
+            if noun is not None:
+                who += noun.group()
+        return Tag(who, m.group("verb"))
     # `the Mock Turtle replied`: the speaker is everything before the first speech verb.
     for vm in re.finditer(r"\b[a-z]+\b", head):
         if vm.group() in verbs:
@@ -262,9 +268,11 @@ def tag_before(narr: str) -> Tag | None:
                 acts.group(1) in PERSON_VERBS or acts.group(1) in speech_verbs()
             )
             finite = acts is not None and _finite(acts.group(1))
+            # "…, so eagerly that the Gryphon said,": right before the speech verb
+            finite = finite or not re.sub(r"\b[a-z]+ly\b", "", sentence[first.end() :]).strip()
             before = sentence[: first.start()].split()[-1:]
-            if before and before[0].lower() in _COMPLEMENT:
-                continue  # "Elizabeth saw what he was doing": not the one who speaks
+            if before and before[0].lower() in _COMPLEMENT | _PREPOSITIONS:
+                continue  # "Elizabeth saw what he was doing", "turning to Elizabeth, said"
             # "when Mr. Tull, after a glance at his wife, said": a subject set off by
             # a phrase (not "drawing near Elizabeth," an object).
             set_off = sentence[first.end() :].startswith(",") and (
@@ -294,6 +302,7 @@ def _finite(word: str) -> bool:
 _SENTENCE_BREAK = re.compile(
     r"(?<=[.!?;])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?:\s+|--|—)"
 )
+_PREPOSITIONS = frozenset("to at with from of for by on upon towards toward about".split())
 _OPENERS = frozenset("and but when then while till until as whereupon so yet".split())
 _COMPLEMENT = frozenset("what that whether how why where who whom".split())
 _FINITE = frozenset("was were had would could should might must did is has will".split())
@@ -585,6 +594,15 @@ class Attributor:
         if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
             # "said their father": the parent of the family last named.
             return self._relative(w, at), "tag-nominal"
+        pos = re.match(rf"(?P<owner>{NAME_RE.pattern})['’]s\s+(?P<noun>.+)$", w)
+        if pos:
+            # "answered Daisy's mamma", "asked Mr. Bumble's good lady": a relative of the
+            # one named (Mrs. Miller), else someone we can't name, never them.
+            owner = self.index.resolve(pos.group("owner"))
+            noun = pos.group("noun").split()[-1].lower()
+            if owner is not None and noun in _FAMILY_TITLE:
+                return self._family_of(owner, noun), "tag-nominal"
+            return None, "tag-nominal"
         sp = _SPOUSE.match(w.lower())
         if sp:
             # "'Another time, Lizzy,' said her mother": "her" is whom the line calls.
@@ -920,7 +938,9 @@ class Attributor:
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
-            elif sieve == "tag-nominal" and tag.who.split()[0].lower() in _OPEN_DETERMINERS:
+            elif sieve == "tag-nominal" and (
+                tag.who.split()[0].lower() in _OPEN_DETERMINERS or re.match(r"\S+['’]s\s", tag.who)
+            ):
                 # "said the stranger", "said her cousin": someone on stage we can't
                 # name. The conversation may still place the line, but "her cousin"
                 # is not whoever "her" is; a line nobody places stays unresolved.
@@ -930,6 +950,9 @@ class Attributor:
                 if head in GENDERED_NOUNS:  # "said the young lady": a woman
                     other = {"male": "female", "female": "male"}.get(GENDERED_NOUNS[head])
                     turn.barred |= {c.name for c in self.index.characters if c.gender == other}
+                pos = re.match(rf"(?P<owner>{NAME_RE.pattern})['’]s\s", tag.who)
+                if pos and (held := self.index.resolve(pos.group("owner"))) is not None:
+                    turn.barred.add(held)  # "Oliver's benefactress" is not Oliver
                 owner = tag.who.split()[0].lower()
                 if owner in ("his", "her"):
                     g = "male" if owner == "his" else "female"

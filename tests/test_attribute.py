@@ -194,6 +194,7 @@ def test_a_role_in_apposition_must_be_someone() -> None:
         ),
         ("Ansel saw what he was doing, and at the first pause turned to him, and said,", "Ansel"),
         ("Mr. Hale, drawing near Nora, said to her--", "Mr. Hale"),
+        ("Nora replied, so quickly that the Keeper said, in an offended tone,", "Keeper"),
     ],
 )
 def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
@@ -201,6 +202,12 @@ def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
 
     tag = tag_before(narration)
     assert tag is not None and tag.who == who
+
+
+def test_someone_spoken_to_is_not_the_one_who_speaks() -> None:
+    from audiobook.attribute import tag_before
+
+    assert tag_before("She made one effort more; and, turning to Nora, said,") is None
 
 
 def test_ceased_speaking_opens_no_speech() -> None:

@@ -873,3 +873,16 @@ def test_an_epithet_tag_is_not_whom_the_tag_names_besides(
     )
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "Going to the harbour")[0] != "Tobias Hale"
+
+
+def test_someones_relative_in_a_tag(write_story: Callable[..., Path]) -> None:
+    # "Wenna's mamma" is Mrs. Hale, and "Nora's friend" is anyone but Nora.
+    roster = [*ROSTER, Character("Mrs. Hale", [], "female")]
+    text = (
+        "Mrs. Hale and Wenna Hale sat with Nora Quill by the fire.\n\n"
+        '"We shall go to Truro," answered Wenna\'s mamma.\n\n'
+        '"And I shall stay," said Nora\'s friend.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "go to Truro") == ("Mrs. Hale", "tag-nominal")
+    assert said(s, "I shall stay")[0] != "Nora Quill"
