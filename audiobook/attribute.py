@@ -594,8 +594,8 @@ class Attributor:
         if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
             # "said their father": the parent of the family last named.
             return self._relative(w, at), "tag-nominal"
-        pos = re.match(rf"(?P<owner>{NAME_RE.pattern})['’]s\s+(?P<noun>.+)$", w)
-        if pos:
+        pos = re.match(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s+(?P<noun>.+)$", w)
+        if pos and self.index.resolve(w) is None and self._described(w) is None:
             # "answered Daisy's mamma", "asked Mr. Bumble's good lady": a relative of the
             # one named (Mrs. Miller), else someone we can't name, never them.
             owner = self.index.resolve(pos.group("owner"))
@@ -618,12 +618,20 @@ class Attributor:
             # "replied her uncle": the one person of that sex in the scene besides
             # whoever "her" is, if there is just one.
             owner = self._pronoun("male" if kin.group(1) == "his" else "female", at, None)
+            known = (
+                self.index.resolve(f"the {kin.group(2)}")
+                if kin.group(2) in ("companion", "visitor", "guest")
+                else None
+            )
+            if known is not None and known != owner and known not in addressed:
+                return known, "tag-nominal"  # "said his visitor": the cast's "The Visitor"
             sex = GENDERED_NOUNS.get(kin.group(2))  # "his companion": either
             kinsfolk = {
                 r.name
                 for r in self._window(at, 1500)
                 if r.name
                 and r.name != owner
+                and r.name not in addressed  # "'To be sure, Lizzy,' said her aunt"
                 and (sex is None or r.gender == sex)
                 and r.name != self.narrator
             }
@@ -751,6 +759,17 @@ class Attributor:
                 if len(words) > 1 or split_honorific(form)[0]
                 else None
             )
+            sex = GENDERED_NOUNS.get(noun)
+            if (
+                found is not None
+                and sex is not None
+                and self.index.gender(found)
+                not in (
+                    sex,
+                    "unknown",
+                )
+            ):
+                continue  # "her sister" is no Mr. Hurst
             if found is not None and found != partner:
                 return found
         return None
@@ -950,7 +969,7 @@ class Attributor:
                 if head in GENDERED_NOUNS:  # "said the young lady": a woman
                     other = {"male": "female", "female": "male"}.get(GENDERED_NOUNS[head])
                     turn.barred |= {c.name for c in self.index.characters if c.gender == other}
-                pos = re.match(rf"(?P<owner>{NAME_RE.pattern})['’]s\s", tag.who)
+                pos = re.match(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s", tag.who)
                 if pos and (held := self.index.resolve(pos.group("owner"))) is not None:
                     turn.barred.add(held)  # "Oliver's benefactress" is not Oliver
                 owner = tag.who.split()[0].lower()

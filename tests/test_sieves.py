@@ -886,3 +886,21 @@ def test_someones_relative_in_a_tag(write_story: Callable[..., Path]) -> None:
     s = analyze(write_story(text), roster=roster)
     assert said(s, "go to Truro") == ("Mrs. Hale", "tag-nominal")
     assert said(s, "I shall stay")[0] != "Nora Quill"
+
+
+def test_relatives_of_a_described_person_and_of_her(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Tobias Hale", ["the keeper"], "male"),
+        Character("Mrs. Hale", [], "female"),
+        Character("Mr. Quill", [], "male"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    text = (
+        "Tobias Hale came in from the lamp with Mrs. Hale behind him.\n\n"
+        '"Supper is cold," said the keeper\'s wife.\n\n'
+        "Mr. Quill and Nora Quill walked up from the harbour.\n\n"
+        '"To be sure, Nora," said her aunt, "the tide is late."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Supper is cold") == ("Mrs. Hale", "tag-nominal")
+    assert said(s, "the tide is late")[0] != "Nora Quill"  # the one she calls is not her
