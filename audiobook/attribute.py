@@ -251,7 +251,10 @@ def tag_before(narr: str) -> Tag | None:
     if re.search(r"\b(?:ceased|stopped|finished|done|left\s+off)\s+$", narr[: end.start()]):
         return None  # "…," said he, "when she ceased speaking, …": no speech starts here
     sentence = _SENTENCE_BREAK.split(narr[: end.start()])[-1]
-    rel = re.search(rf"(?P<who>{NAME_RE.pattern}),\s+who\b", sentence)
+    rel = re.search(
+        rf"(?P<who>{NAME_RE.pattern})(?:\s+(?:in|at|on|by|near)\s+[^,;]{{1,30}})?,\s+who\b",
+        sentence,
+    )
     # The subject nearest the verb, when it is followed by a verb of its own ("when
     # hearing her brother mention Miss Bennet, she turned towards him and said,");
     # else one that a finite verb follows ("and Elizabeth at that instant moving

@@ -195,6 +195,7 @@ def test_a_role_in_apposition_must_be_someone() -> None:
         ("Ansel saw what he was doing, and at the first pause turned to him, and said,", "Ansel"),
         ("Mr. Hale, drawing near Nora, said to her--", "Mr. Hale"),
         ("Nora replied, so quickly that the Keeper said, in an offended tone,", "Keeper"),
+        ("She opened the door, and met Nora on the stair, who, out of breath, cried out,", "Nora"),
     ],
 )
 def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
