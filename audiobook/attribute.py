@@ -250,7 +250,18 @@ def tag_before(narr: str) -> Tag | None:
         return None
     if re.search(r"\b(?:ceased|stopped|finished|done|left\s+off)\s+$", narr[: end.start()]):
         return None  # "…," said he, "when she ceased speaking, …": no speech starts here
-    sentence = _SENTENCE_BREAK.split(narr[: end.start()])[-1]
+    pieces = _SENTENCE_BREAK.split(narr[: end.start()])
+    who = _sentence_speaker(pieces[-1])
+    if who is None and len(pieces) > 1 and re.match(r"[\s,]*(?:and|but|then)\b", pieces[-1]):
+        # "At length he put it down; and, leaning back in his chair, muttered:": the
+        # clause goes on with the subject of the one before.
+        who = _sentence_speaker(pieces[-2], final=False)
+    return Tag(who, end.group("verb")) if who is not None else None
+
+
+def _sentence_speaker(sentence: str, final: bool = True) -> str | None:
+    """Who speaks in the sentence a speech verb ends. ``final``: the sentence runs up
+    to the verb (so the one named last before it is its subject)."""
     rel = re.search(
         rf"(?P<who>{NAME_RE.pattern})(?:\s+(?:in|at|on|by|near)\s+[^,;]{{1,30}})?,\s+who\b",
         sentence,
@@ -272,7 +283,8 @@ def tag_before(narr: str) -> Tag | None:
             )
             finite = acts is not None and _finite(acts.group(1))
             # "…, so eagerly that the Gryphon said,": right before the speech verb
-            finite = finite or not re.sub(r"\b[a-z]+ly\b", "", sentence[first.end() :]).strip()
+            rest = re.sub(r"\b[a-z]+ly\b", "", sentence[first.end() :]).strip()
+            finite = finite or (final and not rest)
             before = sentence[: first.start()].split()[-1:]
             if before and before[0].lower() in _COMPLEMENT | _PREPOSITIONS:
                 continue  # "Elizabeth saw what he was doing", "turning to Elizabeth, said"
@@ -287,13 +299,13 @@ def tag_before(narr: str) -> Tag | None:
     ):
         # "Maria, who … cried out," (but not "Mr. Darcy, who … was not unwilling to
         # receive it, when she instantly drew back, and said")
-        return Tag(rel.group("who"), end.group("verb"))
+        return rel.group("who")
     if not found:
         return None
     # The last one named that does something ("As she went up, Mrs. Bennet followed
     # her, saying,"), else the first one named.
     acting = [who for who, verb, finite, _ in found if verb or finite]
-    return Tag(acting[-1] if acting else found[0][0], end.group("verb"))
+    return acting[-1] if acting else found[0][0]
 
 
 def _finite(word: str) -> bool:

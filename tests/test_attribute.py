@@ -206,9 +206,12 @@ def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
 
 
 def test_someone_spoken_to_is_not_the_one_who_speaks() -> None:
+    # Nora is spoken to; the clause goes on with the subject of the one before it.
     from audiobook.attribute import tag_before
 
-    assert tag_before("She made one effort more; and, turning to Nora, said,") is None
+    tag = tag_before("She made one effort more; and, turning to Nora, said,")
+    assert tag is not None and tag.who == "She"
+    assert tag_before("The house was quiet; and, turning to Nora, said,") is None
 
 
 def test_ceased_speaking_opens_no_speech() -> None:
