@@ -163,7 +163,10 @@ def clean_nominal(who: str) -> str | None:
 _WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e\b|[Ss]he\b|I\b|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
-_POST_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_ADV}\s+{_WHO}")
+_POST_VERB_FIRST = re.compile(
+    rf"^[\s,;:—–\-]*(?:(?:suddenly|then|again|now|presently|at\s+length|at\s+last|[a-z]+ly)\s+)?"
+    rf"(?P<verb>[a-z]+){_ADV}\s+{_WHO}"
+)
 _WHO_BEFORE_VERB = re.compile(rf"[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s+)?")
 # `Bruce said, "..."` / `Then she asked quietly: "..."` at the end of the narration before.
 _PRE = re.compile(

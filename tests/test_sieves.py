@@ -52,6 +52,7 @@ CASES = [
         "tag-nominal",
     ),
     ('"Tickets!" cried the conductor.\n', "Tickets", "the conductor", "tag-nominal"),
+    ('"Come back!" suddenly cried Nora Quill. "Back!"\n', "Come back", "Nora Quill", "tag-name"),
     (
         '"It was raining," Nora Quill said. "It rained all night."\n',
         "rained all night",
