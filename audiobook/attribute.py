@@ -54,6 +54,7 @@ from .characters import (
     first_name_gender,
     first_person_narrator,
     norm,
+    one_edit,
     split_honorific,
     vote_gender,
 )
@@ -702,6 +703,16 @@ class Attributor:
             # "said Harry" with two Harrys in the cast: the one in the scene.
             cands = self.index.candidates(w)
             name = self._salient(cands, at) if len(cands) > 1 else None
+        if name is None and kind == "tag-name" and re.fullmatch(r"[A-Z][a-z]{4,}", w):
+            # "said Charly" for Charley: a one-letter slip of the one name it can be.
+            slips = {
+                c.name
+                for c in self.index.characters
+                for f in self.index.forms_of(c.name)
+                for part in split_honorific(f)[1]
+                if part[:1] == w[:1] and one_edit(part, w)
+            }
+            name = slips.pop() if len(slips) == 1 else None
         return name, kind
 
     def _described(self, phrase: str) -> str | None:

@@ -291,7 +291,7 @@ def _compatible(
     )
 
 
-def _one_edit(a: str, b: str) -> bool:
+def one_edit(a: str, b: str) -> bool:
     """Exactly one insertion, deletion or substitution apart."""
     if a == b or abs(len(a) - len(b)) > 1:
         return False
@@ -382,7 +382,7 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
                 c
                 for c in clusters
                 if any(
-                    split_honorific(o)[0] == hon and _one_edit(split_honorific(o)[1][-1], words[0])
+                    split_honorific(o)[0] == hon and one_edit(split_honorific(o)[1][-1], words[0])
                     for o in c.forms
                 )
             ]

@@ -905,3 +905,9 @@ def test_relatives_of_a_described_person_and_of_her(write_story: Callable[..., P
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Supper is cold") == ("Mrs. Hale", "tag-nominal")
     assert said(s, "the tide is late")[0] != "Nora Quill"  # the one she calls is not her
+
+
+def test_a_one_letter_slip_of_a_cast_name_in_a_tag(write_story: Callable[..., Path]) -> None:
+    text = 'Nora Quill sat down.\n\n"Tea," said Norra.\n'
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Tea") == ("Nora Quill", "tag-name")
