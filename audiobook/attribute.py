@@ -212,9 +212,25 @@ class Tag:
     verb: str
 
 
+_WAS_REPLY = re.compile(
+    r"^[\s,;:—–\-]*was\s+(?:the\s+|(?P<pron>his|her)\s+)?(?:[a-z]+\s+)?"
+    r"(?:answer|reply|rejoinder|response|retort)\b"
+    rf"(?:\s+of\s+(?P<who>{NAME_RE.pattern}))?"
+)
+
+
 def tag_after(narr: str) -> Tag | None:
     verbs = speech_verbs()
     head = narr[:120]
+    reply = _WAS_REPLY.match(head)
+    if reply:
+        # '"Not at all," was her answer'; '"Not a farthing more," was the firm reply
+        # of Mr. Limbkins'; '"Plummy and slam!" was the reply' (someone unnamed)
+        if reply.group("who"):
+            return Tag(reply.group("who"), "answered")
+        if reply.group("pron"):
+            return Tag("he" if reply.group("pron") == "his" else "she", "answered")
+        return None
     m = _POST_VERB_FIRST.match(head)
     if m and m.group("verb") in verbs:
         who = m.group("who")

@@ -53,6 +53,7 @@ CASES = [
     ),
     ('"Tickets!" cried the conductor.\n', "Tickets", "the conductor", "tag-nominal"),
     ('"Come back!" suddenly cried Nora Quill. "Back!"\n', "Come back", "Nora Quill", "tag-name"),
+    ('"Not a penny more," was the firm reply of Nora Quill.\n', "penny", "Nora Quill", "tag-name"),
     (
         '"It was raining," Nora Quill said. "It rained all night."\n',
         "rained all night",
