@@ -1369,7 +1369,8 @@ class Attributor:
 
 
 def _has_speech_verb(text: str) -> bool:
-    verbs = speech_verbs()
+    """A verb of speaking only ("nodded", "laughed" are things people do as well)."""
+    verbs = speech_verbs() - PERSON_VERBS
     return any(w in verbs for w in re.findall(r"[a-z]+", text))
 
 
