@@ -459,6 +459,18 @@ class Attributor:
                     name = None
             subject = _is_subject(seg.text, m.start(), m.end())
             found.append(Referent(at, name, g, subject))
+        for m in _TITLE_MENTION.finditer(seg.text):
+            # "I said to the count.": the one character who holds that title
+            title = m.group(1).lower()
+            if title in HONORIFICS and len(self.index.holders(title)) == 1:
+                # (not "the doctor" when the cast also has someone called "The Doctor")
+                holder = next(iter(self.index.holders(title)))
+                called = self.index.candidates(f"the {title}") - {holder}
+                name = holder if not called else None
+                if name is not None:
+                    at = seg.start + m.start()
+                    subject = _is_subject(seg.text, m.start(), m.end())
+                    found.append(Referent(at, name, self.index.gender(name), subject))
         if self.described is not None:
             for m in self.described.finditer(seg.text):
                 name = self.index.resolve(f"the {m.group(1)}")
@@ -1435,6 +1447,7 @@ _SILENT = re.compile(
     r"(?:said nothing|said no more|made no (?:answer|reply)|(?:was|remained|kept) silent"
     r"|(?:did not|didn't|could not|couldn't) (?:say anything|answer|reply|speak))\b"
 )
+_TITLE_MENTION = re.compile(r"\b[Tt]he\s+([a-z]+)\b")
 _FORMER_LATTER = re.compile(r"\b[Tt]he\s+(former|latter)\b(?!\s+(?:part|half|case|place)\b)")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _GENDERED_NOUN = re.compile(

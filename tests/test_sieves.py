@@ -912,3 +912,16 @@ def test_a_one_letter_slip_of_a_cast_name_in_a_tag(write_story: Callable[..., Pa
     text = 'Nora Quill sat down.\n\n"Tea," said Norra.\n'
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "Tea") == ("Nora Quill", "tag-name")
+
+
+def test_a_title_in_the_narration_mentions_its_one_holder(
+    write_story: Callable[..., Path],
+) -> None:
+    roster = [*ROSTER, Character("Count Orsini", ["the count"], "male")]
+    text = (
+        '"Is the boat in?" asked Nora Quill.\n\n'
+        "Tobias Hale went out. The count stood up.\n\n"
+        '"Very nice," he said. "You looked very nice."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Very nice") == ("Count Orsini", "tag-pronoun")
