@@ -900,7 +900,9 @@ class Attributor:
                     and sum(len(s.text) for s in before) <= BRIDGE
                 )
             exclude = prev_speaker if turn.follows_turn else None
-            addressee = self._vocative(turns[-1]) if turn.follows_turn and turns else None
+            addressee = (
+                self._vocative(turns[-1], lead=True) if turn.follows_turn and turns else None
+            )
             self._tags(turn, exclude, addressee, last_speaker)
             self._carry_in_paragraph(turn, exclude)
             if turn.follows_turn and turns and turn.quotes[0].continued:
@@ -1151,7 +1153,7 @@ class Attributor:
                     seg.speaker, seg.sieve = best.speaker, "continued"
                     seg.confidence = min(best.confidence, CONFIDENCE["continued"])
 
-    def _vocative(self, turn: Turn) -> str | None:
+    def _vocative(self, turn: Turn, lead: bool = False) -> str | None:
         """Someone the turn's quotes address by name ("Jake," / ", Mr. Bennet."), and
         who does not speak in it themselves (`Bill said to Madame Lecomte. She raised
         her hand. "Oh, my God!"`)."""
@@ -1168,8 +1170,10 @@ class Attributor:
                     continue
                 if name is not None and name not in speaking:
                     return name
-        # "Bill asked me.", "He turned to Mike.", "said Elizabeth to her sister"
-        for seg in turn.segs:
+        # "Bill asked me.", "He turned to Mike.", "said Elizabeth to her sister"; with
+        # ``lead``, also in the beat that leads into the line, for whom its reply comes
+        # from ("She turned to Frances." / "No, I don't like Paris." / "Really?").
+        for seg in [*turn.segs, *(turn.beat_before[-1:] if lead else [])]:
             if seg.kind != "narration":
                 continue
             for m in _ADDRESS.finditer(seg.text):
@@ -1185,7 +1189,7 @@ class Attributor:
         for i in range(1, len(turns)):
             t, prev = turns[i], turns[i - 1]
             if t.speaker is None and t.follows_turn and prev.speaker:
-                voc = self._vocative(prev)
+                voc = self._vocative(prev, lead=True)
                 if voc is not None:
                     t.assign(voc, "vocative")
         changed = True
@@ -1197,7 +1201,7 @@ class Attributor:
                 prev = turns[i - 1]
                 if i and t.follows_turn and prev.speaker:
                     # A line placed by turn-taking may address someone too.
-                    voc = self._vocative(prev)
+                    voc = self._vocative(prev, lead=True)
                     if voc is not None:
                         t.assign(voc, "vocative")
                         if t.speaker is not None:
@@ -1314,7 +1318,9 @@ class Attributor:
         break that sets a new scene with people of its own (one that only goes on with
         the talk does not). In the annotated novels the one who last acted was the other
         voice far more often than the last speaker (who has often left the talk)."""
-        called = (v for t in run if t.speaker == one and (v := self._vocative(t)) and v != one)
+        called = (
+            v for t in run if t.speaker == one and (v := self._vocative(t, lead=True)) and v != one
+        )
         other = next(called, None)
         if other is not None:
             return other

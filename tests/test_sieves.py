@@ -925,3 +925,18 @@ def test_a_title_in_the_narration_mentions_its_one_holder(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Very nice") == ("Count Orsini", "tag-pronoun")
+
+
+def test_whom_the_beat_turns_to_is_the_other_voice(write_story: Callable[..., Path]) -> None:
+    text = (
+        '"Who is she?" Ansel Brooke asked.\n\n'
+        "Nora Quill turned to Wenna Hale, who sat smiling by the fire.\n\n"
+        '"I do not like the town. It is dirty."\n\n'
+        '"Really? I find it so clean."\n\n'
+        '"I find it dirty."\n\n'
+        '"How strange!"\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "I do not like the town")[0] == "Nora Quill"
+    assert said(s, "I find it so clean")[0] == "Wenna Hale"
+    assert said(s, "How strange")[0] == "Wenna Hale"
