@@ -247,3 +247,14 @@ def test_the_of_a_cast_members_name_is_no_name() -> None:
     assert index.resolve("the man") is None
     assert index.resolve("Waiter") == "The Waiter"
     assert index.resolve("Jane") == "Jane"
+
+
+def test_a_title_never_sits_inside_a_name() -> None:
+    # "When Mrs. Hall went…" mentions Mrs. Hall, not "When Mrs" and a bare "Hall".
+    from audiobook.characters import NAME_RE
+
+    found = [m.group() for m in NAME_RE.finditer("When Mrs. Hall went out. As Mr Tull came in.")]
+    assert found == ["When", "Mrs. Hall", "As", "Mr Tull"]
+    assert [m.group() for m in NAME_RE.finditer("Mr. Fitzwilliam Darcy")] == [
+        "Mr. Fitzwilliam Darcy"
+    ]
