@@ -68,7 +68,7 @@ CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
     "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
-    "previous-beat": 0.45,
+    "previous-beat": 0.45, "self-named": 0.9,
 }  # fmt: skip
 
 
@@ -966,6 +966,7 @@ class Attributor:
                         # paragraph before was a turn, and its speaker may go on.
                         exclude = None
             if tag is None:
+                self._self_named(seg)
                 continue
             # Only a reply excludes the last speaker: not a later quote of this
             # paragraph, nor the next part of one long quotation.
@@ -1049,6 +1050,15 @@ class Attributor:
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
                 seg.sieve = "tag-unresolved"
+
+    def _self_named(self, seg: Segment) -> None:
+        """ "I am Griffin, of University College" / "My name is Alice": the speaker says
+        who they are."""
+        m = _SELF_NAMED.search(seg.text)
+        name = self.index.resolve(m.group("name")) if m else None
+        if name is not None and seg.speaker is None:
+            seg.speaker, seg.sieve, seg.confidence = name, "self-named", CONFIDENCE["self-named"]
+            self._remember(seg.end, name, subject=True)
 
     def _adjacent(self, a: Segment, b: Segment) -> bool:
         """A tag belongs to a quote only when nothing but a closing mark and spaces or
@@ -1454,6 +1464,10 @@ _SILENT = re.compile(
     r"|(?:did not|didn't|could not|couldn't) (?:say anything|answer|reply|speak))\b"
 )
 _TITLE_MENTION = re.compile(r"\b[Tt]he\s+([a-z]+)\b")
+_SELF_NAMED = re.compile(
+    r"(?:^|[.!?,;]\s+)(?:I\s+am|I'm|I’m|[Mm]y\s+name\s+is)\s+_?"
+    rf"(?P<name>{NAME_RE.pattern})_?\s*(?=[,.!?;—–]|$)"
+)
 _FORMER_LATTER = re.compile(r"\b[Tt]he\s+(former|latter)\b(?!\s+(?:part|half|case|place)\b)")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _GENDERED_NOUN = re.compile(

@@ -940,3 +940,13 @@ def test_whom_the_beat_turns_to_is_the_other_voice(write_story: Callable[..., Pa
     assert said(s, "I do not like the town")[0] == "Nora Quill"
     assert said(s, "I find it so clean")[0] == "Wenna Hale"
     assert said(s, "How strange")[0] == "Wenna Hale"
+
+
+def test_the_speaker_says_who_they_are(write_story: Callable[..., Path]) -> None:
+    text = (
+        '"Who are you?" asked Tobias Hale.\n\n'
+        "The stranger sat down by the fire.\n\n"
+        '"I am Ansel Brooke, of the lifeboat station. You knew my father."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "I am Ansel Brooke") == ("Ansel Brooke", "self-named")
