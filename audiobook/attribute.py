@@ -1439,6 +1439,9 @@ def _is_subject(text: str, i: int, end: int) -> bool:
         return True
     if _PASSIVE_BY.search(text[max(0, i - 40) : i]):
         return True  # "was scarcely heard by Darcy": the one who acts
+    before = text[max(0, i - 12) : i].split()[-1:]
+    if before and before[0].lower() in _PREPOSITIONS - {"by"}:
+        return False  # "The loss of her daughter made Mrs. Bennet very dull"
     nxt = re.match(r"\s+(?:[a-z]+ly\s+|had\s+|then\s+)?([a-z]+)", text[end : end + 30])
     if nxt is None:
         return False

@@ -950,3 +950,13 @@ def test_the_speaker_says_who_they_are(write_story: Callable[..., Path]) -> None
     )
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "I am Ansel Brooke") == ("Ansel Brooke", "self-named")
+
+
+def test_a_name_after_a_preposition_is_no_subject(write_story: Callable[..., Path]) -> None:
+    roster = [Character("Mrs. Dunmore", [], "female"), Character("Mr. Dunmore", [], "male")]
+    text = (
+        "The loss of her daughter made Mrs. Dunmore very dull for several days.\n\n"
+        '"I often think," said she, "that nothing is so bad as parting with friends."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "I often think") == ("Mrs. Dunmore", "tag-pronoun")
