@@ -790,13 +790,24 @@ class Attributor:
         if found is None and _FAMILY_TITLE[noun] in ("mrs", "mr"):
             # "said her mother" when "her" is someone we can't name ("his second
             # daughter"): the one married man or woman of the scene, if only one.
-            near = {
-                r.name
-                for r in self._window(at, 1500)
-                if r.name and r.name != partner and self._holds(r.name, _FAMILY_TITLE[noun])
-            }
+            here = [r.name for r in self._window(at, 1500) if r.name and r.name != partner]
+            near = {n for n in here if self._holds(n, _FAMILY_TITLE[noun])}
+            if len(near) > 1 or (near and partner is not None):
+                # "said her father" of a Kitty with no surname, Mr. Darcy and Mrs. Bennet
+                # in the scene: the one of the family that is there.
+                families = {self._surname(n) for n in here if not near >= {n}} - {None}
+                kin = {n for n in near if self._surname(n) in families}
+                near = kin or (near if partner is None else set())
             found = near.pop() if len(near) == 1 else None
         return found
+
+    def _surname(self, name: str) -> str | None:
+        """ "Mrs. Bennet" -> "bennet"; None for a name without one ("Kitty")."""
+        for form in self.index.forms_of(name):
+            hon, words = split_honorific(form)
+            if hon and words:
+                return norm(words[-1])
+        return None
 
     def _window(self, at: int, reach: int) -> list[Referent]:
         """The referents mentioned within ``reach`` characters before ``at``."""

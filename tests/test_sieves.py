@@ -960,3 +960,21 @@ def test_a_name_after_a_preposition_is_no_subject(write_story: Callable[..., Pat
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "I often think") == ("Mrs. Dunmore", "tag-pronoun")
+
+
+def test_her_father_is_of_the_family_in_the_scene(write_story: Callable[..., Path]) -> None:
+    # Kitty has no surname of her own; of the two men there, the father is the one
+    # whose family (Mrs. Bennet) is in the scene too.
+    roster = [
+        Character("Kitty", [], "female"),
+        Character("Mr. Bennet", [], "male"),
+        Character("Mrs. Bennet", [], "female"),
+        Character("Mr. Darcy", [], "male"),
+    ]
+    text = (
+        "Mr. Bennet and Mrs. Bennet sat with Mr. Darcy by the fire.\n\n"
+        '"And Lydia always wanted to go to London," added Kitty.\n\n'
+        '"She is happy, then," said her father.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "She is happy") == ("Mr. Bennet", "tag-nominal")
