@@ -462,15 +462,13 @@ class Attributor:
         for m in _TITLE_MENTION.finditer(seg.text):
             # "I said to the count.": the one character who holds that title
             title = m.group(1).lower()
-            if title in HONORIFICS and len(self.index.holders(title)) == 1:
-                # (not "the doctor" when the cast also has someone called "The Doctor")
-                holder = next(iter(self.index.holders(title)))
-                called = self.index.candidates(f"the {title}") - {holder}
-                name = holder if not called else None
-                if name is not None:
-                    at = seg.start + m.start()
-                    subject = _is_subject(seg.text, m.start(), m.end())
-                    found.append(Referent(at, name, self.index.gender(name), subject))
+            holders = self.index.holders(title) if title in HONORIFICS else set()
+            # (not "the doctor" when the cast also has someone called "The Doctor")
+            if len(holders) == 1 and not self.index.candidates(f"the {title}") - holders:
+                name = next(iter(holders))
+                at = seg.start + m.start()
+                subject = _is_subject(seg.text, m.start(), m.end())
+                found.append(Referent(at, name, self.index.gender(name), subject))
         if self.described is not None:
             for m in self.described.finditer(seg.text):
                 name = self.index.resolve(f"the {m.group(1)}")
@@ -641,7 +639,7 @@ class Attributor:
         if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
             # "said their father": the parent of the family last named.
             return self._relative(w, at), "tag-nominal"
-        pos = re.match(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s+(?P<noun>.+)$", w)
+        pos = _POSSESSIVE.match(w)
         if pos and self.index.resolve(w) is None and self._described(w) is None:
             # "answered Daisy's mamma", "asked Mr. Bumble's good lady": a relative of the
             # one named (Mrs. Miller), else someone we can't name, never them.
@@ -828,17 +826,9 @@ class Attributor:
                 else None
             )
             sex = GENDERED_NOUNS.get(noun)
-            if (
-                found is not None
-                and sex is not None
-                and self.index.gender(found)
-                not in (
-                    sex,
-                    "unknown",
-                )
-            ):
-                continue  # "her sister" is no Mr. Hurst
-            if found is not None and found != partner:
+            if found is None or (sex and self.index.gender(found) not in (sex, "unknown")):
+                continue  # (and "her sister" is no Mr. Hurst)
+            if found != partner:
                 return found
         return None
 
@@ -1038,9 +1028,8 @@ class Attributor:
                 phrase = clean_nominal(tag.who)
                 head = _head_noun(phrase).lower() if phrase else ""
                 if head in GENDERED_NOUNS:  # "said the young lady": a woman
-                    other = {"male": "female", "female": "male"}.get(GENDERED_NOUNS[head])
-                    turn.barred |= {c.name for c in self.index.characters if c.gender == other}
-                pos = re.match(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s", tag.who)
+                    turn.barred |= self._of_other_sex(GENDERED_NOUNS[head])
+                pos = _POSSESSIVE.match(tag.who)
                 if pos and (held := self.index.resolve(pos.group("owner"))) is not None:
                     turn.barred.add(held)  # "Oliver's benefactress" is not Oliver
                 owner = tag.who.split()[0].lower()
@@ -1052,15 +1041,18 @@ class Attributor:
             elif sieve in ("tag-epithet", "tag-pronoun") and g is not None:
                 # "said the young lady", "she said" with nobody of that sex in sight:
                 # whoever the conversation gives it to, it is a woman, and not "I".
-                other = {"male": "female", "female": "male"}.get(g)
-                turn.barred |= {c.name for c in self.index.characters if c.gender == other}
-                turn.barred |= others
+                turn.barred |= self._of_other_sex(g) | others
                 if self.narrator is not None:
                     turn.barred.add(self.narrator)
             elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
                 seg.sieve = "tag-unresolved"
+
+    def _of_other_sex(self, gender: str | None) -> set[str]:
+        """Everyone in the cast of the other sex than ``gender``."""
+        other = {"male": "female", "female": "male"}.get(gender or "")
+        return {c.name for c in self.index.characters if c.gender == other}
 
     def _self_named(self, seg: Segment) -> None:
         """ "I am Griffin, of University College" / "My name is Alice": the speaker says
@@ -1407,9 +1399,14 @@ class Attributor:
             t.assign(guess, "conversation")  # type: ignore[arg-type]
 
 
+@cache
+def _speaking_only() -> frozenset[str]:
+    """Verbs of speaking only ("nodded", "laughed" are things people do as well)."""
+    return speech_verbs() - PERSON_VERBS
+
+
 def _has_speech_verb(text: str) -> bool:
-    """A verb of speaking only ("nodded", "laughed" are things people do as well)."""
-    verbs = speech_verbs() - PERSON_VERBS
+    verbs = _speaking_only()
     return any(w in verbs for w in re.findall(r"[a-z]+", text))
 
 
@@ -1477,6 +1474,8 @@ _SILENT = re.compile(
     r"(?:said nothing|said no more|made no (?:answer|reply)|(?:was|remained|kept) silent"
     r"|(?:did not|didn't|could not|couldn't) (?:say anything|answer|reply|speak))\b"
 )
+# "Daisy's mamma", "the undertaker's wife": an owner and what is theirs.
+_POSSESSIVE = re.compile(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s+(?P<noun>.+)$")
 _TITLE_MENTION = re.compile(r"\b[Tt]he\s+([a-z]+)\b")
 _SELF_NAMED = re.compile(
     r"(?:^|[.!?,;]\s+)(?:I\s+am|I'm|I’m|[Mm]y\s+name\s+is)\s+_?"
