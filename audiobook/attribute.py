@@ -64,6 +64,7 @@ NARRATOR_NAME = "Narrator"
 BRIDGE = 160  # chars: a narration paragraph this short may sit inside a conversation
 CONTINUE_REACH = 1500  # chars: "she added" goes on with a line this close before
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
+NEWCOMER_REACH = 3000  # chars: "the young lady" may be someone the text names this soon
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
@@ -402,6 +403,7 @@ class Attributor:
     breaks: list[int] = field(default_factory=list)  # where chapters and scenes start
     par_start: int = -1  # where the paragraph being tagged starts
     described: re.Pattern[str] | None = None  # "the stranger" as a cast member's alias
+    debut: dict[str, int] = field(default_factory=dict)  # where each name first appears
 
     def __post_init__(self) -> None:
         # A cast member known by a description ("The Stranger", "the visitor") is
@@ -421,6 +423,22 @@ class Attributor:
         if heads:
             alt = "|".join(sorted(heads, key=len, reverse=True))
             self.described = re.compile(rf"\b[Tt]he\s+(?:[a-z]+\s+)?({alt})\b")
+        for m in NAME_RE.finditer(self.text):
+            name = self.index.resolve(m.group())
+            if name is not None and name not in self.debut:
+                self.debut[name] = m.start()
+
+    def _newcomer(self, gender: str, at: int, exclude: str | None = None) -> str | None:
+        """ "said the young lady" before the story has named her: the next person of
+        that sex whom the text names for the first time, soon after."""
+        near = [
+            (first, name)
+            for name, first in self.debut.items()
+            if at < first <= at + NEWCOMER_REACH
+            and name not in (exclude, self.narrator)
+            and self.index.gender(name) == gender
+        ]
+        return min(near)[1] if near else None
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -457,6 +475,8 @@ class Attributor:
                 name = self._pronoun(g, at, None)
                 if self.unnamed_hit:
                     name = None
+                if name is None:
+                    name = self._newcomer(g, at)
             subject = _is_subject(seg.text, m.start(), m.end())
             found.append(Referent(at, name, g, subject))
         for m in _TITLE_MENTION.finditer(seg.text):
@@ -719,6 +739,8 @@ class Attributor:
                 if found is not None and self._on_stage(found, at):
                     return found, kind
                 near = self._pronoun(GENDERED_NOUNS[head], at, exclude, addressed)
+                if near is None and found is None:
+                    near = self._newcomer(GENDERED_NOUNS[head], at, exclude)
                 if near is not None or found is None:
                     return near, "tag-epithet"
             if found is not None:

@@ -978,3 +978,23 @@ def test_her_father_is_of_the_family_in_the_scene(write_story: Callable[..., Pat
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "She is happy") == ("Mr. Bennet", "tag-nominal")
+
+
+def test_an_epithet_before_the_name_is_the_one_named_next(
+    write_story: Callable[..., Path],
+) -> None:
+    # "the young lady" speaks before the story names her; the next woman it names for
+    # the first time, a paragraph later, is her.
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Wenna Pryce", ["Wenna"], "female"),
+    ]
+    text = (
+        "Tobias Hale sat on the sea wall with his pipe.\n\n"
+        "A young lady came along the quay with a basket of crabs.\n\n"
+        '"Is this the road to the lighthouse?" said the young lady.\n\n'
+        '"It is," said Tobias.\n\n'
+        "Her name, he learned afterwards, was Wenna Pryce.\n"
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "road to the lighthouse") == ("Wenna Pryce", "tag-epithet")
