@@ -1193,6 +1193,7 @@ class Attributor:
         who does not speak in it themselves (`Bill said to Madame Lecomte. She raised
         her hand. "Oh, my God!"`)."""
         speaking = {q.speaker for q in turn.quotes} | {turn.speaker}
+        called = False  # the line calls someone we can't place: not whom it turns to
         for q in turn.quotes:
             for m in _vocatives(q.text):
                 if m.group("name").lower().rstrip(".") in HONORIFICS:
@@ -1202,9 +1203,12 @@ class Attributor:
                 # title and family name fits the whole family, so only someone in the
                 # scene is meant.
                 if name and split_honorific(m.group("name"))[0] and self._away(name, q.start):
+                    called = True
                     continue
                 if name is not None and name not in speaking:
                     return name
+        if called:
+            return None
         # "Bill asked me.", "He turned to Mike.", "said Elizabeth to her sister"; with
         # ``lead``, also in the beat that leads into the line, for whom its reply comes
         # from ("She turned to Frances." / "No, I don't like Paris." / "Really?").
@@ -1487,8 +1491,9 @@ _LEADERS = frozenset(
 )
 # Whom a line is said to: "asked me", "turned to Mike", "said to Elizabeth".
 _ADDRESS = re.compile(
-    r"\b(?:asked|told|(?:said|turned|whispered|called|replied|answered|cried|shouted"
-    r"|spoke|muttered|murmured|nodded|smiled|added|continued|went\s+on)\s+to)\s+"
+    r"\b(?:asked|told|(?:said|turned|turning|whispered|called|replied|answered|cried|shouted"
+    r"|spoke|muttered|murmured|nodded|smiled|added|continued|went\s+on)"
+    rf"(?:\s+(?:he|she|I|{NAME_RE.pattern}))?(?:\s+[a-z]+ly)?\s+to)\s+"
     rf"(?P<who>me\b|{NAME_RE.pattern})"
 )
 _SILENT = re.compile(

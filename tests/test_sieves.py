@@ -998,3 +998,44 @@ def test_an_epithet_before_the_name_is_the_one_named_next(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "road to the lighthouse") == ("Wenna Pryce", "tag-epithet")
+
+
+def test_the_one_a_tag_speaks_to_answers(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Wenna Pryce", [], "female"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    text = (
+        '"The lamps are lit," said Tobias Hale, and went out.\n\n'
+        'Wenna Pryce watched the window. "What does the vicar mean," said she to Nora, '
+        '"by whistling so late?"\n\n'
+        '"That is a question only the vicar can answer."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "only the vicar") == ("Nora Quill", "vocative")
+
+
+def test_a_call_to_someone_away_is_not_overruled_by_a_turn(
+    write_story: Callable[..., Path],
+) -> None:
+    # The line calls "Miss Hale", whom we can't place (her sister is far away), so
+    # the aside "turning to Nora" does not make Nora the one who answers.
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Jenna Hale", ["Miss Hale"], "female"),
+        Character("Wenna", [], "female"),
+        Character("Lady Pryce", [], "female"),
+        Character("Nora Quill", ["Nora"], "female"),
+    ]
+    far = "The summer went by and the harvest came in, and nobody wrote. " * 60
+    text = (
+        "Jenna Hale had gone to London.\n\n"
+        + far
+        + "\n\nLady Pryce sat with Nora Quill and Wenna by the fire.\n\n"
+        '"Your father keeps no carriage, I think. For your sake," turning to Nora, '
+        '"I am glad of it.--Do you sing, Miss Hale?"\n\n'
+        '"A little."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "A little")[0] != "Nora Quill"
