@@ -1467,9 +1467,11 @@ def _alternate(turns: list[Turn], i: int, step: int) -> str | None:
 def _is_subject(text: str, i: int, end: int) -> bool:
     """Sentence-initial, or followed by a verb a person does ("..., and Tom said")."""
     j = i - 1
-    while j >= 0 and text[j] in " \t\"'“‘":
+    while j >= 0 and text[j] in " \t\"'“‘\n":  # a line break alone is a wrapped line
+        if text[j : j + 2] == "\n\n" or text[j : j + 3] == "\n \n":
+            return True
         j -= 1
-    if j < 0 or text[j] in ".!?\n;":
+    if j < 0 or text[j] in ".!?;":
         return True
     if _PASSIVE_BY.search(text[max(0, i - 40) : i]):
         return True  # "was scarcely heard by Darcy": the one who acts

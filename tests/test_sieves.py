@@ -1039,3 +1039,20 @@ def test_a_call_to_someone_away_is_not_overruled_by_a_turn(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "A little")[0] != "Nora Quill"
+
+
+def test_a_wrapped_line_does_not_start_a_sentence(write_story: Callable[..., Path]) -> None:
+    # "to\nhis sister": the line break is the printer's, not a new sentence, so the
+    # sister is no subject and "she" is still Wenna.
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Wenna Pryce", [], "female"),
+    ]
+    text = (
+        "When Tobias Hale came back to the harbour, Wenna Pryce turned and said what\n"
+        "she had been meaning to say all the week to\n"
+        "his sister.\n\n"
+        '"You have not been fair to her," she cried.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "not been fair")[0] == "Wenna Pryce"
