@@ -479,6 +479,15 @@ class Attributor:
                     name = self._newcomer(g, at)
             subject = _is_subject(seg.text, m.start(), m.end())
             found.append(Referent(at, name, g, subject))
+        for m in _NEW_PERSON.finditer(seg.text):
+            # "there walked into the room a stout old gentleman": someone the story
+            # is about to name, if it names a newcomer of that sex soon.
+            at = seg.start + m.start()
+            g = GENDERED_NOUNS[m.group(1).lower()]
+            name = self._newcomer(g, at)
+            if name is not None:
+                subject = _is_subject(seg.text, m.start(), m.end())
+                found.append(Referent(at, name, g, subject))
         for m in _TITLE_MENTION.finditer(seg.text):
             # "I said to the count.": the one character who holds that title
             title = m.group(1).lower()
@@ -1514,6 +1523,11 @@ _FORMER_LATTER = re.compile(r"\b[Tt]he\s+(former|latter)\b(?!\s+(?:part|half|cas
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _GENDERED_NOUN = re.compile(
     r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
+    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
+    + r")\b"
+)
+_NEW_PERSON = re.compile(
+    r"\b(?:[Aa]n?)\s+(?:[a-z-]+,?\s+){0,3}?("
     + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
     + r")\b"
 )

@@ -1056,3 +1056,22 @@ def test_a_wrapped_line_does_not_start_a_sentence(write_story: Callable[..., Pat
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "not been fair")[0] == "Wenna Pryce"
+
+
+def test_someone_who_comes_in_before_the_story_names_him(
+    write_story: Callable[..., Path],
+) -> None:
+    # "a stout old gentleman" walks in and speaks; the story names him (Mr. Penhale)
+    # only afterwards, so "he cried" is him, not the host.
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Mr. Penhale", [], "male"),
+    ]
+    text = (
+        "Tobias Hale sat by the fire with his pipe.\n\n"
+        "A stout old gentleman came in out of the rain, leaning on a thick stick.\n\n"
+        '"Orange peel on the step again!" he cried. "I shall break my neck one day."\n\n'
+        "This was how Mr. Penhale came into every house he visited.\n"
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Orange peel")[0] == "Mr. Penhale"
