@@ -388,6 +388,7 @@ class Referent:
     name: str | None  # None: someone we can't name ("my father")
     gender: str
     subject: bool = False
+    kin: bool = False  # "my father": the narrator's relative, whom we can't name
 
 
 @dataclass
@@ -398,6 +399,7 @@ class Attributor:
     narrator: str | None
     recent: list[Referent] = field(default_factory=list)
     unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
+    unnamed_kin: bool = False  # ... who is the narrator's relative ("my father")
     open_tags: list[Segment] = field(default_factory=list)  # "said the stranger"
     turns: list[Turn] = field(default_factory=list)
     breaks: list[int] = field(default_factory=list)  # where chapters and scenes start
@@ -478,7 +480,8 @@ class Attributor:
                 if name is None:
                     name = self._newcomer(g, at)
             subject = _is_subject(seg.text, m.start(), m.end())
-            found.append(Referent(at, name, g, subject))
+            kin = name is None and m.group().split()[0].lower() in ("my", "our")
+            found.append(Referent(at, name, g, subject, kin=kin))
         for m in _NEW_PERSON.finditer(seg.text):
             # "there walked into the room a stout old gentleman": someone the story
             # is about to name, if it names a newcomer of that sex soon.
@@ -533,7 +536,7 @@ class Attributor:
             g = PRONOUN_GENDER[m.group("p").lower()]
             name = self._pronoun(g, at, None)
             if name is not None or self.unnamed_hit:
-                chain.append(Referent(at, name, g, True))
+                chain.append(Referent(at, name, g, True, kin=self.unnamed_kin))
         if chain:
             self.recent[base:] = sorted(self.recent[base:] + chain, key=lambda r: r.offset)
 
@@ -568,7 +571,7 @@ class Attributor:
         in sight, a named person of unknown gender is the next best reading."""
         unknown: str | None = None
         first: Referent | None = None
-        self.unnamed_hit = False
+        self.unnamed_hit = self.unnamed_kin = False
         for r in reversed(self.recent):
             if r.offset >= at:
                 continue
@@ -585,14 +588,14 @@ class Attributor:
             # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
             same_par = first is None or "\n\n" not in self.text[r.offset : first.offset]
             if r.gender == gender and r.subject and same_par:
-                self.unnamed_hit = r.name is None
+                self.unnamed_hit, self.unnamed_kin = r.name is None, r.kin
                 return r.name
             if r.gender == gender and first is None:
                 first = r
             if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
                 unknown = r.name
         if first is not None:
-            self.unnamed_hit = first.name is None
+            self.unnamed_hit, self.unnamed_kin = first.name is None, first.kin
             return first.name
         return unknown
 
@@ -664,7 +667,9 @@ class Attributor:
         if g is not None:
             name = self._pronoun(g, at, exclude, addressed)
             # "My father sat beside me. ... he said": someone we can't name spoke.
-            return name, "tag-unnamed" if self.unnamed_hit else "tag-pronoun"
+            # "My father sat beside me. ... he said": a relative we can't name spoke;
+            # "The young lady glanced at him. ... she said": someone on stage did.
+            return name, "tag-unnamed" if self.unnamed_kin else "tag-pronoun"
         if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
             # "said their father": the parent of the family last named.
             return self._relative(w, at), "tag-nominal"

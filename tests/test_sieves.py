@@ -1075,3 +1075,24 @@ def test_someone_who_comes_in_before_the_story_names_him(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Orange peel")[0] == "Mr. Penhale"
+
+
+def test_a_relative_we_cannot_name_leaves_the_line_to_the_conversation(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Their mother" is someone in the cast we can't pin down from the phrase; "said
+    # she" is hers, and the talk that follows shows who she is.
+    roster = [
+        Character("Ansel", [], "male"),
+        Character("Wenna", [], "female"),
+        Character("Mrs. Dunmore", [], "female"),
+    ]
+    text = (
+        "Ansel and Wenna came home late from the fair.\n\n"
+        "Their mother shared all their grief; she remembered the winter of the flood.\n\n"
+        '"I am sure," said she, "I cried for two days together."\n\n'
+        '"So you always tell us," said Wenna.\n\n'
+        '"And I shall tell you again," said Mrs. Dunmore.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "I cried for two days")[0] == "Mrs. Dunmore"
