@@ -65,6 +65,7 @@ BRIDGE = 160  # chars: a narration paragraph this short may sit inside a convers
 CONTINUE_REACH = 1500  # chars: "she added" goes on with a line this close before
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 NEWCOMER_REACH = 3000  # chars: "the young lady" may be someone the text names this soon
+OPEN_REACH = 20000  # chars: how far back "she said" that found nobody looks for a woman
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
@@ -401,6 +402,8 @@ class Attributor:
     unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
     unnamed_kin: bool = False  # ... who is the narrator's relative ("my father")
     open_tags: list[Segment] = field(default_factory=list)  # "said the stranger"
+    # "said the girl" that found nobody: the line, its sex, and who may not say it
+    open_sex: list[tuple[Segment, str, frozenset[str]]] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     breaks: list[int] = field(default_factory=list)  # where chapters and scenes start
     par_start: int = -1  # where the paragraph being tagged starts
@@ -958,6 +961,16 @@ class Attributor:
         self._unify_quotations()
         self._conversation(turns)
         self._unify_quotations()
+        for seg, g, barred in self.open_sex:
+            if seg.speaker is None:
+                # Nobody in the talk fits: the last person of that sex named before.
+                for r in reversed(self.recent[: self._index_at(seg.start)]):
+                    if seg.start - r.offset > OPEN_REACH:
+                        break
+                    if r.name and r.gender == g and r.name not in barred | {self.narrator}:
+                        seg.speaker, seg.sieve = r.name, "tag-pronoun"
+                        seg.confidence = CONFIDENCE["tag-pronoun"]
+                        break
         for seg in self.open_tags:
             if seg.speaker is None:
                 seg.sieve = "tag-unresolved"
@@ -1080,6 +1093,8 @@ class Attributor:
                 turn.barred |= self._of_other_sex(g) | others
                 if self.narrator is not None:
                     turn.barred.add(self.narrator)
+                skip = addressed | ({exclude} if exclude and first else set())
+                self.open_sex.append((seg, g, frozenset(skip)))
             elif sieve in ("tag-nominal", "tag-name", "tag-unnamed"):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.

@@ -1096,3 +1096,28 @@ def test_a_relative_we_cannot_name_leaves_the_line_to_the_conversation(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "I cried for two days")[0] == "Mrs. Dunmore"
+
+
+def test_a_pronoun_tag_with_nobody_near_is_the_last_of_that_sex(
+    write_story: Callable[..., Path],
+) -> None:
+    # Pages of the men's talk since Wenna was last named; "the girl" and "she said"
+    # find no woman in sight, and Wenna is the woman the story was last about.
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Ansel Brooke", [], "male"),
+        Character("Wenna Pryce", [], "female"),
+    ]
+    men = (
+        '"The nets are torn again," said Tobias Hale.\n\n'
+        '"Then we mend them," said Ansel Brooke.\n\n'
+        "The two men worked on through the long grey afternoon.\n\n"
+    )
+    text = (
+        "Wenna Pryce went up to the cottage on the cliff.\n\n"
+        + men * 25
+        + "The girl was lying on the settle when he came in.\n\n"
+        '"It is you, Tobias!" she said.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "It is you, Tobias")[0] == "Wenna Pryce"
