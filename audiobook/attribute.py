@@ -694,7 +694,11 @@ class Attributor:
                 relative = self._family_of(called[0], sp.group(2))
                 if relative is not None:
                     return relative, "tag-nominal"
-            return self._spouse(sp.group(1), sp.group(2), at), "tag-nominal"
+            spouse = self._spouse(sp.group(1), sp.group(2), at)
+            if spouse is None:
+                # "his wife said" of a husband we can't name: the cast's "The Wife".
+                spouse = self.index.resolve(f"the {sp.group(2)}")
+            return spouse, "tag-nominal"
         kin = _KIN.match(w.lower())
         if kin:
             # "replied her uncle": the one person of that sex in the scene besides

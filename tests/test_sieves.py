@@ -1121,3 +1121,18 @@ def test_a_pronoun_tag_with_nobody_near_is_the_last_of_that_sex(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "It is you, Tobias")[0] == "Wenna Pryce"
+
+
+def test_his_wife_is_the_cast_member_called_the_wife(write_story: Callable[..., Path]) -> None:
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("The Husband", [], "male"),
+        Character("The Wife", [], "female"),
+    ]
+    text = (
+        "A couple from Ohio shared the compartment with Tobias Hale.\n\n"
+        '"We always wanted to get over," the husband said.\n\n'
+        '"Mighty little you did about it," his wife said.\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Mighty little") == ("The Wife", "tag-nominal")
