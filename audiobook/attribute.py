@@ -65,7 +65,7 @@ BRIDGE = 160  # chars: a narration paragraph this short may sit inside a convers
 CONTINUE_REACH = 1500  # chars: "she added" goes on with a line this close before
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 NEWCOMER_REACH = 3000  # chars: "the young lady" may be someone the text names this soon
-OPEN_REACH = 20000  # chars: how far back "she said" that found nobody looks for a woman
+OPEN_REACH = 20000  # chars: how far back an unplaced "she said" looks for a woman (or "he", a man)
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
@@ -487,7 +487,12 @@ class Attributor:
             found.append(Referent(at, name, g, subject, kin=kin))
         for m in _NEW_PERSON.finditer(seg.text):
             # "there walked into the room a stout old gentleman": someone the story
-            # is about to name, if it names a newcomer of that sex soon.
+            # is about to name, if it names a newcomer of that sex soon. ("like a
+            # man possessed", "he was a good man": nobody new.)
+            if re.search(
+                r"\b(?:like|as|than|such|what|was|is|were|be|been)\s+$", seg.text[: m.start()]
+            ):
+                continue
             at = seg.start + m.start()
             g = GENDERED_NOUNS[m.group(1).lower()]
             name = self._newcomer(g, at)
@@ -669,7 +674,6 @@ class Attributor:
         g = PRONOUN_GENDER.get(w.lower())
         if g is not None:
             name = self._pronoun(g, at, exclude, addressed)
-            # "My father sat beside me. ... he said": someone we can't name spoke.
             # "My father sat beside me. ... he said": a relative we can't name spoke;
             # "The young lady glanced at him. ... she said": someone on stage did.
             return name, "tag-unnamed" if self.unnamed_kin else "tag-pronoun"

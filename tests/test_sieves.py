@@ -1136,3 +1136,19 @@ def test_his_wife_is_the_cast_member_called_the_wife(write_story: Callable[..., 
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Mighty little") == ("The Wife", "tag-nominal")
+
+
+def test_like_a_man_brings_in_nobody_new(write_story: Callable[..., Path]) -> None:
+    # "like a man …" is a comparison, not an arrival: Mr. Penhale, named later for the
+    # first time, is not "he".
+    roster = [
+        Character("Tobias Hale", [], "male"),
+        Character("Mr. Penhale", [], "male"),
+    ]
+    text = (
+        "The storm beat on Tobias Hale like a man beats a drum.\n\n"
+        '"Hold fast!" he cried into the wind.\n\n'
+        "Mr. Penhale came up the path an hour after, with a lantern.\n"
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Hold fast")[0] == "Tobias Hale"
