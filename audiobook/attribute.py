@@ -399,8 +399,7 @@ class Attributor:
     index: NameIndex
     narrator: str | None
     recent: list[Referent] = field(default_factory=list)
-    unnamed_hit: bool = False  # the last pronoun resolved to someone without a name
-    unnamed_kin: bool = False  # ... who is the narrator's relative ("my father")
+    hit: Referent | None = None  # whom the last pronoun resolved to
     open_tags: list[Segment] = field(default_factory=list)  # "said the stranger"
     # "said the girl" that found nobody: the line, its sex, and who may not say it
     open_sex: list[tuple[Segment, str, frozenset[str]]] = field(default_factory=list)
@@ -444,6 +443,16 @@ class Attributor:
             and self.index.gender(name) == gender
         ]
         return min(near)[1] if near else None
+
+    @property
+    def unnamed_hit(self) -> bool:
+        """The last pronoun resolved to someone without a name."""
+        return self.hit is not None and self.hit.name is None
+
+    @property
+    def unnamed_kin(self) -> bool:
+        """... who is the narrator's relative ("my father")."""
+        return self.hit is not None and self.hit.kin
 
     # -- referents -------------------------------------------------------------
     def _remember(
@@ -579,7 +588,7 @@ class Attributor:
         in sight, a named person of unknown gender is the next best reading."""
         unknown: str | None = None
         first: Referent | None = None
-        self.unnamed_hit = self.unnamed_kin = False
+        self.hit = None
         for r in reversed(self.recent):
             if r.offset >= at:
                 continue
@@ -596,14 +605,14 @@ class Attributor:
             # ("Mr. Gardiner ... would assist Mr. Bennet. 'Do not...,' added he").
             same_par = first is None or "\n\n" not in self.text[r.offset : first.offset]
             if r.gender == gender and r.subject and same_par:
-                self.unnamed_hit, self.unnamed_kin = r.name is None, r.kin
+                self.hit = r
                 return r.name
             if r.gender == gender and first is None:
                 first = r
             if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
                 unknown = r.name
         if first is not None:
-            self.unnamed_hit, self.unnamed_kin = first.name is None, first.kin
+            self.hit = first
             return first.name
         return unknown
 
@@ -1549,16 +1558,11 @@ _SELF_NAMED = re.compile(
 )
 _FORMER_LATTER = re.compile(r"\b[Tt]he\s+(former|latter)\b(?!\s+(?:part|half|case|place)\b)")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_GENDERED_ALT = "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
 _GENDERED_NOUN = re.compile(
-    r"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?("
-    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
-    + r")\b"
+    rf"\b(?:[Tt]he|[Hh]is|[Hh]er|[Mm]y|[Tt]heir|[Oo]ur|[Yy]our)\s+(?:[a-z]+\s+)?({_GENDERED_ALT})\b"
 )
-_NEW_PERSON = re.compile(
-    r"\b(?:[Aa]n?)\s+(?:[a-z-]+,?\s+){0,3}?("
-    + "|".join(sorted(GENDERED_NOUNS, key=len, reverse=True))
-    + r")\b"
-)
+_NEW_PERSON = re.compile(rf"\b(?:[Aa]n?)\s+(?:[a-z-]+,?\s+){{0,3}}?({_GENDERED_ALT})\b")
 # "Jake, …" at the start, or ", Jake." / ", my dear Mr. Bennet?" inside a quote.
 _VOCATIVE = re.compile(
     rf"(?:^|[,;!?]\s+)(?:(?:my\s+)?(?:dear|darling|poor|good)\s+)?(?P<name>{NAME_RE.pattern})"
