@@ -65,12 +65,13 @@ BRIDGE = 160  # chars: a narration paragraph this short may sit inside a convers
 CONTINUE_REACH = 1500  # chars: "she added" goes on with a line this close before
 SUBJECT_REACH = 250  # chars back from the nearest candidate where a subject still wins
 NEWCOMER_REACH = 3000  # chars: "the young lady" may be someone the text names this soon
+SALIENT_REACH = 2500  # chars: how far back an unplaced line looks for whom the scene names
 OPEN_REACH = 20000  # chars: how far back an unplaced "she said" looks for a woman (or "he", a man)
 CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
     "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
-    "previous-beat": 0.45, "self-named": 0.9,
+    "previous-beat": 0.45, "self-named": 0.9, "salient": 0.35,
 }  # fmt: skip
 
 
@@ -165,10 +166,12 @@ def clean_nominal(who: str) -> str | None:
 
 _WHO = rf"{_EPITHET}(?P<who>{NAME_RE.pattern}|[Hh]e\b|[Ss]he\b|I\b|{_NOMINAL})"
 _ADV = r"(?:\s+[a-z]+ly)?"
+# Particles that make a speech verb of an ordinary one ("ground out", "snapped back").
+_PARTICLE = r"(?:\s+(?:out|off|back|up|on|forth|away))?"
 # `"...," said Bruce` / `"...," Bruce said quietly` / `"...," she whispered`
 _POST_VERB_FIRST = re.compile(
     rf"^[\s,;:—–\-]*(?:(?:suddenly|then|again|now|presently|at\s+length|at\s+last|[a-z]+ly)\s+)?"
-    rf"(?P<verb>[a-z]+){_ADV}\s+{_WHO}"
+    rf"(?P<verb>[a-z]+){_PARTICLE}{_ADV}\s+{_WHO}"
 )
 _WHO_BEFORE_VERB = re.compile(rf"[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s+)?")
 # `Bruce said, "..."` / `Then she asked quietly: "..."` at the end of the narration before.
@@ -221,7 +224,36 @@ _WAS_REPLY = re.compile(
 )
 
 
-def tag_after(narr: str) -> Tag | None:
+# After a quote that breaks off mid-sentence ("…," / "…!" + lowercase), the verb that
+# follows is its tag whatever the verb: `pouted Louisa`, `she ground out`, `Sam trailed
+# off`.
+_OPEN_VERB_FIRST = re.compile(rf"^[\s,;:—–\-]*(?P<verb>[a-z]+){_PARTICLE}\s+{_WHO}")
+_OPEN_WHO_FIRST = re.compile(rf"^[\s,;:—–\-]*{_WHO}{_ADV}\s+(?P<verb>[a-z]+){_PARTICLE}\b")
+# "-ed" words that are no past tense, and past forms that say nothing was said.
+_NOT_SPOKEN = frozenset("need seed feed bed red shed breed speed indeed was were had did".split())
+
+
+def _past_tense(word: str) -> bool:
+    return word not in _NOT_SPOKEN and (
+        word in _PAST or word in _IRREGULAR_SPOKEN or (len(word) > 3 and word.endswith("ed"))
+    )
+
+
+def _open_tag(head: str) -> Tag | None:
+    """The tag of a quote that breaks off mid-sentence, with any verb in the past."""
+    m = _OPEN_VERB_FIRST.match(head)
+    if m and _past_tense(m.group("verb")) and m.group("who")[:1].isupper():
+        return Tag(m.group("who"), m.group("verb"))
+    m = _OPEN_WHO_FIRST.match(head)
+    if m and _past_tense(m.group("verb")):
+        who = m.group("who")
+        if who.lower() not in STOPWORDS - {"he", "she", "i"}:
+            return Tag(who, m.group("verb"))
+    return None
+
+
+def tag_after(narr: str, open_quote: bool = False) -> Tag | None:
+    """``open_quote``: the quote broke off mid-sentence (``"…,"``, ``"…!" pouted``)."""
     verbs = speech_verbs()
     head = narr[:120]
     reply = _WAS_REPLY.match(head)
@@ -249,7 +281,7 @@ def tag_after(narr: str) -> Tag | None:
             if pre is None or pre.group("who").lower() in STOPWORDS - {"he", "she", "i"}:
                 return None  # "So saying, he sprang over the hedge"
             return Tag(pre.group("who"), vm.group())
-    return None
+    return _open_tag(head) if open_quote else None
 
 
 _ENDS_WITH_VERB = re.compile(
@@ -263,7 +295,13 @@ _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b
 def tag_before(narr: str) -> Tag | None:
     tail = narr[-160:]
     m = _PRE.search(tail)
-    if m and m.group("verb") in speech_verbs() and not re.match(r"an?\s", m.group("who")):
+    if (
+        m
+        and m.group("verb") in speech_verbs()
+        and not re.match(r"an?\s", m.group("who"))
+        # "explained the fact of her being there by saying:" — no subject ends in "by"
+        and m.group("who").split()[-1].lower() not in _NOMINAL_STOP | _PREPOSITIONS
+    ):
         return Tag(m.group("who"), m.group("verb"))
     # "Mr. Collins, much offended, laid aside his book, and said," — the speaker is the
     # subject of the sentence the speech verb ends ("Maria, who ... cried out," too).
@@ -343,6 +381,8 @@ _PREPOSITIONS = frozenset("to at with from of for by on upon towards toward abou
 _OPENERS = frozenset("and but when then while till until as whereupon so yet".split())
 _COMPLEMENT = frozenset("what that whether how why where who whom".split())
 _FINITE = frozenset("was were had would could should might must did is has will".split())
+# Irregular past tenses that report speech with a particle ("ground out", "bit out").
+_IRREGULAR_SPOKEN = frozenset("ground bit shot spat flung threw broke cut".split())
 _PAST = frozenset(
     """drew took rose went came stood sat made gave saw felt thought knew left held began
     ran spoke told got put set brought caught found heard kept laid led met sent shook
@@ -991,6 +1031,48 @@ class Attributor:
         for seg in self.open_tags:
             if seg.speaker is None:
                 seg.sieve = "tag-unresolved"
+        self._salient_fallback(turns)
+
+    def _salient_fallback(self, turns: Sequence[Turn]) -> None:
+        """A line no rule could place is, more often than not, spoken by the person the
+        story mentioned last who did not speak the line before and is not spoken to
+        (the narrator's voice is wrong for it every time)."""
+        barred = {id(q): t.barred for t in turns for q in t.quotes}
+        sexed = {id(seg) for seg, _, _ in self.open_sex}  # "she said": had their chance
+        prev: Segment | None = None
+        by_paragraph: dict[int, str] = {}
+        for seg in self.segments:
+            if seg.kind != "dialogue":
+                continue
+            if seg.speaker is None and seg.sieve is None and id(seg) not in sexed:
+                name = by_paragraph.get(seg.paragraph)
+                if name is None:
+                    name = self._last_mentioned(seg, prev, barred.get(id(seg), set()))
+                if name is not None:
+                    seg.speaker, seg.sieve = name, "salient"
+                    seg.confidence = CONFIDENCE["salient"]
+                    by_paragraph[seg.paragraph] = name
+            if seg.speaker is not None:
+                prev = seg
+
+    def _last_mentioned(
+        self, seg: Segment, prev: Segment | None, silent: set[str]
+    ) -> str | None:
+        barred = silent | {
+            n for m in _vocatives(seg.text) if (n := self.index.resolve(m.group("name")))
+        }
+        if prev is not None and prev.paragraph != seg.paragraph and prev.speaker:
+            barred.add(prev.speaker)
+        for r in reversed(self.recent[: self._index_at(seg.start)]):
+            if seg.start - r.offset > SALIENT_REACH or r.offset < self._scene_start(seg.start):
+                break
+            if r.name and r.name not in barred:
+                return r.name
+        return None
+
+    def _scene_start(self, at: int) -> int:
+        i = bisect.bisect_right(self.breaks, at)
+        return self.breaks[i - 1] if i else 0
 
     def _tags(
         self,
@@ -1018,7 +1100,12 @@ class Attributor:
             tag = None
             clause = ""  # the sentence the tag stands in
             if nxt is not None and self._adjacent(seg, nxt):
-                tag = tag_after(nxt.text)
+                # `"…," Name frowned` or `"…!" pouted Name`; after "!" a capital may
+                # start a new sentence (`"Stop!" Mary stared.`).
+                open_quote = bool(re.search(r"[,—–\-…]\W*$", seg.text)) or bool(
+                    re.search(r"[!?]\W*$", seg.text) and re.match(r"\s*[a-z]", nxt.text)
+                )
+                tag = tag_after(nxt.text, open_quote)
                 clause = _SENTENCE_BREAK.split(nxt.text.strip())[0]
             if tag is None and prv is not None and self._adjacent(prv, seg):
                 tag = tag_before(prv.text)

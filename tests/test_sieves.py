@@ -1152,3 +1152,60 @@ def test_like_a_man_brings_in_nobody_new(write_story: Callable[..., Path]) -> No
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Hold fast")[0] == "Tobias Hale"
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "speaker"),
+    [
+        # Any past-tense verb after a quote that breaks off mid-sentence is its tag,
+        # with or without a particle, in either order.
+        ('"That is the reason!" pouted Wenna Pell.\n', "reason", "Wenna Pell"),
+        ('"You never listen," Wenna Pell ground out.\n', "listen", "Wenna Pell"),
+        ('"I only thought, maybe—" Wenna Pell trailed off.\n', "maybe", "Wenna Pell"),
+        ('"Fine," snapped back Wenna Pell.\n', "Fine", "Wenna Pell"),
+    ],
+)
+def test_quote_broken_off_mid_sentence_takes_any_past_verb_as_its_tag(
+    write_story: Callable[..., Path], text: str, words: str, speaker: str
+) -> None:
+    s = analyze(write_story("Wenna Pell and Ansel Brooke sat by the fire.\n\n" + text))
+    assert said(s, words) == (speaker, "tag-name")
+
+
+def test_a_finished_quote_then_a_new_sentence_is_no_tag(
+    write_story: Callable[..., Path],
+) -> None:
+    # After "." the capitalised name starts a sentence of its own: a beat, not a tag
+    # (whoever it is, the verb is no evidence of speech).
+    text = (
+        "Wenna Pell and Ansel Brooke sat by the fire.\n\n"
+        '"I am going out," said Ansel Brooke.\n\n'
+        '"Go, then." Wenna Pell turned the page.\n'
+    )
+    speaker, sieve = said(analyze(write_story(text)), "Go, then")
+    assert sieve not in ("tag-name", "tag-pronoun")
+
+
+def test_by_saying_ends_the_subject_not_a_nominal(write_story: Callable[..., Path]) -> None:
+    # "the strange fact of her being there by" is no speaker: the sentence's subject is.
+    text = (
+        "Ansel Brooke looked up from the ledger.\n\n"
+        "Wenna Pell at once explained the strange fact of her being there by saying:\n\n"
+        '"The office was open, so I came in."\n'
+    )
+    assert said(analyze(write_story(text)), "office was open") == ("Wenna Pell", "tag-name")
+
+
+def test_line_no_rule_places_goes_to_whom_the_scene_named_last(
+    write_story: Callable[..., Path],
+) -> None:
+    # Neither a tag nor a beat nor an alternation: the last person named who did not
+    # speak the line before and is not spoken to, not the narrator's voice.
+    text = (
+        '"The tide turns at six," said Ansel Brooke.\n\n'
+        "Outside, the gulls wheeled over the harbour where Nora Quill had moored the boat, "
+        "and the light went grey.\n\n"
+        '"Then we have an hour."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "we have an hour") == ("Nora Quill", "salient")
