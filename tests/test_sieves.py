@@ -1182,7 +1182,7 @@ def test_a_finished_quote_then_a_new_sentence_is_no_tag(
         '"I am going out," said Ansel Brooke.\n\n'
         '"Go, then." Wenna Pell turned the page.\n'
     )
-    speaker, sieve = said(analyze(write_story(text)), "Go, then")
+    _, sieve = said(analyze(write_story(text)), "Go, then")
     assert sieve not in ("tag-name", "tag-pronoun")
 
 
