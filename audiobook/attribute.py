@@ -71,7 +71,8 @@ CONFIDENCE = {
     "user": 1.0, "tag-name": 0.95, "tag-first-person": 0.92, "tag-nominal": 0.85,
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
     "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
-    "previous-beat": 0.45, "self-named": 0.9, "salient": 0.35,
+    "previous-beat": 0.45, "self-named": 0.9, "salient": 0.35, "tag-look-back": 0.6,
+    "unnamed": 0.7,
 }  # fmt: skip
 
 
@@ -423,6 +424,14 @@ class Turn:
                 q.speaker, q.sieve, q.confidence = name, sieve, CONFIDENCE[sieve]
 
 
+# People a story may never name, as it refers to them ("the stranger", "the boy").
+_UNNAMED_NOUNS = frozenset(
+    """man woman boy girl stranger gentleman lady figure guy kid lad lass youth newcomer
+    visitor driver soldier guard officer doctor nurse priest waiter waitress""".split()
+)
+_PERSON_NOUN = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:[a-z]+\s+){0,2}?([a-z]+)\b")
+
+
 @dataclass
 class Referent:
     offset: int
@@ -448,6 +457,8 @@ class Attributor:
     par_start: int = -1  # where the paragraph being tagged starts
     described: re.Pattern[str] | None = None  # "the stranger" as a cast member's alias
     debut: dict[str, int] = field(default_factory=dict)  # where each name first appears
+    invent: bool = False  # may give a voice to someone the story never names
+    invented: dict[str, Character] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A cast member known by a description ("The Stranger", "the visitor") is
@@ -1016,22 +1027,57 @@ class Attributor:
             if prev_speaker:
                 self._remember(segs[-1].end, prev_speaker)
         self._unify_quotations()
+        if self.invent:
+            self._unnamed_speakers(turns)
         self._conversation(turns)
         self._unify_quotations()
         for seg, g, barred in self.open_sex:
             if seg.speaker is None:
                 # Nobody in the talk fits: the last person of that sex named before.
-                for r in reversed(self.recent[: self._index_at(seg.start)]):
-                    if seg.start - r.offset > OPEN_REACH:
-                        break
-                    if r.name and r.gender == g and r.name not in barred | {self.narrator}:
-                        seg.speaker, seg.sieve = r.name, "tag-pronoun"
-                        seg.confidence = CONFIDENCE["tag-pronoun"]
-                        break
+                name = self._last_of_sex(seg.start, g, barred)
+                if name is not None:
+                    seg.speaker, seg.sieve = name, "tag-look-back"
+                    seg.confidence = CONFIDENCE["tag-look-back"]
         for seg in self.open_tags:
             if seg.speaker is None:
                 seg.sieve = "tag-unresolved"
         self._salient_fallback(turns)
+
+    def _last_of_sex(self, at: int, gender: str, barred: frozenset[str]) -> str | None:
+        for r in reversed(self.recent[: self._index_at(at)]):
+            if at - r.offset > OPEN_REACH:
+                return None
+            if r.name and r.gender == gender and r.name not in barred | {self.narrator}:
+                return r.name
+        return None
+
+    def _unnamed_speakers(self, turns: Sequence[Turn]) -> None:
+        """`"Who are you?" he asked.` with no man named anywhere before: someone the
+        story never names, who gets a voice of their own ("He", "She") before the
+        conversation alternates with them."""
+        for seg, g, barred in self.open_sex:
+            if seg.speaker is not None or self._last_of_sex(seg.start, g, barred):
+                continue
+            name = self._unnamed_label(seg.start, g)
+            if name not in self.invented:
+                self.invented[name] = Character(name=name, gender=g)  # type: ignore[arg-type]
+            turn = next((t for t in turns if seg in t.quotes), None)
+            if turn is not None:
+                turn.assign(name, "unnamed")
+            else:
+                seg.speaker, seg.sieve, seg.confidence = name, "unnamed", CONFIDENCE["unnamed"]
+
+    def _unnamed_label(self, at: int, gender: str) -> str:
+        """How the story refers to someone it never names: the last person-noun of
+        their sex in the scene ("A man sat down beside me" -> "the man"), else the
+        pronoun itself ("He")."""
+        window = self.text[max(self._scene_start(at), at - NEWCOMER_REACH) : at]
+        label = "He" if gender == "male" else "She"
+        for m in _PERSON_NOUN.finditer(window):
+            noun = m.group(1).lower()
+            if GENDERED_NOUNS.get(noun, gender) == gender and noun in _UNNAMED_NOUNS:
+                label = f"the {noun}"
+        return label
 
     def _salient_fallback(self, turns: Sequence[Turn]) -> None:
         """A line no rule could place is, more often than not, spoken by the person the
@@ -1887,7 +1933,11 @@ def attribute(
             chars.append(
                 Character(name=NARRATOR_NAME, aliases=[named] if named else [], narrator=True)
             )
-    Attributor(text, segments, NameIndex(chars, extra), narrator).run()
+    attributor = Attributor(
+        text, segments, NameIndex(chars, extra), narrator, invent=roster is None
+    )
+    attributor.run()
+    chars.extend(c for c in attributor.invented.values() if c.name not in known)
     lines = Counter(s.speaker for s in segments if s.kind == "dialogue" and s.speaker)
     for c in chars:
         c.lines = lines.get(c.name, 0)

@@ -1209,3 +1209,27 @@ def test_line_no_rule_places_goes_to_whom_the_scene_named_last(
     )
     s = analyze(write_story(text), roster=ROSTER)
     assert said(s, "we have an hour") == ("Nora Quill", "salient")
+
+
+def test_someone_the_story_never_names_gets_a_voice_of_their_own(
+    write_story: Callable[..., Path],
+) -> None:
+    # A first-person narrator talks with a man the story never names: his lines are
+    # neither the narrator's nor nobody's, and the talk alternates with him.
+    text = (
+        "I had waited at the stop for an hour when the rain started.\n\n"
+        "A man sat down on the bench beside me.\n\n"
+        '"Cold night," he said.\n\n'
+        '"I suppose."\n\n'
+        '"Waiting for the twelve?"\n\n'
+        '"Yes. It is late again," I said.\n\n'
+        '"No," he said. "Not yet."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Cold night") == ("the man", "unnamed")
+    assert said(s, "I suppose")[0] == "Narrator"
+    assert said(s, "twelve")[0] == "the man"
+    assert "the man" in {c.name for c in s.characters}
+    # With a reviewed cast nobody is invented.
+    roster = [Character("Nora Quill", [], "female")]
+    assert said(analyze(write_story(text), roster=roster), "Cold night")[0] is None
