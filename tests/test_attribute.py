@@ -158,7 +158,7 @@ def test_contracted_word_is_not_part_of_a_name() -> None:
 def test_a_role_in_apposition_must_be_someone() -> None:
     # "the keeper, Tobias Hale," gives Tobias a role; "the house, Mrs. Penrose," does
     # not make "the house" another name for her.
-    from audiobook.attribute import _appositives
+    from audiobook.attribute.discover import _appositives
     from audiobook.model import Segment
 
     text = (
@@ -199,7 +199,7 @@ def test_a_role_in_apposition_must_be_someone() -> None:
     ],
 )
 def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
-    from audiobook.attribute import tag_before
+    from audiobook.attribute.tags import tag_before
 
     tag = tag_before(narration)
     assert tag is not None and tag.who == who
@@ -207,7 +207,7 @@ def test_tag_before_finds_the_one_who_speaks(narration: str, who: str) -> None:
 
 def test_someone_spoken_to_is_not_the_one_who_speaks() -> None:
     # Nora is spoken to; the clause goes on with the subject of the one before it.
-    from audiobook.attribute import tag_before
+    from audiobook.attribute.tags import tag_before
 
     tag = tag_before("She made one effort more; and, turning to Nora, said,")
     assert tag is not None and tag.who == "She"
@@ -215,7 +215,7 @@ def test_someone_spoken_to_is_not_the_one_who_speaks() -> None:
 
 
 def test_ceased_speaking_opens_no_speech() -> None:
-    from audiobook.attribute import tag_before
+    from audiobook.attribute.tags import tag_before
 
     assert tag_before(", when she ceased speaking,") is None
 

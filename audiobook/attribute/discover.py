@@ -1,0 +1,209 @@
+"""The cast from the text alone: names that act as people, their aliases and gender,
+plus the names a reviewed roster may lend for resolving."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from functools import lru_cache
+
+from ..characters import (
+    GENDERED_NOUNS,
+    HONORIFICS,
+    NAME_RE,
+    PERSON_VERBS,
+    PRONOUN_GENDER,
+    STOPWORDS,
+    Cluster,
+    Mention,
+    NameIndex,
+    WordStats,
+    cluster_gender,
+    cluster_names,
+    find_mentions,
+    first_name_gender,
+    norm,
+    split_honorific,
+    vote_gender,
+)
+from ..model import Character, Segment
+from .scene import _vocatives
+from .tags import _ANAPHORIC_HEADS, _head_noun, clean_nominal, speech_verbs, tag_after, tag_before
+
+_ROLE = r"(?:the\s+)?(?P<role>[a-z]+|[A-Z][a-z]+)"
+_APPOS_AFTER = re.compile(
+    rf"(?P<name>{NAME_RE.pattern}),\s+{_ROLE}(?:\s+of\s+[^,.;]{{1,40}})?[,.;]"
+)
+_APPOS_BEFORE = re.compile(rf"\b[Tt]he\s+(?P<role>[a-z]+),\s+(?P<name>{NAME_RE.pattern}),")
+
+
+def _appositives(text: str, narration: Sequence[Segment]) -> list[tuple[str, str]]:
+    """(name, "the role") pairs from appositions in the narration."""
+    out: list[tuple[str, str]] = []
+    for seg in narration:
+        for rx in (_APPOS_AFTER, _APPOS_BEFORE):
+            for m in rx.finditer(seg.text):
+                role = m.group("role")
+                if role.lower() in STOPWORDS or role.lower() in _ANAPHORIC_HEADS:
+                    continue
+                if rx is _APPOS_AFTER and not (
+                    m.group(0).split(",")[1].strip().startswith(("the ", "The "))
+                    or " of " in m.group(0)
+                ):
+                    continue  # "Tobias, slow" is not a role; "Tobias, keeper of..." is
+                if _acts(text, role):
+                    out.append((m.group("name"), f"the {role}"))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _person_nouns(text: str) -> frozenset[str]:
+    """Nouns the text uses for people: "the keeper said", "the Jew nodded" (often
+    enough: "the house heard" once in a hundred houses is a figure of speech)."""
+    verbs = speech_verbs()
+    seen: Counter[str] = Counter()
+    acts: Counter[str] = Counter()
+    for m in re.finditer(
+        r"\b(?:([a-z]+)\s+)?[Tt]he\s+([A-Za-z]+)\s+(?:[a-z]+ly\s+)?([a-z]+)", text
+    ):
+        noun = m.group(2).lower()
+        seen[noun] += 1
+        # "the keeper nodded", or a tag: "said the keeper gently"
+        acts[noun] += m.group(3) in PERSON_VERBS or m.group(3) in verbs or m.group(1) in verbs
+    return frozenset(n for n, k in acts.items() if k and 10 * k >= seen[n])
+
+
+def _acts(text: str, role: str) -> bool:
+    """A role is a person's only if the text has one do what people do (not "the
+    house, Mrs. Gardiner, …")."""
+    role = role.lower()
+    return role in GENDERED_NOUNS or role in HONORIFICS or role in _person_nouns(text)
+
+
+def discover_characters(text: str, segments: Sequence[Segment]) -> list[Character]:
+    """Candidate cast from the narration: names that are people (they speak in tags,
+    carry honorifics, or do what people do). Those that end up with no line are
+    dropped after attribution."""
+    stats = WordStats.of(text)
+    narration = [s for s in segments if s.kind == "narration"]
+    mentions = find_mentions(text, ((s.start, s.end) for s in narration), stats)
+    counts: Counter[str] = Counter(m.surface for m in mentions)
+    # Full names said in dialogue ("Mike Campbell") join the aliases too.
+    quoted = find_mentions(
+        text, ((s.start, s.end) for s in segments if s.kind == "dialogue"), stats
+    )
+    for m in quoted:
+        if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
+            counts[m.surface] += 1
+    person: set[str] = set()
+    verbs = speech_verbs()
+    for m in mentions:
+        # "Nora sat", "Nora quietly said", "Ansel and Nora sat": a person's verb.
+        nxt = re.match(
+            rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 60]
+        )
+        if split_honorific(m.surface)[0] or (
+            nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs)
+        ):
+            person.add(norm(m.surface))
+    # Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
+    # Gryphon`).
+    for seg in narration:
+        for tag in (tag_after(seg.text), tag_before(seg.text)):
+            who = re.sub(r"^the\s+", "", tag.who) if tag else ""
+            if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
+                found = find_mentions(who, [(0, len(who))], stats)
+                if not found and tag and who != tag.who:
+                    # "said the Duck": capitalised after "the", a name even if the text
+                    # also has ducks.
+                    name = " ".join(w for w in who.split() if w[:1].isupper())
+                    found = [Mention(0, len(name), name, False, True)] if name else []
+                for m in found:
+                    counts[m.surface] += 1
+                    person.add(norm(m.surface))
+    # Cluster every name-like form, then keep the clusters that show a person: a person
+    # verb or honorific, a known first name, or pronouns that follow the name.
+    clusters: list[Cluster] = cluster_names(counts)
+    vote_gender(text, mentions, clusters)
+    clusters = [
+        c
+        for c in clusters
+        if any(norm(f) in person for f in c.forms)
+        or sum(c.gender_votes.values()) >= 2
+        or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+    ]
+    # Unnamed speakers a tag points at ("said the tinker") are minor characters.
+    nominal: Counter[str] = Counter()
+    for seg in narration:
+        for tag in (tag_after(seg.text), tag_before(seg.text)):
+            phrase = clean_nominal(tag.who) if tag else None
+            head = _head_noun(phrase) if phrase else ""
+            definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
+            if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
+                nominal[phrase] += 1
+    # Characters the text calls "the Hatter" are named so ("Hatter" stays an alias).
+    definite = Counter(norm(m.surface) for m in mentions if m.definite)
+    out = []
+    for c in clusters:
+        name, aliases = c.name, sorted(f for f in c.forms if f != c.name)
+        the = sum(definite[norm(f)] for f in c.forms)
+        if the and not split_honorific(name)[0]:
+            if 2 * the > sum(c.forms.values()):
+                aliases, name = sorted([*aliases, name]), f"the {name}"
+            else:
+                aliases = sorted([*aliases, f"the {name}"])
+        out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
+    index = NameIndex(out)
+    # "Tobias Hale, keeper of the light," / "the keeper, Tobias Hale," / "Fagin, the
+    # Jew": the role is another name for that person.
+    for a, b in _appositives(text, narration):
+        owner = index.resolve(a)
+        if owner is not None and index.resolve(b) is None:
+            next(c for c in out if c.name == owner).aliases.append(b)
+    index = NameIndex(out)
+    for phrase in sorted(nominal):
+        if index.resolve(phrase) is None:
+            head = _head_noun(phrase).lower()
+            out.append(Character(name=phrase, gender=GENDERED_NOUNS.get(head, "unknown")))
+    return out
+
+
+def _enrich(roster: Sequence[Character], found: Sequence[Character]) -> dict[str, list[str]]:
+    """Names the text uses for a reviewed character that the roster doesn't list
+    ("Elizabeth Bennet" for a roster "Elizabeth"), for resolving only: a discovered
+    cluster that shares an alias with exactly one roster character lends it its forms."""
+    index = NameIndex(roster)
+    out: dict[str, list[str]] = defaultdict(list)
+    for c in found:
+        owners = {index.resolve(f) for f in [c.name, *c.aliases]} - {None}
+        if len(owners) == 1:
+            owner = owners.pop()
+            assert owner is not None
+            out[owner].extend(f for f in [c.name, *c.aliases] if index.resolve(f) is None)
+    return dict(out)
+
+
+def _narrator_name(text: str, segments: Sequence[Segment], index: NameIndex) -> str | None:
+    """The name a first-person narrator goes by: a name the quotes address someone by
+    at least five times that the narration, told as "I", hardly ever uses (at most one
+    time in ten). A character's name when the cast has one, else the bare word."""
+    stats = WordStats.of(text)
+    called: Counter[str] = Counter()
+    for seg in segments:
+        if seg.kind != "dialogue":
+            continue
+        for m in _vocatives(seg.text):
+            word = m.group("name")
+            who = index.resolve(word)
+            if who is not None:
+                called[who] += 1
+            elif " " not in word and stats.namelike(word):
+                called[word] += 1
+    told: Counter[str] = Counter()
+    for seg in segments:
+        if seg.kind == "narration":
+            for m in NAME_RE.finditer(seg.text):
+                told[index.resolve(m.group()) or m.group()] += 1
+    fits = [(n, k) for n, k in called.items() if k >= 5 and 10 * told[n] <= k]
+    return max(fits, key=lambda f: f[1])[0] if fits else None
