@@ -258,3 +258,13 @@ def test_a_title_never_sits_inside_a_name() -> None:
     assert [m.group() for m in NAME_RE.finditer("Mr. Fitzwilliam Darcy")] == [
         "Mr. Fitzwilliam Darcy"
     ]
+
+
+def test_tag_ending_with_whom_the_speech_is_for() -> None:
+    from audiobook.attribute.tags import tag_before
+
+    # "ask her niece:" — the object is whom the line is for; the subject still speaks.
+    tag = tag_before("Mrs. Pell had time to look over his shoulder and ask her niece:")
+    assert tag is not None and tag.who == "Mrs. Pell"
+    tag = tag_before("Then she turned round and told him:")
+    assert tag is not None and tag.who == "she"

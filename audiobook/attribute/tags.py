@@ -228,6 +228,8 @@ def tag_after(narr: str, open_quote: bool = False) -> Tag | None:
 _ENDS_WITH_VERB = re.compile(
     r"\b(?P<verb>[a-z]+)(?:\s+out|(?:\s+(?:very|quite|rather|more|most|so))?\s+[a-z]+ly)?"
     r"(?:\s+to\s+(?:him|her|them|me|us|himself|herself|myself|[A-Z][\w.]*))?"
+    # whom the speech is for, as an object: "ask her niece:", "told him:", "asked Jane,"
+    r"(?:\s+(?:him|her|them|me|us|(?:his|her|their|the)\s+[a-z]+|[A-Z][a-z]+)(?=\s*[,:]))?"
     r"(?:,?\s+(?:in|with)\s+[^,.;:!?\"“]{1,40})?\s*[,:]?[\s—–\-]*$"
 )
 _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
