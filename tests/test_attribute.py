@@ -268,3 +268,13 @@ def test_tag_ending_with_whom_the_speech_is_for() -> None:
     assert tag is not None and tag.who == "Mrs. Pell"
     tag = tag_before("Then she turned round and told him:")
     assert tag is not None and tag.who == "she"
+
+
+def test_possessive_speech_noun_after_a_quote_is_a_tag() -> None:
+    from audiobook.attribute.tags import tag_after
+
+    # '"And who is he?" was Sir Anselm's cold inquiry' / "was Wenna's language"
+    tag = tag_after(" was Sir Anselm's cold suspicious inquiry.")
+    assert tag is not None and tag.who == "Sir Anselm"
+    tag = tag_after(" was Wenna's language; and she meant it.")
+    assert tag is not None and tag.who == "Wenna"

@@ -159,8 +159,10 @@ class Tag:
 
 
 _WAS_REPLY = re.compile(
-    r"^[\s,;:—–\-]*was\s+(?:the\s+|(?P<pron>his|her)\s+)?(?:[a-z]+\s+)?"
-    r"(?:answer|reply|rejoinder|response|retort)\b"
+    r"^[\s,;:—–\-]*was\s+(?:the\s+|(?P<pron>his|her)\s+"
+    rf"|(?P<owner>{NAME_RE.pattern})['’]s\s+)?(?:[a-z]+\s+){{0,3}}"
+    r"(?:answer|reply|rejoinder|response|retort|inquiry|enquiry|question|remark"
+    r"|observation|exclamation|language|comment|cry|greeting)\b"
     rf"(?:\s+of\s+(?P<who>{NAME_RE.pattern}))?"
 )
 
@@ -201,8 +203,9 @@ def tag_after(narr: str, open_quote: bool = False) -> Tag | None:
     if reply:
         # '"Not at all," was her answer'; '"Not a farthing more," was the firm reply
         # of Mr. Limbkins'; '"Plummy and slam!" was the reply' (someone unnamed)
-        if reply.group("who"):
-            return Tag(reply.group("who"), "answered")
+        if reply.group("who") or reply.group("owner"):
+            # "was Sir Walter's cold suspicious inquiry"
+            return Tag(reply.group("who") or reply.group("owner"), "answered")
         if reply.group("pron"):
             return Tag("he" if reply.group("pron") == "his" else "she", "answered")
         return None
