@@ -278,3 +278,16 @@ def test_possessive_speech_noun_after_a_quote_is_a_tag() -> None:
     assert tag is not None and tag.who == "Sir Anselm"
     tag = tag_after(" was Wenna's language; and she meant it.")
     assert tag is not None and tag.who == "Wenna"
+
+
+def test_inverted_tag_before_a_quote() -> None:
+    from audiobook.attribute.tags import tag_before
+
+    # `Then said Mr. Pell, "…"`: verb first, nothing before it could be its subject.
+    tag = tag_before("Then said Mr. Pell,")
+    assert tag is not None and tag.who == "Mr. Pell"
+    tag = tag_before("in an unhappy mood, thus spoke Wenna:")
+    assert tag is not None and tag.who == "Wenna"
+    # ...but `and asked Wenna:` has a subject before the verb: Wenna is spoken to.
+    tag = tag_before("He turned round and asked Wenna:")
+    assert tag is not None and tag.who == "He"

@@ -238,8 +238,23 @@ _ENDS_WITH_VERB = re.compile(
 _CLAUSE_WHO = re.compile(rf"(?P<who>{NAME_RE.pattern}|\b[Hh]e\b|\b[Ss]he\b|\bI\b)")
 
 
+# `Then said Mr. Bennet,` / `thus spoke Mary:` — verb first, where nothing before it in
+# the clause could be its subject (else `and asked Mary:` would make Mary speak).
+_PRE_INVERTED = re.compile(
+    rf"(?:^|[.!?;]\s+|\b(?:[Tt]hus|[Tt]hen|[Ss]o|[Hh]ere)\s+)(?P<verb>[a-z]+)\s+"
+    rf"(?P<who>{NAME_RE.pattern})\s*[,:]?[\s—–\-]*$"
+)
+
+
 def tag_before(narr: str) -> Tag | None:
     tail = narr[-160:]
+    inverted = _PRE_INVERTED.search(tail)
+    if (
+        inverted
+        and inverted.group("verb") in speech_verbs()
+        and inverted.group("who").split()[0].lower() not in STOPWORDS
+    ):
+        return Tag(inverted.group("who"), inverted.group("verb"))
     m = _PRE.search(tail)
     if (
         m
