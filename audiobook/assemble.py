@@ -1,4 +1,5 @@
-"""One chapter's segments -> one stretch of PCM with our pauses, loudness and markers.
+"""One chapter's segments -> one stretch of PCM with our pauses and loudness, and where
+each segment lies in it.
 
 Level: every chapter is brought to -19 LUFS integrated (BS.1770) with its sample peak
 under -3 dBFS. Piper speech has a peak-to-loudness ratio of ~22 dB, so gain alone cannot
@@ -44,15 +45,6 @@ AudioSource: TypeAlias = np.ndarray | tuple[np.ndarray, int] | None
 
 
 @dataclass
-class Marker:
-    """One CHAP frame."""
-
-    title: str
-    start_ms: int
-    end_ms: int
-
-
-@dataclass
 class SegmentSpan:
     """Where one segment's audio lies in the chapter, in samples (end exclusive):
     what subtitles and a follow-along view need."""
@@ -66,7 +58,6 @@ class SegmentSpan:
 class ChapterAudio:
     pcm: np.ndarray  # int16 mono
     sample_rate: int
-    markers: list[Marker]
     spans: list[SegmentSpan] = field(default_factory=list)  # in order, never overlapping
 
     @property
@@ -574,8 +565,6 @@ def assemble_chapter(
     placed: list[tuple[int, np.ndarray]] = []
     pos = round(PAUSES["head"] * sample_rate)
     speech = 0
-    # (first sample of a scene's speech, sample where the pause before it began)
-    scene_starts: list[tuple[int, int]] = []
     spans: list[SegmentSpan] = []
     prev: Segment | None = None
     for seg in segments:
@@ -584,11 +573,8 @@ def assemble_chapter(
         pcm = _as_pcm(audio_for(seg), sample_rate)
         if pcm.size == 0:
             continue
-        pause_start = pos
         if prev is not None:
             pos += round(_pause_before(seg, prev) * sample_rate)
-        if prev is None or seg.scene != prev.scene:
-            scene_starts.append((pos, pause_start))
         placed.append((pos, pcm))
         spans.append(SegmentSpan(seg, pos, pos + pcm.size))
         pos += pcm.size
@@ -602,23 +588,4 @@ def assemble_chapter(
         out[at : at + pcm.size] = pcm
     del placed
     normalize_loudness(out, sample_rate, speech, ceiling_dbfs, target_lufs)
-    markers = _markers(chapter.title, scene_starts, out.size, sample_rate)
-    return ChapterAudio(out, sample_rate, markers, spans)
-
-
-def _markers(
-    title: str, scene_starts: list[tuple[int, int]], total: int, rate: int
-) -> list[Marker]:
-    """One marker per scene, contiguous from 0 to the end. A later scene's marker
-    starts half-way through the scene-break pause, so skipping to it lands just
-    before the words."""
-    end_ms = round(total * 1000 / rate)
-    bounds = [0]
-    for speech_at, pause_at in scene_starts[1:]:
-        bounds.append(round((pause_at + speech_at) / 2 * 1000 / rate))
-    markers = []
-    for i, start in enumerate(bounds):
-        stop = bounds[i + 1] if i + 1 < len(bounds) else end_ms
-        name = title if i == 0 else f"{title} (scene {i + 1})"
-        markers.append(Marker(name, start, stop))
-    return markers
+    return ChapterAudio(out, sample_rate, spans)

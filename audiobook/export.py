@@ -307,29 +307,27 @@ def _tag(part: Path, audio: ChapterAudio, tags: TrackTags) -> None:
     if tags.cover:
         mime = tags.cover_mime or _guess_mime(tags.cover)
         id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=tags.cover))
-    child_ids = []
-    for i, m in enumerate(audio.markers):
-        eid = f"chp{i}"
-        child_ids.append(eid)
-        id3.add(
-            CHAP(
-                element_id=eid,
-                start_time=int(m.start_ms),
-                end_time=int(m.end_ms),
-                start_offset=0xFFFFFFFF,  # "use the times"
-                end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=[m.title])],
-            )
+    # One chapter frame per file, named like the file: a player that joins every
+    # file's frames (Audiobookshelf) lists the book's chapters and nothing else, and
+    # BookPlayer reads CHAP frames only under a CTOC.
+    id3.add(
+        CHAP(
+            element_id="chp0",
+            start_time=0,
+            end_time=round(audio.duration * 1000),
+            start_offset=0xFFFFFFFF,  # "use the times"
+            end_offset=0xFFFFFFFF,
+            sub_frames=[TIT2(encoding=3, text=[tags.title])],
         )
-    if child_ids:
-        id3.add(
-            CTOC(
-                element_id="toc",
-                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                child_element_ids=child_ids,
-                sub_frames=[TIT2(encoding=3, text=[tags.title])],
-            )
+    )
+    id3.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=["chp0"],
+            sub_frames=[TIT2(encoding=3, text=[tags.album])],
         )
+    )
     id3.update_to_v23()  # TDRC -> TYER etc.; UTF-8 text becomes UTF-16 on save
     id3.save(part, v2_version=3)
 
@@ -426,7 +424,7 @@ def _correction(part: Path, audio: ChapterAudio) -> ChapterAudio | None:
     x *= np.float32(32768)
     np.round(x, out=x)
     np.clip(x, -32768, 32767, out=x)
-    return ChapterAudio(x.astype(np.int16), audio.sample_rate, audio.markers, audio.spans)
+    return ChapterAudio(x.astype(np.int16), audio.sample_rate, audio.spans)
 
 
 def write_chapter(

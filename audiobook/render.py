@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 MANIFEST = ".audiobook-render.json"
 # Part of every file's fingerprint: bump when assembly or encoding changes what a file
 # sounds like (levels, pauses, limiter), so a re-run re-makes files made the old way.
-OUTPUT_VERSION = "3"
+OUTPUT_VERSION = "4"
 CHARS_PER_SECOND = 14.0  # about how fast the voices read: a chapter's length from its text
 
 

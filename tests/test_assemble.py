@@ -12,7 +12,6 @@ from audiobook.assemble import (
     CEILING_DBFS,
     PAUSES,
     ChapterAudio,
-    Marker,
     assemble_chapter,
     integrated_loudness,
     limit_peaks,
@@ -102,37 +101,10 @@ def test_skip_and_missing_audio_add_nothing() -> None:
     assert sum(n for sound, n in runs(out.pcm) if sound) == 2 * samples(0.4)
 
 
-def test_markers_one_per_scene_without_gaps() -> None:
-    segments = [
-        seg("narration", "A", 1, 0),
-        seg("narration", "B", 2, 1),
-        seg("narration", "C", 3, 1),
-        seg("narration", "D", 4, 2),
-    ]
-    out = assemble(segments, {k: square(1.0) for k in "ABCD"})
-    titles = [m.title for m in out.markers]
-    assert titles == ["The Long Stairs", "The Long Stairs (scene 2)", "The Long Stairs (scene 3)"]
-    assert out.markers[0].start_ms == 0
-    assert out.markers[-1].end_ms == round(out.duration * 1000)
-    for a, b in itertools.pairwise(out.markers):
-        assert a.end_ms == b.start_ms and a.start_ms < a.end_ms
-    # a scene marker starts inside the scene-break pause, before the words
-    scene2_words_ms = (PAUSES["head"] + 1.0 + PAUSES["scene"]) * 1000
-    assert scene2_words_ms - PAUSES["scene"] * 1000 < out.markers[1].start_ms < scene2_words_ms
-
-
-def test_single_scene_has_one_marker() -> None:
-    out = assemble(
-        [seg("narration", "A", 1), seg("narration", "B", 2)], {"A": square(1), "B": square(1)}
-    )
-    assert out.markers == [Marker("The Long Stairs", 0, round(out.duration * 1000))]
-
-
 def test_chapter_without_audio_is_just_silence() -> None:
     out = assemble([seg("narration", "A", 1)], {})
     assert not out.pcm.any()
     assert out.duration == pytest.approx(PAUSES["head"] + PAUSES["tail"], abs=1e-3)
-    assert len(out.markers) == 1
 
 
 def _speechlike(seconds: float, amplitude: float) -> np.ndarray:

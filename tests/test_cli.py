@@ -44,7 +44,7 @@ def test_make_example_writes_tagged_chapters(example: Path, tmp_path: Path) -> N
     assert str(tags["TRCK"]) == "1/2"
     assert str(tags["TCON"]) == "Audiobook"
     chaps = tags.getall("CHAP")
-    assert len(chaps) == 2  # chapter 1 has one scene break
+    assert len(chaps) == 1  # a scene break is no chapter
     assert tags.getall("CTOC")[0].child_element_ids == [c.element_id for c in chaps]
     playlist = (book / "The Lighthouse at Gull Point.m3u8").read_text(encoding="utf-8")
     assert "01 - Chapter 1 The Storm.mp3" in playlist and playlist.startswith("#EXTM3U")

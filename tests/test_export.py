@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
-from audiobook.assemble import ChapterAudio, Marker
+from audiobook.assemble import ChapterAudio
 from audiobook.errors import ExportError
 from audiobook.export import (
     QUALITIES,
@@ -41,9 +41,7 @@ PNG = bytes.fromhex(
 def chapter_audio(seconds: float = 3.0) -> ChapterAudio:
     t = np.arange(round(seconds * RATE)) / RATE
     pcm = np.round(6000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
-    total_ms = round(seconds * 1000)
-    markers = [Marker("Arrival", 0, 1200), Marker("Arrival (scene 2)", 1200, total_ms)]
-    return ChapterAudio(pcm, RATE, markers)
+    return ChapterAudio(pcm, RATE)
 
 
 def tags(**kw: object) -> TrackTags:
@@ -173,7 +171,8 @@ def test_write_chapter_tags_chapters_and_duration(tmp_path: Path) -> None:
         (str(chaps[i].sub_frames["TIT2"]), chaps[i].start_time, chaps[i].end_time)
         for i in toc[0].child_element_ids
     ]
-    assert got == [("Arrival", 0, 1200), ("Arrival (scene 2)", 1200, 3000)]
+    # one frame per file, named like the file: scenes are not chapters
+    assert got == [(str(id3["TIT2"]), 0, 3000)]
 
 
 def test_write_chapter_minimal_tags_and_overwrite(tmp_path: Path) -> None:
@@ -245,7 +244,7 @@ def test_write_playlist_failure(tmp_path: Path) -> None:
 @pytest.mark.parametrize("rate", [16000, 24000, 44100])
 def test_duration_exact_at_other_rates(tmp_path: Path, rate: int) -> None:
     pcm = np.round(4000 * np.sin(np.arange(rate * 2) * 0.05)).astype(np.int16)
-    audio = ChapterAudio(pcm, rate, [Marker("All", 0, 2000)])
+    audio = ChapterAudio(pcm, rate)
     dest = tmp_path / "x.mp3"
     write_chapter(dest, audio, tags(cover=None))
     info = MP3(dest).info
@@ -261,7 +260,7 @@ def test_decoded_file_keeps_level_promises_even_for_unlevelled_audio(tmp_path: P
     ~ -3.7 LUFS) comes out at -19 LUFS with its peak under -3 dBFS."""
     t = np.arange(RATE * 4) / RATE
     loud = 0.999 * np.sin(2 * np.pi * 300 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
-    audio = ChapterAudio(np.round(loud * 32767).astype(np.int16), RATE, [Marker("A", 0, 4000)])
+    audio = ChapterAudio(np.round(loud * 32767).astype(np.int16), RATE)
     dest = tmp_path / "loud.mp3"
     write_chapter(dest, audio, tags(cover=None))
     y, rate = decode_audio(dest)
@@ -278,7 +277,7 @@ def test_decoding_is_aligned_with_the_pcm(tmp_path: Path) -> None:
     pcm = np.zeros(RATE * 2, np.int16)
     pcm[RATE : RATE + 20] = 20000
     dest = tmp_path / "click.mp3"
-    write_chapter(dest, ChapterAudio(pcm, RATE, [Marker("A", 0, 2000)]), tags(), verify=False)
+    write_chapter(dest, ChapterAudio(pcm, RATE), tags(), verify=False)
     y, _ = decode_audio(dest)
     assert y.size == pcm.size
     assert abs(int(np.argmax(np.abs(y))) - (RATE + 10)) <= 0.002 * RATE
@@ -294,7 +293,7 @@ def test_high_quality_is_44k_192k_cbr(tmp_path: Path) -> None:
     t = np.arange(q.sample_rate * 2) / q.sample_rate
     pcm = np.round(5000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)
     dest = tmp_path / "hq.mp3"
-    audio = ChapterAudio(pcm, q.sample_rate, [Marker("A", 0, 2000)])
+    audio = ChapterAudio(pcm, q.sample_rate)
     write_chapter(dest, audio, tags(), bitrate=q.mp3_bitrate)
     info = MP3(dest).info
     assert info is not None and info.sample_rate == 44100 and info.channels == 1
@@ -378,6 +377,6 @@ def test_quiet_audio_is_not_boosted_into_noise_on_export(tmp_path: Path) -> None
     t = np.arange(RATE * 3) / RATE
     quiet = np.round(30 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)  # ~ -60 dBFS
     dest = tmp_path / "quiet.mp3"
-    write_chapter(dest, ChapterAudio(quiet, RATE, [Marker("A", 0, 3000)]), tags(cover=None))
+    write_chapter(dest, ChapterAudio(quiet, RATE), tags(cover=None))
     y, _ = decode_audio(dest)
     assert peak_dbfs(y) < -50

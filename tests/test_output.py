@@ -141,23 +141,36 @@ def test_subtitles_follow_the_audio(rendered: Path) -> None:
     assert " ".join(text[start:end].split()) == cues[1].text
 
 
-def test_chapter_markers_sit_in_the_scene_break(rendered: Path) -> None:
-    mp3 = rendered / "01 - Chapter 1 The Storm.mp3"
+INTERLUDES = (
+    "Title: Two Interludes\nAuthor: Ines Varga\n\n"
+    "Interlude\n\nThe tide came in at dusk.\n\n* * *\n\nPell counted the boats.\n\n"
+    "Interlude\n\n\"Six boats,\" said Pell.\n\n"
+    "Chapter 3\n\nThe harbour slept.\n"
+)
+
+
+def _chap_titles(mp3: Path) -> list[str]:
     id3 = ID3(mp3)
-    chaps = [c for c in id3.getall("CHAP")]
-    assert [str(c.sub_frames["TIT2"]) for c in chaps] == [
-        "Chapter 1: The Storm",
-        "Chapter 1: The Storm (scene 2)",
-    ]
-    y, rate = decode_audio(mp3)
-    assert abs(chaps[-1].end_time - y.size / rate * 1000) <= 50
-    cues = read_vtt(mp3.with_suffix(".vtt"))
-    at = chaps[1].start_time / 1000
-    before = max(c.end for c in cues if c.end <= at)
-    after = min(c.start for c in cues if c.start >= at)
-    assert abs(at - (before + after) / 2) <= 0.05
-    assert after - before >= 1.5  # it is the scene break, not an ordinary pause
-    assert peak_dbfs(y[round((at - 0.5) * rate) : round((at + 0.5) * rate)]) <= -60
+    chaps = {c.element_id: c for c in id3.getall("CHAP")}
+    (toc,) = id3.getall("CTOC")
+    return [str(chaps[i].sub_frames["TIT2"]) for i in toc.child_element_ids]
+
+
+def test_chapters_are_unique_and_the_same_in_mp3_and_m4b(tmp_path: Path) -> None:
+    """Two chapters with one title, one with a scene break: a library that joins the
+    files' chapter frames must list three distinct chapters, the M4B the same three."""
+    story = tmp_path / "interludes.txt"
+    story.write_text(INTERLUDES, encoding="utf-8")
+    for fmt in ("mp3", "m4b"):
+        code, err = make(str(story), "-o", str(tmp_path / fmt), "--format", fmt)
+        assert code == 0, err
+    mp3s = sorted((tmp_path / "mp3" / "Ines Varga" / "Two Interludes").glob("*.mp3"))
+    joined = [t for mp3 in mp3s for t in _chap_titles(mp3)]
+    assert len(mp3s) == 3 and len(joined) == 3  # the scene break is no chapter
+    assert len(set(joined)) == 3
+    assert joined == [str(ID3(mp3)["TIT2"]) for mp3 in mp3s]
+    (m4b,) = (tmp_path / "m4b" / "Ines Varga" / "Two Interludes").glob("*.m4b")
+    assert [title for _, _, title in list_chapters(m4b)] == joined
 
 
 def test_series_folder_and_tags(tmp_path: Path) -> None:
