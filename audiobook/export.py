@@ -36,6 +36,7 @@ from audiobook.assemble import (
     limit_peaks,
 )
 from audiobook.errors import ExportError
+from audiobook.language import iso639_2
 from audiobook.model import Chapter, Segment
 from audiobook.subtitles import chapter_cues, format_vtt
 
@@ -86,6 +87,14 @@ class TrackTags:
     cover: bytes | None = None
     cover_mime: str | None = None
     genre: str = "Audiobook"
+    language: str | None = None  # as the source said it; written as ISO 639-2
+
+    @property
+    def grouping(self) -> str | None:
+        """The series as Audiobookshelf parses a grouping tag: "Name #part"."""
+        if not self.series:
+            return None
+        return f"{self.series} #{self.series_part}" if self.series_part else self.series
 
 
 # Forbidden on Windows (and "/" everywhere), plus control characters.
@@ -117,8 +126,11 @@ def safe_name(text: str, limit: int = 80) -> str:
 
 
 def book_folder(out: Path, author: str | None, title: str, series: str | None = None) -> Path:
-    """OUT/<Author or "Unknown Author">/[<Series>/]<Title>."""
-    folder = Path(out) / (_clean(author or "", 80) or "Unknown Author")
+    """OUT/[<Author>/][<Series>/]<Title>. No author folder when the author is unknown:
+    Audiobookshelf would make an author of whatever name the folder had."""
+    folder = Path(out)
+    if author and _clean(author, 80):
+        folder /= _clean(author, 80)
     if series and _clean(series, 80):
         folder /= safe_name(series)
     return folder / safe_name(title)
@@ -278,7 +290,9 @@ def _tag(part: Path, audio: ChapterAudio, tags: TrackTags) -> None:
         TCOM,
         TCON,
         TDRC,
+        TIT1,
         TIT2,
+        TLAN,
         TPE1,
         TPE2,
         TRCK,
@@ -300,10 +314,19 @@ def _tag(part: Path, audio: ChapterAudio, tags: TrackTags) -> None:
         id3.add(TDRC(encoding=3, text=[tags.year]))
     if tags.description:
         id3.add(COMM(encoding=3, lang="eng", desc="", text=[tags.description]))
+    language = iso639_2(tags.language)
+    if language:
+        id3.add(TLAN(encoding=3, text=[language]))
     if tags.series:
         id3.add(TXXX(encoding=3, desc="series", text=[tags.series]))
+        # Voice (Android) reads only the movement frames; Audiobookshelf also reads
+        # the grouping as "Name #part".
+        id3.add(TXXX(encoding=3, desc="MVNM", text=[tags.series]))
+        id3.add(TIT1(encoding=3, text=[tags.grouping]))
     if tags.series_part:
         id3.add(TXXX(encoding=3, desc="series-part", text=[tags.series_part]))
+        if tags.series:
+            id3.add(TXXX(encoding=3, desc="MVIN", text=[tags.series_part]))
     if tags.cover:
         mime = tags.cover_mime or _guess_mime(tags.cover)
         id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=tags.cover))
@@ -684,7 +707,8 @@ class M4bWriter:
             cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
             cmd += ["-i", str(self._audio_part), "-f", "ffmetadata", "-i", str(self._meta_part)]
             cmd += ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy"]
-            cmd += ["-movflags", "+faststart", "-f", "ipod", str(self._part)]
+            # "M4B " marks an audiobook for players that go by the brand (Apple Books)
+            cmd += ["-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod", str(self._part)]
             proc = subprocess.run(cmd, capture_output=True, check=False)
             if proc.returncode != 0:
                 err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -732,7 +756,11 @@ def _tag_mp4(path: Path, tags: TrackTags) -> None:
         t["desc"] = [tags.description]
         t["\xa9cmt"] = [tags.description]
     t["stik"] = [2]  # media kind: audiobook
-    for key, value in (("series", tags.series), ("series-part", tags.series_part)):
+    if tags.series:
+        t["\xa9grp"] = [tags.grouping]
+    language = iso639_2(tags.language)
+    freeform = (("series", tags.series), ("series-part", tags.series_part))
+    for key, value in (*freeform, ("LANGUAGE", language)):
         if value:
             t[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
     if tags.cover:

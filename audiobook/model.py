@@ -24,6 +24,7 @@ class BookMeta:
     author: str | None = None
     description: str | None = None
     language: str | None = None
+    genre: str | None = None  # the source's subject or fandom, for the genre tag
     year: str | None = None
     series: str | None = None
     series_part: str | None = None

@@ -328,6 +328,8 @@ def render_story(
             series_part=series_part,
             cover=cover,
             cover_mime="image/jpeg",
+            genre=script.meta.genre or "Audiobook",
+            language=script.meta.language,
         )
 
     # A book file needs every chapter: a partial render (the TUI's one chapter) is

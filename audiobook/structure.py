@@ -676,6 +676,10 @@ def _fill_meta(meta: BookMeta, units: list[_Unit]) -> None:
             meta.author = u.value[0].strip() or None
         elif u.label == "summary" and meta.description is None:
             meta.description = "\n\n".join(v for v in u.value if v) or None
+        elif u.label == "language" and meta.language is None:
+            meta.language = u.value[0].strip() or None
+        elif u.label == "fandom" and meta.genre is None:
+            meta.genre = u.value[0].strip() or None
 
 
 def _prettify(path: Path) -> str:

@@ -58,6 +58,8 @@ def tags(**kw: object) -> TrackTags:
         series_part="3",
         cover=PNG,
         cover_mime="image/png",
+        language="de-AT",
+        genre="Original Work",
     )
     for k, v in kw.items():
         setattr(base, k, v)
@@ -115,7 +117,8 @@ def test_book_folder(tmp_path: Path) -> None:
     assert book_folder(tmp_path, "Mira Okafor", "The Quiet Harbour") == (
         tmp_path / "Mira Okafor" / "The Quiet Harbour"
     )
-    assert book_folder(tmp_path, None, "T") == tmp_path / "Unknown Author" / "T"
+    assert book_folder(tmp_path, None, "T") == tmp_path / "T"  # no "Unknown Author"
+    assert book_folder(tmp_path, None, "T", series="S") == tmp_path / "S" / "T"
     assert book_folder(tmp_path, "A", "T", series="S: One") == tmp_path / "A" / "S One" / "T"
     evil = book_folder(tmp_path, "../..", "../../x", series="..")
     assert evil.resolve().is_relative_to(tmp_path.resolve())
@@ -153,12 +156,16 @@ def test_write_chapter_tags_chapters_and_duration(tmp_path: Path) -> None:
     assert str(id3["TALB"]) == "The Quiet Harbour"
     assert str(id3["TPE1"]) == str(id3["TPE2"]) == "Mira Okafor"
     assert str(id3["TRCK"]) == "2/12"
-    assert str(id3["TCON"]) == "Audiobook"
     assert str(id3["TCOM"]) == "joe"
     assert str(id3["TDRC"]) == "2023"
     assert id3.getall("COMM")[0].text == ["Ein Boot kommt an. ✓ — “quotes”"]
     assert str(id3["TXXX:series"]) == "Harbour Tales"
     assert str(id3["TXXX:series-part"]) == "3"
+    # what Voice (movement) and Audiobookshelf (grouping "Name #part") read
+    assert str(id3["TXXX:MVNM"]) == "Harbour Tales" and str(id3["TXXX:MVIN"]) == "3"
+    assert str(id3["TIT1"]) == "Harbour Tales #3"
+    assert str(id3["TLAN"]) == "ger"
+    assert str(id3["TCON"]) == "Original Work"
     apic = id3.getall("APIC")[0]
     assert apic.data == PNG and apic.mime == "image/png" and apic.type == 3
 
@@ -354,7 +361,10 @@ def test_m4b_has_chapters_tags_and_cover(tmp_path: Path) -> None:
     assert t is not None
     assert t["\xa9nam"] == ["The Quiet Harbour"] and t["\xa9ART"] == ["Mira Okafor"]
     assert t["aART"] == ["Mira Okafor"] and t["\xa9wrt"] == ["joe"]
-    assert t["\xa9gen"] == ["Audiobook"] and t["\xa9day"] == ["2023"]
+    assert t["\xa9gen"] == ["Original Work"] and t["\xa9day"] == ["2023"]
+    assert t["\xa9grp"] == ["Harbour Tales #3"]
+    assert bytes(t["----:com.apple.iTunes:LANGUAGE"][0]) == b"ger"
+    assert dest.read_bytes()[8:12] == b"M4B "  # the major brand in ftyp
     assert t["desc"] == ["Ein Boot kommt an. ✓ — “quotes”"]
     assert bytes(t["----:com.apple.iTunes:series"][0]) == b"Harbour Tales"
     assert bytes(t["covr"][0]) == PNG

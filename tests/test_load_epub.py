@@ -84,6 +84,7 @@ EPUB3_OPF = opf3(
     <dc:description>&lt;p&gt;A &lt;b&gt;small&lt;/b&gt; tale.&lt;/p&gt;
       &lt;p&gt;Of fog.&lt;/p&gt;</dc:description>
     <dc:language>en-US</dc:language>
+    <dc:subject>Sea Stories</dc:subject>
     <dc:date>2020-02-02</dc:date>
     <meta property="belongs-to-collection" id="s1">Harbour Tales</meta>
     <meta refines="#s1" property="collection-type">series</meta>
@@ -138,6 +139,7 @@ def headings(doc: Document) -> list[tuple[str, int]]:
 def test_epub3_metadata(epub3: Document) -> None:
     m = epub3.meta
     assert epub3.format == "epub"
+    assert m.genre == "Sea Stories"  # the first subject
     assert (m.title, m.author, m.language, m.year) == (
         "The Quiet Harbour",
         "Ana Quill",

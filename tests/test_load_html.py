@@ -52,6 +52,7 @@ def test_ao3_meta(ao3: Document) -> None:
     assert m.author == "quillandmoth"
     assert m.description == "Ines inherits a lighthouse and a ledger that writes back."
     assert (m.language, m.year, m.series, m.series_part) == ("en", "2021", "Salt and Signal", "2")
+    assert m.genre == "Original Work"  # the fandom
 
 
 def test_ao3_never_reads_script_style_noscript_comments(ao3: Document) -> None:

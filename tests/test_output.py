@@ -390,3 +390,19 @@ def test_epub_cover_is_used(tmp_path: Path) -> None:
         assert r < 40 and abs(g - 90) < 10 and b > 180
     (mp3,) = book.glob("*.mp3")
     assert ID3(mp3).getall("APIC")[0].data == (book / "cover.jpg").read_bytes()
+
+
+def test_header_language_and_fandom_become_tags(tmp_path: Path) -> None:
+    story = tmp_path / "tide.txt"
+    story.write_text(
+        "Title: Tide Tables\nFandom: Harbour Lights\nLanguage: English\n\n"
+        + SHORT.split("\n\n", 1)[1],
+        encoding="utf-8",
+    )
+    code, err = make(str(story), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    # no author: the book folder sits right under the output, with no artist tag
+    (mp3,) = (tmp_path / "out" / "Tide Tables").glob("*.mp3")
+    id3 = ID3(mp3)
+    assert str(id3["TLAN"]) == "eng" and str(id3["TCON"]) == "Harbour Lights"
+    assert "TPE1" not in id3 and "TPE2" not in id3

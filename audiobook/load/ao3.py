@@ -151,7 +151,7 @@ def _demote_inner_headings(work: Ao3Work, scope: Tag) -> None:
 
 
 def _read_tags(meta: BookMeta, dl: Tag | None) -> None:
-    """Language, series and year from the tag list (``dt`` label / ``dd`` value pairs)."""
+    """Language, fandom (our genre), series and year from the tag list (``dt`` label / ``dd`` value pairs)."""
     if dl is None:
         return
     for dt in dl.find_all("dt"):
@@ -162,6 +162,8 @@ def _read_tags(meta: BookMeta, dl: Tag | None) -> None:
         value = text_of(dd)
         if label == "language":
             meta.language = _LANGUAGES.get(value.lower())
+        elif label in ("fandom", "fandoms") and value and meta.genre is None:
+            meta.genre = value
         elif label == "series" and meta.series is None:
             m = _SERIES.search(value)
             if m is not None:

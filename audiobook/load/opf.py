@@ -138,6 +138,7 @@ def _metadata(md: Any) -> BookMeta:
     desc = next((xml_text(d) for d in descendants(md, "description") if xml_text(d)), "")
     meta.description = _plain(desc) or None
     meta.language = next((xml_text(x) for x in descendants(md, "language") if xml_text(x)), None)
+    meta.genre = next((xml_text(x) for x in descendants(md, "subject") if xml_text(x)), None)
     meta.year = _year(descendants(md, "date"))
     meta.series, meta.series_part = _series(metas, named, refines)
     return meta

@@ -24,6 +24,9 @@ _KNOWN_KEYS = frozenset(
         "summary",
         "language",
         "lang",
+        "genre",
+        "fandom",
+        "subject",
         "date",
         "year",
         "series",
@@ -123,6 +126,7 @@ def _apply_front_matter(meta: BookMeta, fields: dict[str, list[str]]) -> None:
     meta.author = ", ".join(authors) or None
     meta.description = first("description", "summary")
     meta.language = first("language", "lang")
+    meta.genre = first("genre", "fandom", "subject")
     meta.series = first("series")
     meta.series_part = first("series_part", "series_index", "part")
     date = first("year", "date")
