@@ -144,7 +144,7 @@ def test_subtitles_follow_the_audio(rendered: Path) -> None:
 INTERLUDES = (
     "Title: Two Interludes\nAuthor: Ines Varga\n\n"
     "Interlude\n\nThe tide came in at dusk.\n\n* * *\n\nPell counted the boats.\n\n"
-    "Interlude\n\n\"Six boats,\" said Pell.\n\n"
+    'Interlude\n\n"Six boats," said Pell.\n\n'
     "Chapter 3\n\nThe harbour slept.\n"
 )
 

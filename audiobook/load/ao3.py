@@ -151,7 +151,8 @@ def _demote_inner_headings(work: Ao3Work, scope: Tag) -> None:
 
 
 def _read_tags(meta: BookMeta, dl: Tag | None) -> None:
-    """Language, fandom (our genre), series and year from the tag list (``dt`` label / ``dd`` value pairs)."""
+    """Language, fandom (our genre), series and year from the tag list (``dt`` label,
+    ``dd`` value)."""
     if dl is None:
         return
     for dt in dl.find_all("dt"):
