@@ -3,8 +3,8 @@ plus the side files a library reads (M3U8 playlist, cover.jpg, desc.txt, reader.
 
 Every file is written as ``<name>.part`` and renamed into place, so an interrupted
 export never leaves a half file under the final name. Each MP3 is decoded again after
-encoding and its level measured: the promises (-19 LUFS, peak <= -3 dBFS) are about the
-file a player decodes, not about our PCM.
+encoding and its level measured: the promises (-19 LUFS, true peak <= -3 dBTP) are
+about the file a player decodes, not about our PCM.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from audiobook.assemble import (
     AudioSource,
     ChapterAudio,
     LoudnessMeter,
+    TruePeakMeter,
     assemble_chapter,
     limit_peaks,
 )
@@ -379,31 +380,34 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32), int(rate)
 
 
-def decoded_peak_dbfs(path: Path) -> float:
-    """Sample peak of the decoded file, streamed: a whole book need not fit in memory."""
+def decoded_true_peak(path: Path) -> float:
+    """True peak (dBTP) of the decoded file, streamed: a whole book need not fit in
+    memory."""
     cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
     cmd += ["-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
-    peak = 0.0
+    meter = TruePeakMeter()
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
             assert proc.stdout is not None
+            tail = b""
             while chunk := proc.stdout.read(1 << 22):
-                x = np.frombuffer(chunk[: len(chunk) // 4 * 4], dtype="<f4")
-                if x.size:
-                    peak = max(peak, float(np.max(np.abs(x))))
+                chunk = tail + chunk
+                whole = len(chunk) // 4 * 4
+                tail = chunk[whole:]
+                meter.add(np.frombuffer(chunk[:whole], dtype="<f4"))
     except OSError as exc:
         raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
     if proc.returncode != 0:
         raise ExportError("cannot decode", path)
-    return 20 * float(np.log10(peak)) if peak > 0 else float("-inf")
+    return meter.dbtp()
 
 
 def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
-    """(sample peak dBFS, integrated loudness LUFS) of the file decoded as a player
+    """(true peak dBTP, integrated loudness LUFS) of the file decoded as a player
     would, measured as it streams out of the decoder: no chapter-sized array."""
     cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
     cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"]
-    peak = 0.0
+    peaks = TruePeakMeter()
     meter = LoudnessMeter(rate)
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
@@ -415,13 +419,13 @@ def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
                 tail = chunk[whole:]
                 x = np.frombuffer(chunk[:whole], dtype="<f4")
                 if x.size:
-                    peak = max(peak, float(np.max(np.abs(x))))
+                    peaks.add(x)
                     meter.add(x)
     except OSError as exc:
         raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
     if proc.returncode != 0:
         raise ExportError("cannot decode", path)
-    return (20 * float(np.log10(peak)) if peak > 0 else float("-inf")), meter.loudness()
+    return peaks.dbtp(), meter.loudness()
 
 
 def peak_dbfs(x: np.ndarray) -> float:
@@ -456,7 +460,7 @@ def write_chapter(
     """Encode mono CBR MP3 (with Xing/Info header), tag it, and move it to ``dest``.
 
     With ``verify`` the encoded file is decoded and measured; if encoding pushed the
-    peak over -3 dBFS or the loudness off -19 LUFS it is re-levelled and encoded again
+    true peak over -3 dBTP or the loudness off -19 LUFS it is re-levelled and encoded again
     (once: the second pass corrects by what the first one measured)."""
     dest = Path(dest)
     part = dest.with_suffix(dest.suffix + ".part")

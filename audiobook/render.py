@@ -39,7 +39,7 @@ from .export import (
     book_filename,
     book_folder,
     chapter_filename,
-    decoded_peak_dbfs,
+    decoded_true_peak,
     export_chapter,
     safe_name,
     write_file,
@@ -354,7 +354,7 @@ def render_story(
                 )  # fmt: skip
                 # Measured on the decoded book; over the promise (rare): once more, with
                 # the limiter lower by what the encoder added.
-                over = decoded_peak_dbfs(dest) - (PEAK_DBFS - 0.1)
+                over = decoded_true_peak(dest) - (PEAK_DBFS - 0.1)
                 if over <= 0:
                     break
                 log.info("%s: peak %.2f dB over after AAC, re-encoding", dest.name, over)

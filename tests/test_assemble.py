@@ -12,11 +12,15 @@ from audiobook.assemble import (
     CEILING_DBFS,
     PAUSES,
     ChapterAudio,
+    TruePeakMeter,
     assemble_chapter,
     integrated_loudness,
     limit_peaks,
     normalize_loudness,
+    true_peak_dbtp,
+    true_peak_envelope,
 )
+from audiobook.export import peak_dbfs
 from audiobook.model import Chapter, Segment
 
 RATE = 22050
@@ -271,3 +275,25 @@ def test_a_long_chapter_is_held_in_int16_not_float() -> None:
     finally:
         tracemalloc.stop()
     assert peak / out.pcm.size < 11
+
+
+def test_limiter_holds_the_true_peak_between_samples() -> None:
+    """A quarter-rate tone sampled at 45 degrees: every sample is at 0.707 of the wave's
+    crest, so the sample peak hides 3 dB; the true peak must not."""
+    n = np.arange(RATE)
+    fade = np.minimum(1.0, np.minimum(n, n[::-1]) / 2000)  # no ringing at abrupt ends
+    x = (0.9 * fade * np.sin(2 * np.pi * n / 4 + np.pi / 4)).astype(np.float32)
+    assert peak_dbfs(x) < -3.9 and true_peak_dbtp(x) == pytest.approx(20 * np.log10(0.9), abs=0.1)
+    limit_peaks(x, RATE, -6.0)
+    assert true_peak_dbtp(x) <= -6.0 + 0.1
+    assert peak_dbfs(x) < -8.5  # held down by what lies between the samples
+
+
+def test_true_peak_meter_is_the_same_in_pieces() -> None:
+    x = np.random.default_rng(3).standard_normal(5000).astype(np.float32) * 0.2
+    meter = TruePeakMeter()
+    for a, b in itertools.pairwise([0, 7, 8, 900, 2500, 5000]):
+        meter.add(x[a:b])
+    assert meter.dbtp() == pytest.approx(true_peak_dbtp(x), abs=1e-6)
+    env = true_peak_envelope((x * 32767).astype(np.int16), chunk=1000)
+    assert 20 * np.log10(env.max() / 32768) == pytest.approx(true_peak_dbtp(x), abs=0.01)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
-from audiobook.assemble import ChapterAudio
+from audiobook.assemble import ChapterAudio, true_peak_dbtp
 from audiobook.errors import ExportError
 from audiobook.export import (
     QUALITIES,
@@ -20,7 +20,7 @@ from audiobook.export import (
     book_folder,
     chapter_filename,
     decode_audio,
-    decoded_peak_dbfs,
+    decoded_true_peak,
     ffmetadata,
     list_chapters,
     peak_dbfs,
@@ -264,7 +264,7 @@ def test_duration_exact_at_other_rates(tmp_path: Path, rate: int) -> None:
 
 def test_decoded_file_keeps_level_promises_even_for_unlevelled_audio(tmp_path: Path) -> None:
     """write_chapter measures what it encoded: audio given far too loud (peak 0 dBFS,
-    ~ -3.7 LUFS) comes out at -19 LUFS with its peak under -3 dBFS."""
+    ~ -3.7 LUFS) comes out at -19 LUFS with its true peak under -3 dBTP."""
     t = np.arange(RATE * 4) / RATE
     loud = 0.999 * np.sin(2 * np.pi * 300 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
     audio = ChapterAudio(np.round(loud * 32767).astype(np.int16), RATE)
@@ -272,7 +272,7 @@ def test_decoded_file_keeps_level_promises_even_for_unlevelled_audio(tmp_path: P
     write_chapter(dest, audio, tags(cover=None))
     y, rate = decode_audio(dest)
     assert rate == RATE
-    assert peak_dbfs(y) <= -3.0
+    assert true_peak_dbtp(y) <= -3.0
     assert pyloudnorm.Meter(RATE).integrated_loudness(y.astype(np.float64)) == pytest.approx(
         -19.0, abs=1.0
     )
@@ -370,7 +370,7 @@ def test_m4b_has_chapters_tags_and_cover(tmp_path: Path) -> None:
     assert bytes(t["covr"][0]) == PNG
     y, rate = decode_audio(dest)
     assert rate == RATE and abs(y.size - 5 * RATE) <= 0.01 * RATE
-    assert decoded_peak_dbfs(dest) == pytest.approx(peak_dbfs(y), abs=1e-4)
+    assert decoded_true_peak(dest) == pytest.approx(true_peak_dbtp(y), abs=1e-4)
 
 
 def test_m4b_interrupted_leaves_nothing(tmp_path: Path) -> None:
