@@ -329,7 +329,8 @@ def render_story(
             cover=cover,
             cover_mime="image/jpeg",
             genre=script.meta.genre or "Audiobook",
-            language=script.meta.language,
+            # unsaid by the source: the book is in the language it is read in
+            language=script.meta.language or casting.narrator.language,
         )
 
     # A book file needs every chapter: a partial render (the TUI's one chapter) is
