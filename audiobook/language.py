@@ -44,3 +44,12 @@ def iso639_2(value: str | None) -> str | None:
     """The ISO 639-2 code ("eng") audio tags carry, or None when unknown."""
     two = bcp47(value)
     return _CODES[two][0] if two else None
+
+
+def language_name(value: str | None) -> str | None:
+    """The language's English name ("English") as library apps show it; the value as
+    given when we do not know it."""
+    two = bcp47(value)
+    if two is None:
+        return value or None
+    return _CODES[two][1].title()

@@ -41,12 +41,14 @@ from .export import (
     chapter_filename,
     decoded_true_peak,
     export_chapter,
+    list_chapters,
     safe_name,
     write_file,
     write_playlist,
 )
 from .helpers import start_helpers
 from .lexicon import story_lexicon
+from .library import LibraryBook, chapter_times, metadata_json
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
 from .sidecar import load_sidecar, save_sidecar
@@ -170,12 +172,18 @@ def _reusable(dest: Path, manifest: dict[str, str], fp: str) -> float | None:
         return None
 
 
-def reader_text(script: Script, jobs: dict[int, SynthJob]) -> str:
-    """reader.txt: the narrator's voice on the first line (Audiobookshelf reads only that
-    line, as the narrator), then who speaks with which voice, in order of appearance."""
+def _voices(script: Script, jobs: dict[int, SynthJob]) -> dict[str, str]:
+    """Who speaks with which voice, in order of appearance."""
     voices: dict[str, str] = {}
     for i in sorted(jobs):
         voices.setdefault(speaker_label(script.segments[i]), jobs[i].voice.name)
+    return voices
+
+
+def reader_text(script: Script, jobs: dict[int, SynthJob]) -> str:
+    """reader.txt: the narrator's voice on the first line (Audiobookshelf reads only that
+    line, as the narrator), then who speaks with which voice, in order of appearance."""
+    voices = _voices(script, jobs)
     narrator = voices.get(NARRATOR) or next(iter(voices.values()), "")
     lines = [narrator, "", "Voices:"]
     lines += [f"{who}: {voice}" for who, voice in voices.items()]
@@ -190,6 +198,31 @@ def _side_files(folder: Path, script: Script, jobs: dict[int, SynthJob], cover: 
         write_file(folder / "desc.txt", description + "\n")
     write_file(folder / "reader.txt", reader_text(script, jobs))
     return folder / "cover.jpg"
+
+
+def _library_file(
+    folder: Path,
+    tags: TrackTags,
+    chapters: list[tuple[str, float, float]],
+    script: Script,
+    jobs: dict[int, SynthJob],
+) -> None:
+    """metadata.json, so Audiobookshelf takes the book as we made it."""
+    voices = _voices(script, jobs)
+    narrators = [tags.narrator or "", *voices.values()]
+    book = LibraryBook(
+        title=tags.album,
+        authors=[tags.author] if tags.author else [],
+        narrators=[v for v in dict.fromkeys(narrators) if v],
+        chapters=chapters,
+        series=tags.series,
+        series_part=tags.series_part,
+        genre=script.meta.genre,
+        year=tags.year,
+        description=tags.description,
+        language=tags.language,
+    )
+    write_file(folder / "metadata.json", metadata_json(book))
 
 
 def _remove_stale(folder: Path, manifest: dict[str, str], keep: set[str]) -> None:
@@ -364,6 +397,8 @@ def render_story(
             manifest[dest.name] = f"{fp}:{seconds:.3f}"
         _remove_stale(folder, manifest, {dest.name})
         _write_manifest(folder, manifest)
+        chapters = [(title, start, end) for start, end, title in list_chapters(dest)]
+        _library_file(folder, tags, chapters, script, all_jobs)
         (folder / f"{safe_name(script.title)}.m3u8").unlink(missing_ok=True)
         emit(Progress("done", story, 1, 1))
         vtt = dest.with_suffix(".vtt")
@@ -423,6 +458,8 @@ def render_story(
         seconds += dur
     if wanted is None:
         write_playlist(folder, script.title, playlist)
+        chapters = chapter_times([t for _, _, t in playlist], [d for _, d, _ in playlist])
+        _library_file(folder, tags_for(script.title, 1, 1), chapters, script, all_jobs)
         _remove_stale(folder, manifest, {f.name for f in files})
         _write_manifest(folder, manifest)
     emit(Progress("done", story, 1, 1))

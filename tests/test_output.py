@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_layout_audiobookshelf_reads(rendered: Path) -> None:
         f"{TITLE}.m3u8",
         "cover.jpg",
         "desc.txt",
+        "metadata.json",
         "reader.txt",
     ]
     assert rendered.parent.parent.name == "out"  # OUT/Author/Title, no series here
@@ -77,6 +79,26 @@ def test_layout_audiobookshelf_reads(rendered: Path) -> None:
     assert voices["Narrator"] == "joe"
     assert {"Marguerite Hale", "Tobias Hale", "Agnes Corliss"} <= set(voices)
     assert len({voices[n] for n in voices if n != "Narrator"}) == len(voices) - 1
+
+
+def test_metadata_json_for_audiobookshelf(rendered: Path) -> None:
+    """Its chapters are the files played in order: each starts where the one before
+    ended, and lasts as long as its file."""
+    meta = json.loads((rendered / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["title"] == TITLE and meta["authors"] == [AUTHOR]
+    assert meta["language"] == "English" and meta["genres"] == [] and meta["series"] == []
+    assert meta["description"].startswith("A storm, a keeper")
+    reader = (rendered / "reader.txt").read_text(encoding="utf-8").splitlines()
+    voices = [line.split(": ", 1)[1] for line in reader[3:]]
+    assert meta["narrators"][0] == "joe" and set(meta["narrators"]) == set(voices)
+    assert [c["title"] for c in meta["chapters"]] == CHAPTERS
+    at = 0.0
+    for chapter, mp3 in zip(meta["chapters"], sorted(rendered.glob("*.mp3")), strict=True):
+        info = MP3(mp3).info
+        assert info is not None
+        assert chapter["start"] == pytest.approx(at, abs=0.002)
+        assert chapter["end"] - chapter["start"] == pytest.approx(info.length, abs=0.05)
+        at = chapter["end"]
 
 
 def test_cover_jpg_is_generated_and_embedded(rendered: Path) -> None:
@@ -183,6 +205,10 @@ def test_series_folder_and_tags(tmp_path: Path) -> None:
     mp3 = book / "01 - Chapter 1.mp3"
     id3 = ID3(mp3)
     assert str(id3["TXXX:series"]) == "Harbour: Tales" and str(id3["TXXX:series-part"]) == "2"
+    assert str(id3["TXXX:MVNM"]) == "Harbour: Tales" and str(id3["TXXX:MVIN"]) == "2"
+    assert str(id3["TIT1"]) == "Harbour: Tales #2"
+    meta = json.loads((book / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["series"] == ["Harbour: Tales #2"]
     assert not (book / "desc.txt").exists()  # no summary, no empty desc.txt
     assert (book / "cover.jpg").is_file() and (book / "reader.txt").is_file()
 
@@ -244,11 +270,17 @@ def test_m4b_one_file_with_chapters(tmp_path: Path) -> None:
         "Tide Tables.vtt",
         "cover.jpg",
         "desc.txt",
+        "metadata.json",
         "reader.txt",
     ]
     m4b = book / "Tide Tables.m4b"
     chapters = list_chapters(m4b)
     assert [c[2] for c in chapters] == ["Chapter 1: Low Water", "Chapter 2: High Water"]
+    meta = json.loads((book / "metadata.json").read_text(encoding="utf-8"))
+    assert [(c["title"], c["start"], c["end"]) for c in meta["chapters"]] == [
+        (title, pytest.approx(start, abs=0.002), pytest.approx(end, abs=0.002))
+        for start, end, title in chapters
+    ]
     y, rate = decode_audio(m4b)
     assert chapters[0][0] == 0 and abs(chapters[-1][1] - y.size / rate) <= 0.05
     cues = read_vtt(m4b.with_suffix(".vtt"))
