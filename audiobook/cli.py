@@ -123,10 +123,16 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["mp3", "m4b"]),
+    type=click.Choice(["mp3", "m4b", "epub"]),
     default="mp3",
     show_default=True,
-    help="mp3: a file per chapter; m4b: one file per book with chapter markers.",
+    help="mp3: a file per chapter; m4b: one file per book with chapter markers; "
+    "epub: the mp3 files and a read-along EPUB of them.",
+)
+@click.option(
+    "--readalong",
+    is_flag=True,
+    help="Also make a read-along EPUB 3 (text highlighted as the audio reads it).",
 )
 @click.option(
     "--cover",
@@ -154,6 +160,7 @@ def make(
     engine: str,
     quality: str,
     fmt: str,
+    readalong: bool,
     cover: Path | None,
     series: str | None,
     series_part: str | None,
@@ -172,6 +179,8 @@ def make(
     from .progress import StderrBar, fmt_duration
     from .render import RenderOptions, render
 
+    if readalong and fmt == "m4b":
+        raise click.UsageError("--readalong needs the chapter files: use --format mp3 or epub")
     if cover is not None:
         try:
             read_cover_file(cover)  # a bad image is a usage error, found before any work
@@ -200,6 +209,7 @@ def make(
         voice_dirs=voice_dirs,
         quality=quality,
         format=fmt,
+        readalong=readalong,
         cover=cover,
         series=series,
         series_part=series_part,

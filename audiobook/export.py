@@ -61,7 +61,7 @@ QUALITIES: dict[str, Quality] = {
     # What audiobook stores ask for (e.g. ACX: 192 kbps CBR MP3, 44.1 kHz).
     "high": Quality("high", 44100, "192k", "128k"),
 }
-FORMATS = ("mp3", "m4b")
+FORMATS = ("mp3", "m4b", "epub")  # epub: chapter MP3s and a read-along EPUB
 # The decoded file may miss the target by this much before we re-encode: MP3's
 # low-pass alone takes ~0.35 LU off Piper speech.
 LOUDNESS_SLACK = 0.6

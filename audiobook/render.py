@@ -51,9 +51,10 @@ from .lexicon import story_lexicon
 from .library import LibraryBook, chapter_times, metadata_json
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
+from .readalong import EpubBook, ReadalongChapter, write_readalong
 from .sidecar import load_sidecar, save_sidecar
 from .speech import spoken_text
-from .subtitles import NARRATOR, Cue, chapter_cues, format_vtt, speaker_label
+from .subtitles import NARRATOR, Cue, chapter_cues, format_vtt, read_vtt, speaker_label
 from .synth import (
     AudioCache,
     FollowUp,
@@ -87,7 +88,9 @@ class RenderOptions:
     chapters: set[int] | None = None  # only these chapter indexes (the TUI renders one)
     save_sidecar: bool = True
     quality: str = "standard"  # a key of export.QUALITIES: "standard" | "high"
-    format: str = "mp3"  # "mp3" (a file per chapter) | "m4b" (one file per book)
+    format: str = "mp3"  # "mp3" (a file per chapter) | "m4b" (one file per book) | "epub"
+    # A read-along EPUB of the chapter files too ("epub" is "mp3" with this on).
+    readalong: bool = False
     cover: Path | None = None  # an image to use instead of the book's own/generated cover
     series: str | None = None  # override what the story says
     series_part: str | None = None
@@ -225,6 +228,25 @@ def _library_file(
     write_file(folder / "metadata.json", metadata_json(book))
 
 
+def _readalong_file(
+    folder: Path,
+    script: Script,
+    titles: list[str],
+    made: dict[int, tuple[Path, float]],
+    tags: TrackTags,
+) -> None:
+    """<Title>.epub: the text with the chapter files as its Media Overlays, timed by
+    the cues beside each file."""
+    chapters = [
+        ReadalongChapter(
+            script.chapters[n - 1], titles[n - 1], mp3, seconds, read_vtt(mp3.with_suffix(".vtt"))
+        )
+        for n, (mp3, seconds) in sorted(made.items())
+    ]
+    book = EpubBook(tags.album, tags.author, tags.language, tags.description, tags.cover)
+    write_readalong(folder / book_filename(script.title, "epub"), script, chapters, book)
+
+
 def _remove_stale(folder: Path, manifest: dict[str, str], keep: set[str]) -> None:
     """Files an earlier render made that this one did not (renamed chapters, the other
     format): a library would list them as extra tracks. Only files in our manifest."""
@@ -250,6 +272,8 @@ def render_story(
     quality = QUALITIES.get(options.quality)
     if quality is None:
         raise ExportError(f"unknown quality '{options.quality}' (known: {', '.join(QUALITIES)})")
+    if options.format == "m4b" and options.readalong:
+        raise ExportError("a read-along EPUB is made of chapter files: use --format mp3 or epub")
     if options.format not in FORMATS:
         raise ExportError(f"unknown format '{options.format}' (known: {', '.join(FORMATS)})")
     emit = progress or (lambda p: None)
@@ -460,6 +484,9 @@ def render_story(
         write_playlist(folder, script.title, playlist)
         chapters = chapter_times([t for _, _, t in playlist], [d for _, d, _ in playlist])
         _library_file(folder, tags_for(script.title, 1, 1), chapters, script, all_jobs)
+        if options.readalong or options.format == "epub":
+            emit(Progress("export", story, total, total, None, "read-along EPUB"))
+            _readalong_file(folder, script, titles, made, tags_for(script.title, 1, 1))
         _remove_stale(folder, manifest, {f.name for f in files})
         _write_manifest(folder, manifest)
     emit(Progress("done", story, 1, 1))
