@@ -13,6 +13,7 @@ anything is outside them.
     python benchmarks/check_output.py --quality high
     python benchmarks/check_output.py --series "Harbour Tales" --series-part 2
     python benchmarks/check_output.py --chars 70000     # a generated 70k-character novel
+    python benchmarks/check_output.py --format epub     # + EPUBCheck on the read-along EPUB
     python benchmarks/check_output.py OUTPUT_FOLDER     # check books already rendered
 
 Rendering uses the real Piper voice (``--engine tone`` for a quick dry run) into a
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -375,6 +377,43 @@ def report(folder: Path, measures: list[Measure]) -> int:
     return bad
 
 
+def epubcheck(path: Path) -> list[str]:
+    """EPUBCheck's errors and warnings on an EPUB (Debian's ``epubcheck`` package, a
+    Java program: ``apt-get install epubcheck``); a problem if it is not installed."""
+    exe = shutil.which("epubcheck")
+    if exe is None:
+        return ["epubcheck is not installed (apt-get install epubcheck)"]
+    real = Path(exe).resolve()
+    cmd = ["java", "-jar", str(real)] if real.suffix == ".jar" else [exe]
+    proc = subprocess.run([*cmd, str(path)], capture_output=True, text=True, check=False)
+    text = proc.stdout + proc.stderr
+    print(f"  EPUBCheck: {' '.join(text.split('Messages:')[-1].split()[:8])}")
+    found = [ln for ln in text.splitlines() if re.match(r"(FATAL|ERROR|WARNING)", ln)]
+    if proc.returncode != 0 and not found:
+        found.append(f"epubcheck exit status {proc.returncode}")
+    return found
+
+
+def check_epub(folder: Path) -> list[Measure]:
+    """The read-along EPUB beside the chapter files passes EPUBCheck cleanly, and has
+    an overlay for each chapter file."""
+    import zipfile
+
+    m = Measure("read-along EPUB", 0, 0, 0, 0, 0, 0, 0, 0, 0, [])
+    books = sorted(folder.glob("*.epub"))
+    if len(books) != 1:
+        m.problems.append(f"{len(books)} .epub files, not 1")
+        return [m]
+    m.problems += epubcheck(books[0])
+    with zipfile.ZipFile(books[0]) as z:
+        smils = [n for n in z.namelist() if n.endswith(".smil")]
+        m.cues = sum(z.read(n).count(b"<par ") for n in smils)
+    if len(smils) != len(list(folder.glob("*.mp3"))):
+        m.problems.append(f"{len(smils)} overlays for {len(list(folder.glob('*.mp3')))} files")
+    print(f"  {books[0].name}: {len(smils)} overlays, {m.cues} pars")
+    return [m]
+
+
 def _book_folders(root: Path) -> list[Path]:
     found = {p.parent for p in root.rglob("*.mp3")} | {p.parent for p in root.rglob("*.m4b")}
     return sorted(found)
@@ -428,7 +467,7 @@ def main() -> int:
     ap.add_argument("folder", nargs="?", type=Path, help="rendered output to check")
     ap.add_argument("--story", type=Path, default=EXAMPLE)
     ap.add_argument("--chars", type=int, default=0, help="render a generated novel this long")
-    ap.add_argument("--format", choices=["mp3", "m4b"], default="mp3")
+    ap.add_argument("--format", choices=["mp3", "m4b", "epub"], default="mp3")
     ap.add_argument("--quality", choices=list(QUALITIES), default=None)
     ap.add_argument("--engine", choices=["piper", "tone"], default="piper")
     ap.add_argument("--series", default=None, help="render with --series and check its tags")
@@ -463,6 +502,8 @@ def main() -> int:
             measures = check_m4b_book(folder, expected_titles, series)
         else:
             measures = check_mp3_book(folder, args.quality, series)
+        if args.format == "epub":
+            measures += check_epub(folder)
         bad += report(folder, measures)
     print(
         f"\nlimits: {TARGET_LUFS:g}±{LUFS_TOLERANCE:g} LUFS, true peak <= {MAX_TRUE_PEAK:g} "
