@@ -55,11 +55,11 @@ def test_folder_of_good_and_bad_files(tmp_path: Path) -> None:
     assert "done: 5 stories, 6 chapters" in out.stderr and "4 failed" in out.stderr
     books = sorted({p.parent.relative_to(tmp_path / "out") for p in mp3s(tmp_path / "out")})
     assert books == [
+        Path("A Good"),
+        Path("Brine"),
+        Path("I Good"),
+        Path("J Good"),
         Path("Pell Marrow/Signal Hill"),
-        Path("Unknown Author/A Good"),
-        Path("Unknown Author/Brine"),
-        Path("Unknown Author/I Good"),
-        Path("Unknown Author/J Good"),
     ]
     for mp3 in mp3s(tmp_path / "out"):
         assert_complete_mp3(mp3)

@@ -148,7 +148,7 @@ def test_output_path_is_a_file(tmp_path: Path) -> None:
     blocker = write(tmp_path / "out", "not a folder")
     out = make(story, "-o", blocker)
     assert_fails(
-        out, blocker / "Unknown Author" / "Story", "cannot create output folder (Not a directory)"
+        out, blocker / "Story", "cannot create output folder (Not a directory)"
     )
     assert blocker.read_text() == "not a folder"
 
@@ -163,7 +163,7 @@ def test_output_folder_not_writable(tmp_path: Path) -> None:
     finally:
         ro.chmod(0o755)
     assert_fails(
-        out, ro / "Unknown Author" / "Story", "cannot create output folder (Permission denied)"
+        out, ro / "Story", "cannot create output folder (Permission denied)"
     )
     assert list(ro.iterdir()) == []
 
@@ -186,7 +186,7 @@ def test_disk_full_while_writing_a_chapter(tmp_path: Path) -> None:
         cwd=tmp_path,
         preexec_fn=functools.partial(_limit_file_size, limit),
     )
-    book = tmp_path / "out" / "Unknown Author" / "Story"
+    book = tmp_path / "out" / "Story"
     assert_fails(out, book / "01 - Chapter 1.mp3", "MP3 encoding failed: file size limit exceeded")
     assert mp3s(tmp_path / "out") == [] and leftovers(tmp_path / "out") == []
     # With room again, the same command finishes, reusing the cached lines.

@@ -101,7 +101,7 @@ def test_zip_slip_writes_nothing_outside_the_output(tmp_path: Path) -> None:
     assert stray == [work / "slip.epub.audiobook.toml"]
     assert "EVIL-TEXT" not in load(p).text
     [mp3] = mp3s(work / "out")
-    assert mp3.relative_to(work / "out").parts[:2] == ("Unknown Author", "slipped-title")
+    assert mp3.relative_to(work / "out").parts[:1] == ("slipped-title",)
 
 
 def test_xxe_entity_in_opf(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def start(story: Path, out: Path, cwd: Path) -> subprocess.Popen[str]:
 
 def recorded(out: Path) -> set[Path]:
     """Chapter files the render has recorded as finished (in its manifest)."""
-    manifest = out / "Unknown Author" / "Story" / MANIFEST
+    manifest = out / "Story" / MANIFEST
     try:
         names = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # not written yet
