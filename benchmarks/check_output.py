@@ -33,11 +33,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pyloudnorm
 
 from audiobook.assemble import true_peak_dbtp
-from audiobook.export import QUALITIES, _ffmpeg_exe, decode_audio, list_chapters, peak_dbfs
+from audiobook.export import QUALITIES, decode_audio, list_chapters, peak_dbfs
 from audiobook.subtitles import Cue, read_vtt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,7 @@ def _level(y: np.ndarray, rate: int, start: float, end: float) -> float:
 
 def ffmpeg_true_peak(path: Path, start: float = 0.0, end: float | None = None) -> float:
     """ffmpeg's own true peak (``ebur128=peak=true``) of a file or a stretch of it."""
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-ss", f"{start:.3f}"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-ss", f"{start:.3f}"]
     if end is not None:
         cmd += ["-to", f"{end:.3f}"]
     cmd += ["-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"]
