@@ -71,6 +71,18 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
+def epub_language(value: str | None) -> str:
+    """A BCP 47 tag for ``dc:language``: the source's own tag if it is one ("pt-BR"),
+    a known name or code as its tag, else "und" (undetermined)."""
+    v = (value or "").strip().replace("_", "-")
+    known = bcp47(v)
+    if known is not None and known != v.split("-")[0].lower():
+        return known  # a name ("English") or a 3-letter code
+    if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", v):
+        return v
+    return "und"
+
+
 def _text(s: str) -> str:
     return escape(_XML_INVALID.sub("", s))
 
@@ -134,7 +146,9 @@ def _page(script: Script, ch: ReadalongChapter, lang: str) -> _Page:
         f' xml:lang="{lang}" lang="{lang}">\n<head><meta charset="UTF-8"/>'
         f"<title>{_text(ch.title)}</title>"
         '<link rel="stylesheet" type="text/css" href="style.css"/></head>\n'
-        '<body><section id="chapter" epub:type="chapter">\n' + "\n".join(body) + "\n</section></body></html>\n"
+        '<body><section id="chapter" epub:type="chapter">\n'
+        + "\n".join(body)
+        + "\n</section></body></html>\n"
     )
     return _Page(xhtml, pars)
 
@@ -256,7 +270,7 @@ def write_readalong(
     dest: Path, script: Script, chapters: Sequence[ReadalongChapter], book: EpubBook
 ) -> Path:
     """Write the EPUB to ``dest`` (via ``.part``, renamed into place)."""
-    lang = bcp47(book.language) or "en"
+    lang = epub_language(book.language)
     pages = [_page(script, ch, lang) for ch in chapters]
     speakers = [c.voice or "" for ch in chapters for c in ch.cues]
     files: list[tuple[str, bytes | Path]] = [

@@ -13,7 +13,7 @@ from lxml import etree
 from mutagen.mp3 import MP3
 
 from audiobook.cli import main
-from audiobook.readalong import clock, voice_class
+from audiobook.readalong import clock, epub_language, voice_class
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "the-lighthouse-at-gull-point.txt"
 NS = {
@@ -100,3 +100,11 @@ def test_readalong_needs_chapter_files(tmp_path: Path) -> None:
     args = ["make", "--engine", "tone", str(EXAMPLE), "-o", str(tmp_path), "--format", "m4b"]
     r = CliRunner().invoke(main, [*args, "--readalong"])
     assert r.exit_code == 2 and "--readalong" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "tag"),
+    [("en_US", "en-US"), ("pt-BR", "pt-BR"), ("English", "en"), ("fre", "fr"), ("Deutsch", "und")],
+)
+def testepub_language(given: str, tag: str) -> None:
+    assert epub_language(given) == tag

@@ -147,9 +147,7 @@ def test_output_path_is_a_file(tmp_path: Path) -> None:
     story = write(tmp_path / "story.txt", story_text(1, 1))
     blocker = write(tmp_path / "out", "not a folder")
     out = make(story, "-o", blocker)
-    assert_fails(
-        out, blocker / "Story", "cannot create output folder (Not a directory)"
-    )
+    assert_fails(out, blocker / "Story", "cannot create output folder (Not a directory)")
     assert blocker.read_text() == "not a folder"
 
 
@@ -162,9 +160,7 @@ def test_output_folder_not_writable(tmp_path: Path) -> None:
         out = cli_process(["make", *TONE, story, "-o", ro], cwd=tmp_path, prefix=unprivileged())
     finally:
         ro.chmod(0o755)
-    assert_fails(
-        out, ro / "Story", "cannot create output folder (Permission denied)"
-    )
+    assert_fails(out, ro / "Story", "cannot create output folder (Permission denied)")
     assert list(ro.iterdir()) == []
 
 
