@@ -18,6 +18,7 @@ import os
 import re
 import uuid
 import zipfile
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +122,7 @@ def _block_html(
 def _page(script: Script, ch: ReadalongChapter, lang: str) -> _Page:
     cues = {c.ident: c for c in ch.cues if c.ident}
     segs = [s for s in script.segments if s.chapter == ch.chapter.index and s.kind != "skip"]
+    starts = [s.start for s in segs]  # in text order
     body: list[str] = []
     spans: list[tuple[str, Cue]] = []
     for block in ch.chapter.blocks:
@@ -129,7 +131,8 @@ def _page(script: Script, ch: ReadalongChapter, lang: str) -> _Page:
             continue
         if block.kind not in ("heading", "paragraph", "front"):
             continue
-        inside = [s for s in segs if block.start <= s.start and s.end <= block.end]
+        first, last = bisect_left(starts, block.start), bisect_left(starts, block.end)
+        inside = [s for s in segs[first:last] if s.end <= block.end]
         html, made = _block_html(block, script.text, inside, cues)
         body.append(html)
         spans += made
