@@ -34,7 +34,10 @@ from audiobook.assemble import (
     LoudnessMeter,
     TruePeakMeter,
     assemble_chapter,
+    integrated_loudness,
     limit_peaks,
+    normalize_loudness,
+    true_peak_dbtp,
 )
 from audiobook.errors import ExportError
 from audiobook.language import iso639_2
@@ -446,8 +449,16 @@ def _correction(part: Path, audio: ChapterAudio) -> ChapterAudio | None:
         # Down as far as needed; up only by what a codec can plausibly have taken:
         # more would undo assembly's cap on boosting a near-silent chapter.
         x *= np.float32(10 ** (min(TARGET_LUFS - loudness, MAX_CORRECTION_DB) / 20))
-    overshoot = max(0.0, peak - CEILING_DBFS) if not peak_ok else 0.0
-    limit_peaks(x, audio.sample_rate, CEILING_DBFS - overshoot - 0.2)
+    if not peak_ok:
+        # Lower the ceiling by what the codec added over the promise, measured from
+        # where our limiter put the peaks, and win back the loudness that costs.
+        excess = peak - (PEAK_DBFS - 0.1) + 0.2
+        ceiling = min(CEILING_DBFS, true_peak_dbtp(x)) - excess
+        aim = integrated_loudness(x, audio.sample_rate)
+        if np.isfinite(aim):
+            normalize_loudness(x, audio.sample_rate, x.size, ceiling, aim)
+        else:
+            limit_peaks(x, audio.sample_rate, ceiling)
     x *= np.float32(32768)
     np.round(x, out=x)
     np.clip(x, -32768, 32767, out=x)
