@@ -24,6 +24,7 @@ run only re-encodes. The example takes ~1 min on two cores the first time.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -371,9 +372,17 @@ def report(folder: Path, measures: list[Measure]) -> int:
         for p in m.problems:
             print(f"  FAIL {m.name}: {p}")
             bad += 1
-    side = [n for n in ("cover.jpg", "desc.txt", "reader.txt") if not (folder / n).is_file()]
-    if side:
-        print(f"  FAIL missing {' '.join(side)}")
+    side = ["cover.jpg", "reader.txt", "metadata.json"]
+    missing = [n for n in side if not (folder / n).is_file()]
+    if not missing:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        if meta.get("description") and not (folder / "desc.txt").is_file():
+            missing.append("desc.txt")  # the story has a summary
+        if not meta.get("chapters") or not meta.get("language"):
+            print("  FAIL metadata.json has no chapters or no language")
+            bad += 1
+    if missing:
+        print(f"  FAIL missing {' '.join(missing)}")
         bad += 1
     return bad
 
