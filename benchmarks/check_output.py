@@ -57,6 +57,7 @@ ID3_REQUIRED += ["CTOC", "CHAP"]
 ID3_SERIES = ["TXXX:series", "TXXX:MVNM", "TIT1"]  # with a series part also TXXX:MVIN
 MP4_REQUIRED = ["\xa9nam", "\xa9alb", "\xa9ART", "aART", "\xa9wrt", "\xa9gen", "covr"]
 MP4_REQUIRED += ["----:com.apple.iTunes:LANGUAGE"]
+EPUB_ROW = "read-along EPUB"
 
 
 @dataclass
@@ -361,6 +362,9 @@ def report(folder: Path, measures: list[Measure]) -> int:
     print(header)
     for m in measures:
         name = m.name if len(m.name) <= 44 else m.name[:41] + "..."
+        if m.name == EPUB_ROW:  # no audio of its own: only its pars
+            print(f"  {name:<44} {'':>61} {m.cues:4d} pars")
+            continue
         print(
             f"  {name:<44} {_fmt(m.lufs, '6.2f')} {_fmt(m.peak, '6.2f')} {m.head:6.3f} "
             f"{m.tail:6.3f} {_fmt(m.head_level, '6.1f')}/{_fmt(m.tail_level, '6.1f')} "
@@ -409,7 +413,7 @@ def check_epub(folder: Path) -> list[Measure]:
     an overlay for each chapter file."""
     import zipfile
 
-    m = Measure("read-along EPUB", 0, 0, 0, 0, 0, 0, 0, 0, 0, [])
+    m = Measure(EPUB_ROW, 0, 0, 0, 0, 0, 0, 0, 0, 0, [])
     books = sorted(folder.glob("*.epub"))
     if len(books) != 1:
         m.problems.append(f"{len(books)} .epub files, not 1")
