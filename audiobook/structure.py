@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from audiobook.matter import Byline, byline, end_kind, has_dialogue, is_authorial, is_closing, is_signoff
 from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
 
 # --- headings ---------------------------------------------------------------------------
@@ -150,6 +151,7 @@ class _Unit:
     title: str = ""
     source: str = ""  # headings: "md", "keyword", "hint"
     value: list[str] = field(default_factory=list)  # front matter text for meta fills
+    fields: dict[str, str] = field(default_factory=dict)  # a byline's author, title, fandom
 
 
 @dataclass
@@ -177,6 +179,9 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     book_title = _book_title(units, text)
     pre, groups = _group(units)
     _mark_pre(pre, text, doc.meta.title, headings_follow=bool(groups))
+    opening_from = next((i for i, u in enumerate(pre) if u.kind == "paragraph"), len(pre))
+    pre_labels = [_label(_unit_text(text, u)) if u.kind == "paragraph" else None for u in pre]
+    _mark_end(pre, text, opening_from, pre_labels)
     for g in groups:
         _mark_chapter(g, text)
 
@@ -184,6 +189,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     if meta.title is None and book_title:
         meta.title = book_title
     _fill_meta(meta, units)
+    meta.description = _describe(meta)
     known_title = meta.title
     if meta.title is None:
         meta.title = _prettify(doc.path)
@@ -383,7 +389,7 @@ def _new_paragraph(prev: _Line, nxt: _Line, width: int, fmt: str, first: int) ->
     body = nxt.text.lstrip()
     if _label(body) is not None:
         return True
-    if prev.start == first and _by_line(nxt.text):
+    if prev.start == first and _header_byline(nxt.text, False):
         return True  # "Title" / "by Author" at the very top
     if fmt == "markdown" and _MD_LIST_RE.match(nxt.text):
         return True
@@ -567,24 +573,35 @@ def _make_front(u: _Unit, label: str, owner: _Unit | None = None, text: str = ""
         owner.value.append(_SPACE_RUN.sub(" ", _unit_text(text, u)).strip())
 
 
+def _header_byline(s: str, top: bool) -> Byline | None:
+    """ "by Author", "A Fandom fanfic by Author", and at the very top "Title by Author"."""
+    by = _by_line(s)
+    return Byline(by) if by else byline(s, top=top)
+
+
+def _mark_byline(u: _Unit, by: Byline) -> None:
+    _make_front(u, "author")
+    u.value.append(by.author)
+    u.fields.update({"author": by.author, "title": by.title or "", "fandom": by.fandom or ""})
+
+
 def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
-    """An AO3-style top: a title line, then a "by Author" line."""
+    """The top of a posted story: a title line, then a byline (or both on one line)."""
     if not paras:
         return
     s = _unit_text(text, paras[0])
-    by = _by_line(s)
+    top = len(paras) > 1 and paras[0].start == _trim(text, 0, len(text))[0]
+    by = _header_byline(s, top)
     if by:
-        _make_front(paras[0], "author")
-        paras[0].value.append(by)
+        _mark_byline(paras[0], by)
         return
-    by = _by_line(_unit_text(text, paras[1])) if len(paras) > 1 else None
+    by = _header_byline(_unit_text(text, paras[1]), False) if len(paras) > 1 else None
     if not _title_like(s) or not (by or (meta_title and _norm(s) == _norm(meta_title))):
         return
     _make_front(paras[0], "title")
     paras[0].value.append(_clean_title(s))
     if by:
-        _make_front(paras[1], "author")
-        paras[1].value.append(by)
+        _mark_byline(paras[1], by)
 
 
 def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_follow: bool) -> None:
@@ -644,38 +661,127 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
     while i < len(body) and (body[i].kind in ("front", "skip") or labels[i] is not None):
         i = mark(i) if labels[i] is not None else i + 1
     story_from = i
-    # Author's notes anywhere; the last notes block takes the few paragraphs after it
-    # (thanks, requests for reviews) when nothing but those follows to the chapter end.
-    last_note = None
+    # Author's notes anywhere in the chapter.
     while i < len(body):
         lab = labels[i]
-        if lab is not None and body[i].kind == "paragraph" and lab.label in _END_NOTE_LABELS:
-            last_note = i
         i = mark(i) if lab is not None and lab.anywhere else i + 1
-    if last_note is None or last_note <= story_from:
+    _mark_end(body, text, story_from, labels)
+
+
+def _mark_end(
+    body: list[_Unit], text: str, story_from: int, labels: Sequence[_Label | None]
+) -> None:
+    """What follows the story at a chapter's end: closing lines, links, requests for
+    reviews, footers, and the author's note they close. Never a paragraph with dialogue,
+    and never anything before the chapter's last story paragraph that is not the
+    author's: a story sentence that merely looks like a note stays story."""
+    end_from = _trailing_end(body, text, story_from)
+    closing = _closing_at(body, text, story_from, end_from)
+    if closing is not None:
+        for u in body[closing:end_from]:
+            if u.kind == "paragraph":
+                u.kind, u.label = "front", end_kind(_unit_text(text, u)) or "end"
+        end_from = closing
+    notes = [
+        i
+        for i in range(story_from, end_from)
+        if labels[i] is not None and labels[i].label in _END_NOTE_LABELS  # type: ignore[union-attr]
+    ]
+    if not notes:
         return
-    tail = body[last_note + 1 :]
-    if len(tail) > 3 or any(u.kind not in ("paragraph", "front", "skip") for u in tail):
+    note = notes[-1]
+    between = body[note + 1 : end_from]
+    paras = [_unit_text(text, u) for u in between if u.kind == "paragraph"]
+    if any(u.kind not in ("paragraph", "front", "skip") for u in between):
         return
-    if body[last_note].kind == "paragraph":
-        mark(last_note)
-    lab = labels[last_note]
+    if any(has_dialogue(p) for p in paras):
+        return
+    authorial = sum(is_authorial(p) for p in paras)
+    if not (
+        len(paras) <= 3
+        or authorial == len(paras)
+        or (end_from < len(body) and len(paras) <= 10 and 2 * authorial >= len(paras))
+    ):
+        return
+    lab = labels[note]
     assert lab is not None
-    for u in tail:
+    if body[note].kind == "paragraph":
+        _make_front(body[note], lab.label)
+    for u in between:
         if u.kind == "paragraph":
-            _make_front(u, lab.label, body[last_note], text)
+            _make_front(u, lab.label)
+
+
+def _trailing_end(body: list[_Unit], text: str, story_from: int) -> int:
+    """Index where the chapter's trailing end matter starts (``len(body)`` if none);
+    marks it. A sign-off ("Love, Ann") counts only with end matter before it."""
+    end_from = i = len(body)
+    while i > story_from:
+        u = body[i - 1]
+        i -= 1
+        if u.kind != "paragraph":
+            if u.kind in ("front", "skip") and end_from == i + 1:
+                end_from = i
+            continue
+        s = _unit_text(text, u)
+        kind = end_kind(s)
+        if kind is not None:
+            for w in body[i + 1 : end_from]:
+                if w.kind == "paragraph":
+                    w.kind, w.label = "front", "notes"
+            u.kind, u.label = "front", kind
+            end_from = i
+        elif not is_signoff(s):
+            break
+    return end_from
+
+
+def _closing_at(body: list[_Unit], text: str, story_from: int, end_from: int) -> int | None:
+    """The last "THE END" / "To be continued" line after which only the author speaks:
+    no dialogue and no scene break follow it."""
+    for i in range(min(end_from, len(body)) - 1, story_from - 1, -1):
+        u = body[i]
+        if u.kind == "break" or (u.kind == "paragraph" and has_dialogue(_unit_text(text, u))):
+            return None
+        if u.kind == "paragraph" and is_closing(_unit_text(text, u)):
+            return i
+    return None
+
+
+_META_LABELS = {"fandom": "fandom", "pairing": "pairing", "rating": "rating"}
 
 
 def _fill_meta(meta: BookMeta, units: list[_Unit]) -> None:
+    """Fill what the loader left empty from the header's front matter, first found wins."""
     for u in units:
-        if u.kind != "front" or not u.value:
+        if u.kind != "front":
             continue
+        for key, value in u.fields.items():
+            if value and getattr(meta, key) is None:
+                setattr(meta, key, value)
+        if not u.value:
+            continue
+        first = u.value[0].strip()
         if u.label == "title" and meta.title is None:
-            meta.title = _clean_title(u.value[0]) or None
+            meta.title = _clean_title(first) or None
         elif u.label == "author" and meta.author is None:
-            meta.author = u.value[0].strip() or None
+            meta.author = first or None
         elif u.label == "summary" and meta.description is None:
             meta.description = "\n\n".join(v for v in u.value if v) or None
+        elif u.label in _META_LABELS and getattr(meta, _META_LABELS[u.label]) is None:
+            value = ", ".join(v for v in u.value if v).strip()
+            setattr(meta, _META_LABELS[u.label], value or None)
+
+
+def _describe(meta: BookMeta) -> str | None:
+    """The summary, then the fandom, pairing and rating a listener browsing wants to see."""
+    facts = [
+        f"{name}: {value}"
+        for name, value in (("Fandom", meta.fandom), ("Pairing", meta.pairing), ("Rating", meta.rating))
+        if value and f"{name}: {value}" not in (meta.description or "")
+    ]
+    parts = [p for p in (meta.description, "\n".join(facts)) if p]
+    return "\n\n".join(parts) or None
 
 
 def _prettify(path: Path) -> str:

@@ -339,11 +339,15 @@ def test_front_matter_default_not_read() -> None:
         ("front", "disclaimer"),
         ("paragraph", None),
         ("front", "notes"),
-        ("front", "notes"),
+        ("front", "feedback"),
     ]
     assert s.meta.title == "The Salt Road"
     assert s.meta.author == "Ann Example"
-    assert s.meta.description == "Two keepers share one winter on a rock."
+    assert s.meta.description == (
+        "Two keepers share one winter on a rock.\n\n"
+        "Fandom: Original Work\nRating: General Audiences"
+    )
+    assert (s.meta.fandom, s.meta.rating) == ("Original Work", "General Audiences")
 
 
 def test_read_front_matter_reads_notes_but_not_label_lines() -> None:
