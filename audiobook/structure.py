@@ -12,7 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from audiobook.matter import Byline, byline, end_kind, has_dialogue, is_authorial, is_closing, is_signoff
+from audiobook.matter import (
+    Byline,
+    byline,
+    end_kind,
+    has_dialogue,
+    is_authorial,
+    is_closing,
+    is_signoff,
+)
 from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
 
 # --- headings ---------------------------------------------------------------------------
@@ -777,7 +785,11 @@ def _describe(meta: BookMeta) -> str | None:
     """The summary, then the fandom, pairing and rating a listener browsing wants to see."""
     facts = [
         f"{name}: {value}"
-        for name, value in (("Fandom", meta.fandom), ("Pairing", meta.pairing), ("Rating", meta.rating))
+        for name, value in (
+            ("Fandom", meta.fandom),
+            ("Pairing", meta.pairing),
+            ("Rating", meta.rating),
+        )
         if value and f"{name}: {value}" not in (meta.description or "")
     ]
     parts = [p for p in (meta.description, "\n".join(facts)) if p]
