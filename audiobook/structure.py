@@ -8,6 +8,7 @@ stays a story paragraph: reading a stray note aloud is better than skipping stor
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +57,11 @@ _PART_LEVEL = {"part", "book", "volume", "vol.", "act"}
 _SPACE_RUN = re.compile(r"\s+")
 _QUOTE_CHARS = "\"“”‘’'«»„"
 _BREAK_LETTERS = set("oO0xX")
+# "~Scene Break~", "-line break-", "[time skip]": the author naming the break.
+_BREAK_WORDS_RE = re.compile(
+    r"(?:scene|line|page|section|pov|time)[ \t]*(?:break|change|switch|skip)", re.IGNORECASE
+)
+_BREAK_DECOR = " \t*~_=+-–—#.:|()[]{}<>/\\•·°^"
 _OPENING_QUOTES = "\"“‘'«„"
 # A line ends a sentence: . ! ? … (maybe inside closing quotes), or a dash cut off by a quote.
 _SENTENCE_END_RE = re.compile(r"(?:[.!?…][\"”’'»)\]*_]*|[—–-][\"”’'»]+)\s*$")
@@ -182,6 +188,8 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     for lines in gap_lines:
         units.extend(_line_units(lines, per_line, width, doc.format, use_text_headings, first))
     units.sort(key=lambda u: (u.start, u.end))
+    if doc.format == "text":  # Markdown says blank lines mean nothing more than one
+        units = _with_blank_breaks(units, gap_lines, per_line)
 
     _mark_toc(units)
     book_title = _book_title(units, text)
@@ -200,7 +208,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     meta.description = _describe(meta)
     known_title = meta.title
     if meta.title is None:
-        meta.title = _prettify(doc.path)
+        meta.title = _prettify(doc.path) or _first_title(units, text)
 
     if read_front_matter:
         for u in units:
@@ -339,8 +347,11 @@ def _is_break(line: str) -> bool:
     alnum = [c for c in s if c.isalnum()]
     if not alnum:
         return True
-    # "oOo", "o0o", "-x-x-": decorations made of o/0/x only.
-    return len(s) >= 3 and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
+    if _BREAK_WORDS_RE.fullmatch(s.strip(_BREAK_DECOR)):
+        return True
+    # "oOo", "o0o", "-x-x-", a lone "x": decorations made of o/0/x only.
+    short_ok = len(s) >= 3 or s in ("x", "X")
+    return short_ok and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
 
 
 def _clean_title(s: str) -> str:
@@ -377,6 +388,61 @@ def _layout(gap_lines: Sequence[list[_Line]]) -> tuple[bool, int]:
     per_line = long_frac >= 0.15 and not (p90 <= 130 and clustered >= 0.6)
     width = p90 if len(inner) >= 5 else max(p90, 60)
     return per_line, width
+
+
+def _blank_runs(lines: list[_Line]) -> tuple[list[tuple[int, int]], int]:
+    """(length, start offset) of each run of blank lines between two text lines, and
+    how many text lines directly follow another."""
+    runs: list[tuple[int, int]] = []
+    adjacent = 0
+    run, run_start, seen_text = 0, 0, False
+    for ln in lines:
+        if ln.blank:
+            if run == 0:
+                run_start = ln.start
+            run += 1
+            continue
+        if seen_text:
+            if run:
+                runs.append((run, run_start))
+            else:
+                adjacent += 1
+        seen_text, run = True, 0
+    return runs, adjacent
+
+
+def _with_blank_breaks(
+    units: list[_Unit], gap_lines: Sequence[list[_Line]], per_line: bool
+) -> list[_Unit]:
+    """Scene breaks made of blank lines: runs clearly longer than the story's usual
+    paragraph spacing (3+ blank lines where paragraphs are 1 apart; any blank line where
+    paragraphs are one line each with none between), and only between two paragraphs."""
+    runs: list[tuple[int, int]] = []
+    adjacent = 0
+    for lines in gap_lines:
+        r, a = _blank_runs(lines)
+        runs += r
+        adjacent += a
+    if not runs:
+        return units
+    lengths = Counter(n for n, _ in runs)
+    usual = min(lengths, key=lambda n: (-lengths[n], n))
+    least = usual + 2
+    if per_line and adjacent >= 3 * len(runs):
+        least = 1  # paragraphs touch; a blank line is the only thing that sets one apart
+    starts = [pos for n, pos in runs if n >= least]
+    if not starts or len(starts) > max(2, len(runs) // 3):
+        return units  # spacing too irregular to say what a long gap means
+    out: list[_Unit] = []
+    k = 0
+    for u in units:
+        while k < len(starts) and starts[k] < u.start:
+            prev_para = bool(out) and out[-1].kind == "paragraph"
+            if prev_para and u.kind == "paragraph" and starts[k] >= out[-1].end:
+                out.append(_Unit("break", starts[k], starts[k], label="blank lines"))
+            k += 1
+        out.append(u)
+    return out
 
 
 def _by_line(s: str) -> str | None:
@@ -796,7 +862,29 @@ def _describe(meta: BookMeta) -> str | None:
     return "\n\n".join(parts) or None
 
 
-def _prettify(path: Path) -> str:
-    """``my_story-name.txt`` -> "My Story Name"."""
+# A file name that is a database key, not a title: "001 1fffb823223d737b", "4512893".
+_ID_PART = re.compile(r"\d+|(?=[a-z]*\d)[0-9a-f]{6,}|(?=\w*\d)(?=\w*[a-z])\w{12,}", re.IGNORECASE)
+_FIRST_WORDS = 6
+
+
+def _prettify(path: Path) -> str | None:
+    """``my_story-name.txt`` -> "My Story Name"; None when the name is only an id."""
     words = [w for w in re.split(r"[\s_\-.]+", path.stem) if w]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"
+    if all(_ID_PART.fullmatch(w) for w in words):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+def _first_title(units: list[_Unit], text: str) -> str:
+    """A title for a book with none: its first heading that is more than "Chapter 1",
+    else its first words."""
+    for u in units:
+        if u.kind == "heading" and u.title and _heading_form(u.title) is None:
+            return u.title
+    for u in units:
+        if u.kind == "paragraph":
+            words = _unit_text(text, u).split()
+            title = " ".join(words[:_FIRST_WORDS]).strip(_QUOTE_CHARS + " ,;:—–-")
+            if title:
+                return title + ("…" if len(words) > _FIRST_WORDS else "")
+    return "Untitled"
