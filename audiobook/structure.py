@@ -349,9 +349,8 @@ def _is_break(line: str) -> bool:
         return True
     if _BREAK_WORDS_RE.fullmatch(s.strip(_BREAK_DECOR)):
         return True
-    # "oOo", "o0o", "-x-x-", a lone "x": decorations made of o/0/x only.
-    short_ok = len(s) >= 3 or s in ("x", "X")
-    return short_ok and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
+    # "oOo", "o0o", "-x-x-", "xxx": decorations made of o/0/x only (a lone "x" is a kiss).
+    return len(s) >= 3 and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
 
 
 def _clean_title(s: str) -> str:
