@@ -693,8 +693,9 @@ def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_foll
             # Under a lone "Summary:" line comes its text: up to the next label when the
             # story proper starts at a heading, else just one paragraph.
             while i < len(pre) and pre[i].kind == "paragraph":
-                if _label(_unit_text(text, pre[i])) is not None:
-                    break
+                under = _unit_text(text, pre[i])
+                if _label(under) is not None or has_dialogue(under):
+                    break  # dialogue is the story starting, whatever the label said
                 _make_front(pre[i], lab.label, u, text)
                 i += 1
                 if not headings_follow:
@@ -724,7 +725,13 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
         if lab.value:
             body[i].value.append(lab.value)
         j = i + 1
-        if lab.only and j < len(body) and body[j].kind == "paragraph" and labels[j] is None:
+        if (
+            lab.only
+            and j < len(body)
+            and body[j].kind == "paragraph"
+            and labels[j] is None
+            and not has_dialogue(_unit_text(text, body[j]))
+        ):
             _make_front(body[j], lab.label, body[i], text)
             j += 1
         return j
