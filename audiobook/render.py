@@ -328,6 +328,8 @@ def render_story(
             series_part=series_part,
             cover=cover,
             cover_mime="image/jpeg",
+            # A fanfic's fandom is what a library groups it by.
+            genre=script.meta.fandom or "Audiobook",
         )
 
     # A book file needs every chapter: a partial render (the TUI's one chapter) is
