@@ -13,11 +13,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Quoted speech: a "double" or “curly” quote around words, ‘single curly’ quotes with a
-# space inside (an apostrophe has none), «guillemets», or a paragraph that opens a quote.
-_DIALOGUE_RE = re.compile(
-    r"[\"“„][^\"”“]*\w[^\"”“]*[\"”]|‘[^’]*\w\s[^’]*’|«[^»]*\w[^»]*»|\A\s*[\"“‘«]\w"
+# Quoted words: "double" or “curly” quotes, ‘single curly’ quotes (not an apostrophe:
+# the opening one follows a space or starts the text), «guillemets»; or a paragraph
+# opening a quotation it does not close.
+_QUOTED_RE = re.compile(
+    r"[\"“„]([^\"”“]*\w[^\"”“]*)[\"”]|(?:^|(?<=\s))‘([^’]*\w[^’]*)’|«([^»]*\w[^»]*)»"
 )
+_OPENS_RE = re.compile(r"\A\s*[\"“‘«]\w")
+# Speech ends in punctuation inside the marks ("Run!", "Wait,") or runs to a few words;
+# a word in quotes ("lantern") or a quoted title ("The Storm") is a mention.
+_SPEECH_END = re.compile(r"[,.!?…—–-]\s*$")
+
 
 # Decoration around a closing line: "~*~ THE END ~*~", "-- fin --", "[TBC]".
 _DECOR = " \t*~_=+-–—#.!?…()[]{}<>|/\\:;,'\"“”‘’«»•·°^"
@@ -108,7 +114,13 @@ class Byline:
 
 def has_dialogue(s: str) -> bool:
     """Whether ``s`` holds quoted speech: such a paragraph is story, whatever else it says."""
-    return _DIALOGUE_RE.search(s) is not None
+    if _OPENS_RE.match(s):
+        return True
+    for m in _QUOTED_RE.finditer(s):
+        inner = next(g for g in m.groups() if g is not None)
+        if _SPEECH_END.search(inner) or len(inner.split()) >= 3:
+            return True
+    return False
 
 
 def is_closing(s: str) -> bool:

@@ -131,6 +131,8 @@ _METADATA_LABELS = {
     "series",
     "stats",
     "header",
+    "link",  # navigation and archive boilerplate at a story's end
+    "footer",
 }
 
 
@@ -196,7 +198,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     pre, groups = _group(units)
     _mark_pre(pre, text, doc.meta.title, headings_follow=bool(groups))
     opening_from = next((i for i, u in enumerate(pre) if u.kind == "paragraph"), len(pre))
-    pre_labels = [_label(_unit_text(text, u)) if u.kind == "paragraph" else None for u in pre]
+    pre_labels = [_label(_unit_text(text, u)) if u.kind != "heading" else None for u in pre]
     _mark_end(pre, text, opening_from, pre_labels)
     for g in groups:
         _mark_chapter(g, text)
