@@ -7,15 +7,19 @@ archive boilerplate are not.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiobook.analyze import analyze
+from audiobook.cli import main
 from audiobook.load import load
 from audiobook.model import Document, Structure
+from audiobook.render import MANIFEST
 from audiobook.structure import build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fanfic"
@@ -383,3 +387,39 @@ def test_no_rule_skips_dialogue_between_characters(pieces: list[str], talk: str,
     # Only the exchanges name the characters: no skipped block may hold a name.
     for said in skipped(doc, s):
         assert not any(name in said for name in NAMES), said
+
+
+# --- make never reads its own output ----------------------------------------------------
+
+
+def _books(out: Path) -> list[str]:
+    return sorted(p.parent.relative_to(out).as_posix() for p in out.rglob(MANIFEST))
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_make_twice_renders_the_same_books(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: bool
+) -> None:
+    """``audiobook make .`` in a story folder, twice: the second run finds the same
+    stories, not the desc.txt/reader.txt of the first run's output."""
+    folder = tmp_path / "stories"
+    shutil.copytree(FIXTURES, folder)
+    monkeypatch.chdir(folder)
+    out_args = ["-o", str(folder / "books" / "here")] if inside else []
+    out = folder / "books" / "here" if inside else folder / "output"
+    runs = []
+    for _ in range(2):
+        r = CliRunner().invoke(
+            main, ["make", ".", "--engine", "tone", "--jobs", "1", *out_args],
+            catch_exceptions=False,
+        )  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        done = r.stderr.splitlines()[-1]
+        runs.append((_books(out), done[: done.index(" files")]))
+    assert runs[0] == runs[1]
+    books, done = runs[0]
+    assert done == "done: 3 stories, 4 chapters, 4"
+    # The id-named story has no author; which folder export gives it is export's call.
+    assert books[-2:] == ["Wren Halloway/The Glass Orchard", "quietfox/Lantern Hours"]
+    assert books[0].endswith("The kettle screamed before Ilse was…")
+    assert not list(out.rglob("*.audiobook.toml"))  # no sidecar written into our output
