@@ -277,16 +277,6 @@ def test_blank_lines_around_a_heading_are_no_break() -> None:
     assert [b.kind for b in build(doc).chapters[0].blocks] == ["heading"] + ["paragraph"] * 4
 
 
-@pytest.mark.parametrize(
-    "marker",
-    ["§", "❦ ❦ ❦", "~~~~~~", "-----", "###", "ooo", "xXx", "-o-o-o-", "* ~ *", "+ + +", "◇◆◇",
-     "~Scene Break~", "[line break]", "xxx", "OoOoO"],
-)  # fmt: skip
-def test_symbol_lines_are_breaks(marker: str) -> None:
-    text = f"They slept.\n\n        {marker}\n\nThey woke.\n"
-    assert scenes(text) == [["They slept."], ["They woke."]]
-
-
 # --- HTML archives ----------------------------------------------------------------------
 
 FFN_PAGE = """<!DOCTYPE html><html><head><title>Tin Roof Chapter 1, a smallville fanfic</title>

@@ -271,15 +271,17 @@ def test_table_of_contents_is_skipped() -> None:
 @pytest.mark.parametrize(
     "marker",
     ["* * *", "***", "~ * ~ * ~", "---", "___", "oOo", "o0o", "#", "~~~", "+ + +", "<><><>",
-     "-x-x-", "- - -", "xXx", "§"],
+     "-x-x-", "- - -", "xXx", "§", "❦ ❦ ❦", "###", "ooo", "xxx", "OoOoO", "◇◆◇",
+     "~Scene Break~", "[line break]", "          * * *"],
 )  # fmt: skip
 def test_scene_breaks(marker: str) -> None:
+    """Any symbols, centred or not; o's and x's; a named break."""
     text = f"Chapter 1\n\nThey slept.\n\n{marker}\n\nThey woke.\n"
     doc = make(text)
     s = build(doc)
     assert [b.kind for b in s.chapters[0].blocks] == ["heading", "paragraph", "break", "paragraph"]
     b = s.chapters[0].blocks[2]
-    assert text[b.start : b.end] == marker
+    assert text[b.start : b.end] == marker.strip()
 
 
 def test_break_ends_a_wrapped_paragraph() -> None:
