@@ -30,54 +30,72 @@ _DECOR = " \t*~_=+-–—#.!?…()[]{}<>|/\\:;,'\"“”‘’«»•·°^"
 _CLOSING_RE = re.compile(
     r"(?:the\s+)?end(?:\s+(?:of\s+)?(?:the\s+)?(?:chapter|part|story|book|fic|prologue|"
     r"epilogue|section|ch|pt|volume|vol)(?:\s+\w+){0,3})?(?:\s+for\s+now)?"
-    r"|(?:the\s+)?end\s*\??|fin(?:is)?|finite|tbc|t\.b\.c|to\s+be\s+continued"
-    r"|(?:to\s+be\s+)?continued\s+(?:in|next|on)\b.{0,60}|complete[d]?|owari",
+    r"|(?:the\s+)?end\s*\??|fin(?:is)?|tbc|t\.b\.c|to\s+be\s+continued"
+    r"|(?:to\s+be\s+)?continued\s+(?:in|next|on)\b.{0,60}",
     re.IGNORECASE | re.DOTALL,
 )
 
-# An address, an e-mail, a "next part" pointer: navigation, never story.
-_LINK_RE = re.compile(
-    r"https?://|\bwww\.\w|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b\w+\.(?:com|net|org)/\S"
-    r"|^\W*(?:(?:go|click|continue|proceed|move|read)\s+(?:on\s+)?(?:onward\s+)?(?:to|here\s+for)\s+)?"
-    r"(?:the\s+)?(?:next|previous|prev|last)\s+(?:part|chapter|story|instal+ment|episode|page)"
-    r"|^\W*(?:next|previous|prev|back|return)\s*(?:part|chapter)?\s*(?:[:>»]|$)"
-    r"|\b(?:return|back|go\s+back)\s+to\s+(?:the\s+)?(?:top|index|contents|archive|main\s+page|"
-    r"story\s+index|stories|home|fic\s+index)\b"
+# An address or an e-mail: in a short paragraph, navigation or contact, never story.
+_ADDRESS_RE = re.compile(
+    r"https?://|\bwww\.\w|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\b\w+\.(?:com|net|org)/\S", re.IGNORECASE
+)
+# "Go on to the next part", "Next chapter: The Thaw", "<< Previous | Next >>": only a
+# line of a few words ("The next chapter of their lives began" is story).
+_NAVIGATION_RE = re.compile(
+    r"^\W*(?:(?:go|click|continue|proceed|move|read)\s+(?:on\s+)?(?:onward\s+)?"
+    r"(?:to|here\s+for)\s+)?(?:the\s+)?(?:next|previous|prev)\s+(?:part|chapter|story|"
+    r"instal+ment|episode|page)\b(?!\s+(?:of|in)\b)"
+    r"|^\W*(?:next|previous|prev|back|return)\s*(?:part|chapter)?\s*(?:[:>»|]|$)"
+    r"|\b(?:return|back|go\s+back)\s+to\s+(?:the\s+)?(?:index|contents|archive|main\s+page|"
+    r"story\s+index|fic\s+index|top\s+of\s+(?:the\s+)?page)\b"
     r"|\bpart\s+\w+\s+(?:is|can\s+be\s+found)\s+(?:here|at|on)\b"
-    r"|\bsequel\s+(?:is\s+)?(?:here|at|posted|up|coming)\b",
+    r"|\bsequel\s+(?:is\s+)?(?:here|at|posted|up)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+_NAVIGATION_WORDS = 8
 
 # Requests for reviews, thanks for reading, closing wishes: the author talking.
 _FEEDBACK_RE = re.compile(
-    r"\b(?:please|pls|plz|kindly)\b[^.!?]{0,40}\b(?:review|feedback|comment|kudos|r\s*&\s*r|"
-    r"let\s+me\s+know)"
+    r"\b(?:please|pls|plz|kindly)\b[^.!?]{0,40}\b(?:review|feedback|comment|kudos|r\s*&\s*r)"
     r"|\b(?:reviews?|feedback|comments?|kudos|concrit|criticism)\b[^.!?]{0,40}"
     r"\b(?:appreciated|welcome[ds]?|loved?|adored|fuel|encouraged|wanted|cherished|"
     r"treasured|please|make\s+my\s+day|are\s+like|keeps?\s+me)"
-    r"|\bsend\s+(?:me\s+)?(?:some\s+)?(?:feedback|comments|reviews|concrit|love)"
+    r"|\bsend\s+(?:me\s+)?(?:some\s+)?(?:feedback|comments|reviews|concrit)"
     r"|\blet\s+me\s+know\s+what\s+(?:you|y'all|u)\s+(?:think|thought)"
     r"|\br\s*&\s*r\b|\bread\s+(?:and|&)\s+review\b|\breview\s*,?\s*please\b"
     r"|\bhope\s+(?:you|u|y'all|everyone)\s+(?:all\s+)?(?:enjoyed|liked|like|enjoy|had\s+fun)"
+    r"\s+(?:it|this|the\s+(?:story|chapter|fic|ride)|reading)"
     r"|\bthanks?\s+(?:you\s+)?(?:so\s+much\s+|all\s+|again\s+)?(?:for\s+)?"
-    r"(?:reading|the\s+reviews|your\s+reviews|all\s+the\s+(?:reviews|kudos|comments)|sticking)"
-    r"|\b(?:many\s+)?thanks\s+to\b[^.!?]{0,60}\b(?:beta|betas|reading|reviewing|help)"
-    r"|\bbeta(?:'?d|ed)?\s+by\b|\buntil\s+next\s+time\b|\bsee\s+(?:you|y'all|ya)\s+"
-    r"(?:all\s+)?(?:next|in\s+the\s+next|soon)",
+    r"(?:reading|the\s+reviews|your\s+reviews|all\s+the\s+(?:reviews|kudos|comments))"
+    r"|\b(?:many\s+)?thanks\s+to\b[^.!?]{0,60}\b(?:beta|betas|beta-reader|reviewers|readers)\b"
+    r"|\bbeta(?:'?d|ed)?\s+by\b|\buntil\s+next\s+(?:time|chapter)\b"
+    r"|\bsee\s+(?:you|y'all|ya)\s+(?:all\s+)?(?:next\s+(?:time|chapter|week)|in\s+the\s+next)",
     re.IGNORECASE,
 )
 
 # What archives print under a story, and the legal lines authors add.
 _FOOTER_RE = re.compile(
     r"\b(?:this|the)\s+(?:story|fic|work|fanfic)\s+(?:is\s+|was\s+)?(?:archived|posted|"
-    r"hosted|available)\s+(?:at|on)\b"
-    r"|\barchived\s+(?:at|on)\b|\bposted\s+(?:at|on|to)\s+(?:ao3|ff\.?net|fanfiction\.net|"
-    r"archive\s+of\s+our\s+own|livejournal|lj|tumblr|dreamwidth|wattpad)"
-    r"|\bdrop\s+by\s+the\s+archive\b|\bcomment\s+to\s+let\s+the\s+creator\s+know\b"
+    r"hosted)\s+(?:at|on)\b"
+    r"|\barchived\s+(?:at|on)\s+(?:the\s+)?\S+\s+(?:archive|fiction|site)?"
+    r"|\bposted\s+(?:at|on|to)\s+(?:ao3|ff\.?net|fanfiction\.net|archive\s+of\s+our\s+own|"
+    r"livejournal|lj|tumblr|dreamwidth|wattpad)\b"
+    r"|\bdrop\s+by\s+the\s+archive\b|\bcomment\s+to\s+let\s+the\s+(?:creator|author)\s+know\b"
     r"|\bno\s+(?:copyright\s+)?infringement\s+(?:is\s+)?intended\b|\ball\s+rights\s+reserved\b"
-    r"|\bnot\s+making\s+(?:any\s+)?money\b|\bno\s+money\s+(?:is\s+)?(?:being\s+)?made\b"
-    r"|\bi\s+(?:don'?t|do\s+not)\s+own\b|\bbelongs?\s+to\s+(?:their|its|the)\s+"
-    r"(?:respective\s+)?(?:owners?|creators?)\b|©|\(c\)\s*\d{4}|\bcopyright\b",
+    r"|©\s*\d{4}|\(c\)\s*\d{4}|\bcopyright\s+(?:©\s*)?\d{4}",
+    re.IGNORECASE,
+)
+# A disclaimer: "I don't own" with what it is about (a story sentence "I don't own much"
+# has no characters, show or money in it).
+_DISCLAIMER_RE = re.compile(
+    r"\b(?:i|we)\s+(?:don'?t|do\s+not|still\s+don'?t)\s+own\b|\bnot\s+(?:making|earning)\s+"
+    r"(?:any\s+)?money\b|\bno\s+(?:money|profit)\s+(?:is\s+)?(?:being\s+)?made\b"
+    r"|\bbelongs?\s+to\s+(?:their|its|the)\s+(?:respective\s+)?(?:owners?|creators?)\b",
+    re.IGNORECASE,
+)
+_LEGAL_WORDS = re.compile(
+    r"\b(?:characters?|rights?|show|series|franchise|property|owned|belongs?|money|profit|"
+    r"copyright|creators?|owners?|universe|canon|fandom)\b",
     re.IGNORECASE,
 )
 
@@ -138,9 +156,11 @@ def end_kind(s: str) -> str | None:
     words = len(_WORDS.findall(s))
     if words > 80:
         return None
-    if _FOOTER_RE.search(s):
+    if _FOOTER_RE.search(s) or (_DISCLAIMER_RE.search(s) and _LEGAL_WORDS.search(s)):
         return "footer"
-    if _LINK_RE.search(s) and words <= 40:
+    if _ADDRESS_RE.search(s) and words <= 40:
+        return "link"
+    if words <= _NAVIGATION_WORDS and _NAVIGATION_RE.search(s):
         return "link"
     if _FEEDBACK_RE.search(s):
         return "feedback"

@@ -759,7 +759,7 @@ def _mark_end(
     author's: a story sentence that merely looks like a note stays story."""
     end_from = _trailing_end(body, text, story_from)
     closing = _closing_at(body, text, story_from, end_from)
-    if closing is not None:
+    if closing is not None and _author_speaks_after(body, text, closing, end_from, labels):
         for u in body[closing:end_from]:
             if u.kind == "paragraph":
                 u.kind, u.label = "front", end_kind(_unit_text(text, u)) or "end"
@@ -816,6 +816,21 @@ def _trailing_end(body: list[_Unit], text: str, story_from: int) -> int:
         elif not is_signoff(s):
             break
     return end_from
+
+
+def _author_speaks_after(
+    body: list[_Unit], text: str, closing: int, end_from: int, labels: Sequence[_Label | None]
+) -> bool:
+    """Whether what follows "THE END" opens as the author's: a note label, end matter,
+    talk about the story or a sign-off ("It was over. / The end. / Or so she thought."
+    keeps its last line)."""
+    for i in range(closing + 1, end_from):
+        if body[i].kind == "front":
+            return True  # a note already known as one
+        if body[i].kind == "paragraph":
+            s = _unit_text(text, body[i])
+            return labels[i] is not None or any(f(s) for f in (end_kind, is_authorial, is_signoff))
+    return True
 
 
 def _closing_at(body: list[_Unit], text: str, story_from: int, end_from: int) -> int | None:

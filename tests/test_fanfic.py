@@ -413,3 +413,20 @@ def test_make_twice_renders_the_same_books(
     assert books[-2:] == ["Wren Halloway/The Glass Orchard", "quietfox/Lantern Hours"]
     assert books[0].endswith("The kettle screamed before Ilse was…")
     assert not list(out.rglob("*.audiobook.toml"))  # no sidecar written into our output
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "The next chapter of their lives began that morning.",
+        "Return to the top of the stairs, she told herself, and she did.",
+        "I don't own much, but I own this moment.",
+        "Thanks to his help, the farm survived the winter.",
+        "She checked the copyright page and closed the book.",
+        "The end.\n\nOr so she thought.",
+        "Complete.\n\nShe set the puzzle aside and went to bed.",
+    ],
+)
+def test_story_lines_with_end_matter_words_are_read(last: str) -> None:
+    doc = doc_of(f"{STORY}\n{last}\n")
+    assert skipped(doc, build(doc)) == []
