@@ -660,23 +660,65 @@ def _mark_byline(u: _Unit, by: Byline) -> None:
     u.fields.update({"author": by.author, "title": by.title or "", "fandom": by.fandom or ""})
 
 
+_HEADER_WINDOW = 16  # paragraphs at the top that may still be header
+
+
+def _header_window(paras: list[_Unit], text: str) -> list[_Unit]:
+    """The top paragraphs that may be header: labelled lines, short title-like lines and
+    "Title" / "by Author" pairs, up to the first paragraph that reads like story."""
+    window: list[_Unit] = []
+    for u in paras[:_HEADER_WINDOW]:
+        s = _unit_text(text, u)
+        if not (_label(s) or _title_like(s) or _split_byline(s) or _header_byline(s, False)):
+            break
+        window.append(u)
+    return window
+
+
+def _split_byline(s: str) -> tuple[str, Byline] | None:
+    """ "Title\nby Author" in one paragraph (no blank line between them)."""
+    lines = [ln for ln in s.split("\n") if ln.strip()]
+    if len(lines) != 2 or not _title_like(lines[0]):
+        return None
+    by = _header_byline(lines[1], False)
+    return (_clean_title(lines[0]), by) if by else None
+
+
 def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
-    """The top of a posted story: a title line, then a byline (or both on one line)."""
-    if not paras:
-        return
-    s = _unit_text(text, paras[0])
-    top = len(paras) > 1 and paras[0].start == _trim(text, 0, len(text))[0]
-    by = _header_byline(s, top)
-    if by:
-        _mark_byline(paras[0], by)
-        return
-    by = _header_byline(_unit_text(text, paras[1]), False) if len(paras) > 1 else None
-    if not _title_like(s) or not (by or (meta_title and _norm(s) == _norm(meta_title))):
-        return
-    _make_front(paras[0], "title")
-    paras[0].value.append(_clean_title(s))
-    if by:
-        _mark_byline(paras[1], by)
+    """The top of a posted story: a title line, then a byline (or both on one line, or in
+    one paragraph), perhaps after archive lines; the title repeated above is header too."""
+    window = _header_window(paras, text)
+    title = None
+    for k, u in enumerate(window):
+        s = _unit_text(text, u)
+        pair = _split_byline(s)
+        top = k == 0 and len(paras) > 1 and u.start == _trim(text, 0, len(text))[0]
+        by = pair[1] if pair else _header_byline(s, top)
+        if by is None:
+            continue
+        _mark_byline(u, by)
+        if pair:
+            title = pair[0]
+            u.fields["title"] = title
+        elif by.title:
+            title = by.title
+        elif (
+            k > 0
+            and window[k - 1].kind == "paragraph"
+            and not _label(_unit_text(text, window[k - 1]))
+        ):
+            prev = _unit_text(text, window[k - 1])
+            if _title_like(prev):
+                _make_front(window[k - 1], "title")
+                title = _clean_title(prev)
+                window[k - 1].value.append(title)
+        break
+    title = title or meta_title
+    for u in window:  # "The Quiet Hours" above "Posted originally on the Archive..."
+        s = _unit_text(text, u)
+        if title and u.kind == "paragraph" and _title_like(s) and _norm(s) == _norm(title):
+            _make_front(u, "title")
+            u.value.append(_clean_title(s))
 
 
 def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_follow: bool) -> None:

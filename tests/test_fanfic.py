@@ -430,3 +430,21 @@ def test_make_twice_renders_the_same_books(
 def test_story_lines_with_end_matter_words_are_read(last: str) -> None:
     doc = doc_of(f"{STORY}\n{last}\n")
     assert skipped(doc, build(doc)) == []
+
+
+def test_ao3_plain_text_download() -> None:
+    """AO3's .txt download: title, archive line, tag block, "Title" / "by Author",
+    Summary and Notes, chapters, end notes, afterword and the archive's footer."""
+    script = analyze(FIXTURES / "the-quiet-hours-ao3.txt")
+    m = script.meta
+    assert (m.title, m.author, m.fandom, m.pairing, m.rating) == (
+        "The Quiet Hours", "ravenwing", "Hollow Road", "Dane/Cassio", "Teen And Up Audiences"
+    )  # fmt: skip
+    spoken = [seg.text for seg in script.segments if seg.kind not in ("skip", "heading")]
+    assert spoken == [
+        "The motel had a vending machine that only sold lemon drops.",
+        "We could leave,",
+        "Cassio said.",
+        "We could,",
+        "said Dane, and did not move.",
+    ]
