@@ -202,6 +202,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     _mark_end(pre, text, opening_from, pre_labels)
     for g in groups:
         _mark_chapter(g, text)
+    groups = _without_empty_chapters(pre, groups)
 
     meta = replace(doc.meta)
     if meta.title is None and book_title:
@@ -790,6 +791,21 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
         lab = labels[i]
         i = mark(i) if lab is not None and lab.anywhere else i + 1
     _mark_end(body, text, story_from, labels)
+
+
+def _without_empty_chapters(pre: list[_Unit], groups: list[list[_Unit]]) -> list[list[_Unit]]:
+    """A chapter with nothing to read ("Afterword" over end notes and the archive's
+    footer) is the previous chapter's end matter, heading and all: no silent track."""
+    kept: list[list[_Unit]] = []
+    for g in groups:
+        if len(groups) > 1 and not any(u.kind in ("paragraph", "break") for u in g):
+            for u in g:
+                if u.kind == "heading":
+                    u.kind, u.label = "front", "header"
+            (kept[-1] if kept else pre).extend(g)
+        else:
+            kept.append(g)
+    return kept
 
 
 def _mark_end(

@@ -408,9 +408,13 @@ def test_make_twice_renders_the_same_books(
         runs.append((_books(out), done[: done.index(" files")]))
     assert runs[0] == runs[1]
     books, done = runs[0]
-    assert done == "done: 3 stories, 4 chapters, 4"
+    assert done == "done: 4 stories, 5 chapters, 5"
     # The id-named story has no author; which folder export gives it is export's call.
-    assert books[-2:] == ["Wren Halloway/The Glass Orchard", "quietfox/Lantern Hours"]
+    assert books[-3:] == [
+        "Wren Halloway/The Glass Orchard",
+        "quietfox/Lantern Hours",
+        "ravenwing/The Quiet Hours",
+    ]
     assert books[0].endswith("The kettle screamed before Ilse was…")
     assert not list(out.rglob("*.audiobook.toml"))  # no sidecar written into our output
 

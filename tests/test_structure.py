@@ -341,7 +341,7 @@ def test_front_matter_default_not_read() -> None:
         ("front", "disclaimer"),
         ("paragraph", None),
         ("front", "notes"),
-        ("front", "feedback"),
+        ("front", "notes"),
     ]
     assert s.meta.title == "The Salt Road"
     assert s.meta.author == "Ann Example"
@@ -459,3 +459,17 @@ def test_sentence_starting_with_by_is_not_a_byline() -> None:
     assert s.meta.author is None
     assert titles(s) == ["Opening", "Chapter 2"]
     assert blocks(doc, s, "paragraph")[:2] == ["Monday", "By the time we arrived, it was late."]
+
+
+def test_a_chapter_with_nothing_to_read_joins_the_one_before() -> None:
+    text = "Chapter 1\n\nThe boat came at dawn.\n\nAfterword\n\nEnd Notes\n\nThanks for reading!\n"
+    doc = make(text)
+    s = build(doc)
+    assert titles(s) == ["Chapter 1"]
+    assert [(b.kind, b.label) for b in s.chapters[0].blocks] == [
+        ("heading", None),
+        ("paragraph", None),
+        ("front", "header"),
+        ("front", "notes"),
+        ("front", "notes"),
+    ]
