@@ -341,7 +341,7 @@ def test_front_matter_default_not_read() -> None:
         ("front", "disclaimer"),
         ("paragraph", None),
         ("front", "notes"),
-        ("front", "notes"),
+        ("front", "feedback"),
     ]
     assert s.meta.title == "The Salt Road"
     assert s.meta.author == "Ann Example"
