@@ -19,7 +19,10 @@ from dataclasses import dataclass
 _QUOTED_RE = re.compile(
     r"[\"“„]([^\"”“]*\w[^\"”“]*)[\"”]|(?:^|(?<=\s))‘([^’]*\w[^’]*)’|«([^»]*\w[^»]*)»"
 )
-_OPENS_RE = re.compile(r"\A\s*[\"“‘«]\w")
+_OPENS_RE = re.compile(r"\A\s*[\"“‘«']\w")
+# 'Straight single quotes', British style: closed by punctuation and then a space, so
+# apostrophes inside ('I'll go,' he said) and after (the twins' car) do not confuse it.
+_SINGLE_RE = re.compile(r"(?:^|(?<=\s))'\w.*?[,.!?…—–-]'(?=\s|$)", re.MULTILINE)
 # Speech ends in punctuation inside the marks ("Run!", "Wait,") or runs to a few words;
 # a word in quotes ("lantern") or a quoted title ("The Storm") is a mention.
 _SPEECH_END = re.compile(r"[,.!?…—–-]\s*$")
@@ -132,7 +135,7 @@ class Byline:
 
 def has_dialogue(s: str) -> bool:
     """Whether ``s`` holds quoted speech: such a paragraph is story, whatever else it says."""
-    if _OPENS_RE.match(s):
+    if _OPENS_RE.match(s) or _SINGLE_RE.search(s):
         return True
     for m in _QUOTED_RE.finditer(s):
         inner = next(g for g in m.groups() if g is not None)

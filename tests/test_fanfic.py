@@ -355,8 +355,11 @@ LINES = ["Wait for me", "Not tonight", "Thanks for reading it", "The end, then",
 def exchanges(draw: st.DrawFn) -> str:
     a, b = draw(st.lists(st.sampled_from(NAMES), min_size=2, max_size=2, unique=True))
     first, second = draw(st.sampled_from(LINES)), draw(st.sampled_from(LINES))
-    if draw(st.booleans()):
+    style = draw(st.integers(0, 2))
+    if style == 0:
         return f'"{first}," {a} said. "{second}!" {b} answered.'
+    if style == 1:
+        return f"{a} looked up. 'I'll say it: {first},' {a} said.\n\n'{second}.' {b} said."
     return f"“{first}?” {a} asked.\n\n“{second}.” {b} said."
 
 
