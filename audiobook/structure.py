@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
 from audiobook.matter import (
@@ -191,7 +192,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
         units.extend(_line_units(lines, per_line, width, doc.format, use_text_headings, first))
     units.sort(key=lambda u: (u.start, u.end))
     if doc.format == "text":  # Markdown says blank lines mean nothing more than one
-        units = _with_blank_breaks(units, gap_lines, per_line)
+        units = _with_blank_breaks(units, gap_lines, text)
 
     _mark_toc(units)
     book_title = _book_title(units, text)
@@ -392,11 +393,9 @@ def _layout(gap_lines: Sequence[list[_Line]]) -> tuple[bool, int]:
     return per_line, width
 
 
-def _blank_runs(lines: list[_Line]) -> tuple[list[tuple[int, int]], int]:
-    """(length, start offset) of each run of blank lines between two text lines, and
-    how many text lines directly follow another."""
+def _blank_runs(lines: list[_Line]) -> list[tuple[int, int]]:
+    """(length, start offset) of each run of blank lines between two text lines."""
     runs: list[tuple[int, int]] = []
-    adjacent = 0
     run, run_start, seen_text = 0, 0, False
     for ln in lines:
         if ln.blank:
@@ -404,33 +403,34 @@ def _blank_runs(lines: list[_Line]) -> tuple[list[tuple[int, int]], int]:
                 run_start = ln.start
             run += 1
             continue
-        if seen_text:
-            if run:
-                runs.append((run, run_start))
-            else:
-                adjacent += 1
+        if seen_text and run:
+            runs.append((run, run_start))
         seen_text, run = True, 0
-    return runs, adjacent
+    return runs
+
+
+def _touching(units: list[_Unit], text: str) -> int:
+    """How many paragraphs follow the one before with no blank line between them."""
+    return sum(
+        1
+        for a, b in pairwise(units)
+        if a.kind == b.kind == "paragraph" and text.count("\n", a.end, b.start) == 1
+    )
 
 
 def _with_blank_breaks(
-    units: list[_Unit], gap_lines: Sequence[list[_Line]], per_line: bool
+    units: list[_Unit], gap_lines: Sequence[list[_Line]], text: str
 ) -> list[_Unit]:
     """Scene breaks made of blank lines: runs clearly longer than the story's usual
     paragraph spacing (3+ blank lines where paragraphs are 1 apart; any blank line where
-    paragraphs are one line each with none between), and only between two paragraphs."""
-    runs: list[tuple[int, int]] = []
-    adjacent = 0
-    for lines in gap_lines:
-        r, a = _blank_runs(lines)
-        runs += r
-        adjacent += a
+    paragraphs touch, one a line or indented), and only between two paragraphs."""
+    runs = [r for lines in gap_lines for r in _blank_runs(lines)]
     if not runs:
         return units
     lengths = Counter(n for n, _ in runs)
     usual = min(lengths, key=lambda n: (-lengths[n], n))
     least = usual + 2
-    if per_line and adjacent >= 3 * len(runs):
+    if _touching(units, text) >= 3 * len(runs):
         least = 1  # paragraphs touch; a blank line is the only thing that sets one apart
     starts = [pos for n, pos in runs if n >= least]
     if not starts or len(starts) > max(2, len(runs) // 3):

@@ -455,3 +455,18 @@ def test_ao3_plain_text_download() -> None:
         "We could,",
         "said Dane, and did not move.",
     ]
+
+
+def test_indented_paragraphs_make_a_blank_line_a_break() -> None:
+    text = (
+        "    The ferry left an hour late, and by the time it cleared the\n"
+        "breakwater the fog had closed in.\n"
+        "    Tamsin stood at the rail with her collar up.\n"
+        "    Nobody spoke to her, which suited her.\n"
+        "    The engine shook the benches.\n"
+        "\n"
+        "    At the far harbour the fog was gone, as if it had never been\n"
+        "there at all.\n"
+        "    She walked up the hill to the inn.\n"
+    )
+    assert [len(s) for s in scenes(text)] == [4, 2]
