@@ -60,9 +60,11 @@ _NAVIGATION_WORDS = 8
 # Requests for reviews, thanks for reading, closing wishes: the author talking.
 _FEEDBACK_RE = re.compile(
     r"\b(?:please|pls|plz|kindly)\b[^.!?]{0,40}\b(?:review|feedback|comment|kudos|r\s*&\s*r)"
-    r"|\b(?:reviews?|feedback|comments?|kudos|concrit|criticism)\b[^.!?]{0,40}"
-    r"\b(?:appreciated|welcome[ds]?|loved?|adored|fuel|encouraged|wanted|cherished|"
-    r"treasured|please|make\s+my\s+day|are\s+like|keeps?\s+me)"
+    r"|\b(?:reviews?|feedback|comments?|kudos|concrit)(?:\s*(?:and|&|or|\+|/)\s*"
+    r"(?:reviews?|feedback|comments?|kudos|concrit))?\s+(?:(?:is|are|=|would\s+be)\s+)?"
+    r"(?:(?:always|very|much|greatly|really|so|most|totally)\s+)*(?:appreciated|welcome[ds]?|"
+    r"loved?|adored|fuel|encouraged|wanted|cherished|treasured|please|make\s+my\s+day|"
+    r"are\s+like|keeps?\s+me|feed\s+the)\b"
     r"|\bsend\s+(?:me\s+)?(?:some\s+)?(?:feedback|comments|reviews|concrit)"
     r"|\blet\s+me\s+know\s+what\s+(?:you|y'all|u)\s+(?:think|thought)"
     r"|\br\s*&\s*r\b|\bread\s+(?:and|&)\s+review\b|\breview\s*,?\s*please\b"

@@ -430,6 +430,8 @@ def test_make_twice_renders_the_same_books(
         "I don't own much, but I own this moment.",
         "Thanks to his help, the farm survived the winter.",
         "She checked the copyright page and closed the book.",
+        "Comments were welcome at the town meeting, but nobody spoke.",
+        "Dear Ann,\n\nI am sorry. Please write back.\n\nLove, Ben",
         "The end.\n\nOr so she thought.",
         "Complete.\n\nShe set the puzzle aside and went to bed.",
     ],
