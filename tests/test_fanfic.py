@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mutagen.id3 import ID3
 
 from audiobook.analyze import analyze
 from audiobook.cli import main
@@ -420,6 +421,9 @@ def test_make_twice_renders_the_same_books(
     ]
     assert books[0].endswith("The kettle screamed before Ilse was…")
     assert not list(out.rglob("*.audiobook.toml"))  # no sidecar written into our output
+    lantern = out / "quietfox" / "Lantern Hours"
+    assert str(ID3(next(lantern.glob("*.mp3")))["TCON"]) == "Smallville"  # fandom is genre
+    assert "Fandom: Smallville" in (lantern / "desc.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
