@@ -119,12 +119,17 @@ _AUTHOR_RE = re.compile(r"[^\s,;!?\"“”]+(?:\s+[^\s,;!?\"“”]+){0,3}")
 _WORDS = re.compile(r"\w+(?:['’]\w+)*")
 
 # Words an author's note uses about the story and its readers.
+_TEASER_RE = re.compile(
+    r"\W*(?:next\s+time|coming\s+(?:up|soon)|preview|sneak\s+peek)\b[^:]{0,30}:", re.IGNORECASE
+)
 _AUTHORIAL = frozenset(
     "chapter chapters story stories fic fics fanfic fanfiction update updated updates "
     "review reviews reviewed reviewers reviewing readers reader reading writing wrote "
     "write written beta betas betaed plot sequel prompt prompts inspired canon fandom "
     "episode season oneshot thanks thank hope enjoyed au ooc kudos comments feedback "
-    "posted post posting series installment part".split()
+    "posted post posting series installment part pairing ship muse note notes "
+    # ...and to its readers: story narration rarely says "you" outside quotes.
+    "you your you're you've y'all guys everyone lol omg sorry promise asap bye xoxo".split()
 )
 
 
@@ -182,10 +187,13 @@ def is_signoff(s: str) -> bool:
 
 
 def is_authorial(s: str) -> bool:
-    """A paragraph that talks about the story or its readers (no dialogue)."""
+    """A paragraph that talks about the story or its readers, or teases the next part
+    ("Next time: the thaw."), with no dialogue."""
     if has_dialogue(s):
         return False
-    return any(w.lower() in _AUTHORIAL for w in _WORDS.findall(s))
+    return _TEASER_RE.match(s) is not None or any(
+        w.lower() in _AUTHORIAL for w in _WORDS.findall(s)
+    )
 
 
 def byline(s: str, *, top: bool = False) -> Byline | None:

@@ -836,10 +836,11 @@ def _mark_end(
         return
     if any(has_dialogue(p) for p in paras):
         return
-    authorial = sum(is_authorial(p) for p in paras)
+    # What follows the note is the note's when it too talks about the story or to its
+    # readers, or (half of it) when more end matter closes the chapter.
+    authorial = sum(is_authorial(p) or is_signoff(p) for p in paras)
     if not (
-        len(paras) <= 3
-        or authorial == len(paras)
+        authorial == len(paras)
         or (end_from < len(body) and len(paras) <= 10 and 2 * authorial >= len(paras))
     ):
         return

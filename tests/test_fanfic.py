@@ -476,3 +476,13 @@ def test_indented_paragraphs_make_a_blank_line_a_break() -> None:
         "    She walked up the hill to the inn.\n"
     )
     assert [len(s) for s in scenes(text)] == [4, 2]
+
+
+def test_story_after_a_late_note_is_read() -> None:
+    """A note near a chapter's end takes what follows only if that talks like a note."""
+    doc = doc_of(f"{STORY}\nA/N: sorry for the wait!\n\nShe ran.\n\nThe door slammed behind her.\n")
+    s = build(doc)
+    assert skipped(doc, s) == ["A/N: sorry for the wait!"]
+    assert read(doc, s)[-2:] == ["She ran.", "The door slammed behind her."]
+    doc = doc_of(f"{STORY}\nA/N: So that happened.\n\nI love you guys so much.\n\n<3\n")
+    assert skipped(doc, build(doc)) == ["A/N: So that happened.", "I love you guys so much.", "<3"]
