@@ -199,6 +199,7 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     pre, groups = _group(units)
     _mark_pre(pre, text, doc.meta.title, headings_follow=bool(groups))
     opening_from = next((i for i, u in enumerate(pre) if u.kind == "paragraph"), len(pre))
+    opening_from = _leading_notes(pre, text, opening_from)
     pre_labels = [_label(_unit_text(text, u)) if u.kind != "heading" else None for u in pre]
     _mark_end(pre, text, opening_from, pre_labels)
     for g in groups:
@@ -785,7 +786,7 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
     i = 0
     while i < len(body) and (body[i].kind in ("front", "skip") or labels[i] is not None):
         i = mark(i) if labels[i] is not None else i + 1
-    story_from = i
+    story_from = i = _leading_notes(body, text, i)
     # Author's notes anywhere in the chapter.
     while i < len(body):
         lab = labels[i]
@@ -806,6 +807,20 @@ def _without_empty_chapters(pre: list[_Unit], groups: list[list[_Unit]]) -> list
         else:
             kept.append(g)
     return kept
+
+
+def _leading_notes(body: list[_Unit], text: str, i: int) -> int:
+    """Where the story starts after unlabelled notes at a chapter's head ("Thanks for
+    all the reviews!", "Previous chapter: ..."): the same tests as end matter, except
+    closing lines, which do not open a chapter."""
+    while i < len(body) and body[i].kind in ("paragraph", "front", "skip"):
+        if body[i].kind == "paragraph":
+            kind = end_kind(_unit_text(text, body[i]))
+            if kind is None or kind == "end":
+                break
+            body[i].kind, body[i].label = "front", kind
+        i += 1
+    return i
 
 
 def _mark_end(

@@ -486,3 +486,17 @@ def test_story_after_a_late_note_is_read() -> None:
     assert read(doc, s)[-2:] == ["She ran.", "The door slammed behind her."]
     doc = doc_of(f"{STORY}\nA/N: So that happened.\n\nI love you guys so much.\n\n<3\n")
     assert skipped(doc, build(doc)) == ["A/N: So that happened.", "I love you guys so much.", "<3"]
+
+
+def test_thanks_at_a_chapters_head_is_not_read() -> None:
+    text = (
+        "Chapter 2\n\nThanks so much for all the reviews! They keep me going.\n\n"
+        "Previous chapter: https://example.org/fic/1\n\n" + STORY
+    )
+    doc = doc_of(text)
+    s = build(doc)
+    assert skipped(doc, s) == [
+        "Thanks so much for all the reviews! They keep me going.",
+        "Previous chapter: https://example.org/fic/1",
+    ]
+    assert read(doc, s) == STORY.strip().split("\n\n")
