@@ -186,7 +186,7 @@ def make(
             read_cover_file(cover)  # a bad image is a usage error, found before any work
         except AudiobookError as e:
             raise click.BadParameter(e.message, param_hint="--cover") from None
-    paths, missing = find_stories(stories)
+    paths, missing = find_stories(stories, exclude=[out_dir])
     for err in missing:
         _fail(err)
     if not paths and not missing:

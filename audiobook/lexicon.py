@@ -311,13 +311,57 @@ def _part_known(part: str) -> bool:
     return low in words or part in names or part.capitalize() in names or len(part) == 1
 
 
+# A contraction is its word plus a clitic any voice says: "I'll", "Clark'd", "shouldn't've".
+_CLITIC = re.compile(r"(?:'(?:ll|ve|d|m|re|s|t)|n't)$", re.IGNORECASE)
+# Ordinary inflections, longest first: (ending, what the word ended with before it).
+_INFLECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ies", ("y",)),
+    ("ied", ("y",)),
+    ("ing", ("", "e", "<")),
+    ("est", ("", "e", "<")),
+    ("ed", ("", "e", "<")),
+    ("er", ("", "e", "<")),
+    ("es", ("",)),
+    ("ly", ("", "le")),
+    ("s", ("",)),
+    ("d", ("",)),
+)
+
+
+def _known(word: str) -> bool:
+    words, names = _word_list()
+    return word.lower() in words or word in names or word.capitalize() in names
+
+
+def _inflected_known(word: str) -> bool:
+    """ "tasering", "hurrying", "stopped", "bravest": a known word with a regular ending
+    ("<" undoes a doubled final consonant)."""
+    low = word.lower()
+    for ending, befores in _INFLECTIONS:
+        stem = low[: -len(ending)]
+        if not low.endswith(ending) or len(stem) < 2:
+            continue
+        for before in befores:
+            if before == "<":
+                if len(stem) > 2 and stem[-1] == stem[-2] and _known(stem[:-1]):
+                    return True
+            elif _known(stem + before):
+                return True
+    return False
+
+
 def is_common(word: str) -> bool:
     """Whether a voice can be trusted with ``word``: an English word or a common name
-    (every part of a hyphenated word), in any case."""
+    (every part of a hyphenated word), in any case, also contracted ("I'll", "Clark's")
+    or regularly inflected ("tasering")."""
     word = word.replace("’", "'")
-    if word.lower() in english_words():
+    while (m := _CLITIC.search(word)) is not None and m.start() > 0:
+        if _known(word):
+            return True
+        word = word[: m.start()]
+    if _known(word) or _inflected_known(word):
         return True
-    return all(_part_known(p) for p in word.split("-")) and (
+    return all(_part_known(p) or _inflected_known(p) for p in word.split("-")) and (
         "'" not in word or all(_part_known(p) for p in word.split("'"))
     )
 
@@ -362,6 +406,7 @@ def count_unusual(texts: Iterable[str]) -> list[tuple[str, int]]:
             key = word.casefold()
             counts[key] += 1
             forms.setdefault(key, Counter())[word] += 1
+    _fold_plurals(counts, forms)
     out = []
     for key, n in counts.most_common():  # stable: ties keep first appearance
         spellings = forms[key]
@@ -369,6 +414,18 @@ def count_unusual(texts: Iterable[str]) -> list[tuple[str, int]]:
         best = max(spellings, key=lambda w: (not w.isupper(), spellings[w]))
         out.append((best, n))
     return out
+
+
+def _fold_plurals(counts: Counter[str], forms: dict[str, Counter[str]]) -> None:
+    """ "Kryptonians" is one entry with "Kryptonian": the plural of an unusual word that
+    also appears is counted with it, not listed twice."""
+    for key in list(counts):
+        for ending in ("es", "s"):
+            base = key[: -len(ending)]
+            if key.endswith(ending) and base in counts and base != key:
+                counts[base] += counts.pop(key)
+                forms.pop(key, None)
+                break
 
 
 def unusual_words(

@@ -28,6 +28,9 @@ class BookMeta:
     year: str | None = None
     series: str | None = None
     series_part: str | None = None
+    fandom: str | None = None  # fanfiction: the work it is set in ("Smallville")
+    pairing: str | None = None
+    rating: str | None = None
     cover: bytes | None = None
     cover_mime: str | None = None
 

@@ -8,10 +8,21 @@ stays a story paragraph: reading a stray note aloud is better than skipping stor
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 
+from audiobook.matter import (
+    Byline,
+    byline,
+    end_kind,
+    has_dialogue,
+    is_authorial,
+    is_closing,
+    is_signoff,
+)
 from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
 
 # --- headings ---------------------------------------------------------------------------
@@ -47,6 +58,11 @@ _PART_LEVEL = {"part", "book", "volume", "vol.", "act"}
 _SPACE_RUN = re.compile(r"\s+")
 _QUOTE_CHARS = "\"“”‘’'«»„"
 _BREAK_LETTERS = set("oO0xX")
+# "~Scene Break~", "-line break-", "[time skip]": the author naming the break.
+_BREAK_WORDS_RE = re.compile(
+    r"(?:scene|line|page|section|pov|time)[ \t]*(?:break|change|switch|skip)", re.IGNORECASE
+)
+_BREAK_DECOR = " \t*~_=+-–—#.:|()[]{}<>/\\•·°^"
 _OPENING_QUOTES = "\"“‘'«„"
 # A line ends a sentence: . ! ? … (maybe inside closing quotes), or a dash cut off by a quote.
 _SENTENCE_END_RE = re.compile(r"(?:[.!?…][\"”’'»)\]*_]*|[—–-][\"”’'»]+)\s*$")
@@ -116,6 +132,8 @@ _METADATA_LABELS = {
     "series",
     "stats",
     "header",
+    "link",  # navigation and archive boilerplate at a story's end
+    "footer",
 }
 
 
@@ -150,6 +168,7 @@ class _Unit:
     title: str = ""
     source: str = ""  # headings: "md", "keyword", "hint"
     value: list[str] = field(default_factory=list)  # front matter text for meta fills
+    fields: dict[str, str] = field(default_factory=dict)  # a byline's author, title, fandom
 
 
 @dataclass
@@ -172,21 +191,29 @@ def build(doc: Document, *, read_front_matter: bool = False) -> Structure:
     for lines in gap_lines:
         units.extend(_line_units(lines, per_line, width, doc.format, use_text_headings, first))
     units.sort(key=lambda u: (u.start, u.end))
+    if doc.format == "text":  # Markdown says blank lines mean nothing more than one
+        units = _with_blank_breaks(units, gap_lines, text)
 
     _mark_toc(units)
     book_title = _book_title(units, text)
     pre, groups = _group(units)
     _mark_pre(pre, text, doc.meta.title, headings_follow=bool(groups))
+    opening_from = next((i for i, u in enumerate(pre) if u.kind == "paragraph"), len(pre))
+    opening_from = _leading_notes(pre, text, opening_from)
+    pre_labels = [_label(_unit_text(text, u)) if u.kind != "heading" else None for u in pre]
+    _mark_end(pre, text, opening_from, pre_labels)
     for g in groups:
         _mark_chapter(g, text)
+    groups = _without_empty_chapters(pre, groups)
 
     meta = replace(doc.meta)
     if meta.title is None and book_title:
         meta.title = book_title
     _fill_meta(meta, units)
+    meta.description = _describe(meta)
     known_title = meta.title
     if meta.title is None:
-        meta.title = _prettify(doc.path)
+        meta.title = _prettify(doc.path) or _first_title(units, text)
 
     if read_front_matter:
         for u in units:
@@ -325,7 +352,9 @@ def _is_break(line: str) -> bool:
     alnum = [c for c in s if c.isalnum()]
     if not alnum:
         return True
-    # "oOo", "o0o", "-x-x-": decorations made of o/0/x only.
+    if _BREAK_WORDS_RE.fullmatch(s.strip(_BREAK_DECOR)):
+        return True
+    # "oOo", "o0o", "-x-x-", "xxx": decorations made of o/0/x only (a lone "x" is a kiss).
     return len(s) >= 3 and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
 
 
@@ -365,6 +394,60 @@ def _layout(gap_lines: Sequence[list[_Line]]) -> tuple[bool, int]:
     return per_line, width
 
 
+def _blank_runs(lines: list[_Line]) -> list[tuple[int, int]]:
+    """(length, start offset) of each run of blank lines between two text lines."""
+    runs: list[tuple[int, int]] = []
+    run, run_start, seen_text = 0, 0, False
+    for ln in lines:
+        if ln.blank:
+            if run == 0:
+                run_start = ln.start
+            run += 1
+            continue
+        if seen_text and run:
+            runs.append((run, run_start))
+        seen_text, run = True, 0
+    return runs
+
+
+def _touching(units: list[_Unit], text: str) -> int:
+    """How many paragraphs follow the one before with no blank line between them."""
+    return sum(
+        1
+        for a, b in pairwise(units)
+        if a.kind == b.kind == "paragraph" and text.count("\n", a.end, b.start) == 1
+    )
+
+
+def _with_blank_breaks(
+    units: list[_Unit], gap_lines: Sequence[list[_Line]], text: str
+) -> list[_Unit]:
+    """Scene breaks made of blank lines: runs clearly longer than the story's usual
+    paragraph spacing (3+ blank lines where paragraphs are 1 apart; any blank line where
+    paragraphs touch, one a line or indented), and only between two paragraphs."""
+    runs = [r for lines in gap_lines for r in _blank_runs(lines)]
+    if not runs:
+        return units
+    lengths = Counter(n for n, _ in runs)
+    usual = min(lengths, key=lambda n: (-lengths[n], n))
+    least = usual + 2
+    if _touching(units, text) >= 3 * len(runs):
+        least = 1  # paragraphs touch; a blank line is the only thing that sets one apart
+    starts = [pos for n, pos in runs if n >= least]
+    if not starts or len(starts) > max(2, len(runs) // 3):
+        return units  # spacing too irregular to say what a long gap means
+    out: list[_Unit] = []
+    k = 0
+    for u in units:
+        while k < len(starts) and starts[k] < u.start:
+            prev_para = bool(out) and out[-1].kind == "paragraph"
+            if prev_para and u.kind == "paragraph" and starts[k] >= out[-1].end:
+                out.append(_Unit("break", starts[k], starts[k], label="blank lines"))
+            k += 1
+        out.append(u)
+    return out
+
+
 def _by_line(s: str) -> str | None:
     """The author of a "by Author" line (one line, not a sentence ending in a word + ".")."""
     m = _BY_LINE_RE.fullmatch(s)
@@ -383,7 +466,7 @@ def _new_paragraph(prev: _Line, nxt: _Line, width: int, fmt: str, first: int) ->
     body = nxt.text.lstrip()
     if _label(body) is not None:
         return True
-    if prev.start == first and _by_line(nxt.text):
+    if prev.start == first and _header_byline(nxt.text, False):
         return True  # "Title" / "by Author" at the very top
     if fmt == "markdown" and _MD_LIST_RE.match(nxt.text):
         return True
@@ -567,24 +650,77 @@ def _make_front(u: _Unit, label: str, owner: _Unit | None = None, text: str = ""
         owner.value.append(_SPACE_RUN.sub(" ", _unit_text(text, u)).strip())
 
 
-def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
-    """An AO3-style top: a title line, then a "by Author" line."""
-    if not paras:
-        return
-    s = _unit_text(text, paras[0])
+def _header_byline(s: str, top: bool) -> Byline | None:
+    """ "by Author", "A Fandom fanfic by Author", and at the very top "Title by Author"."""
     by = _by_line(s)
-    if by:
-        _make_front(paras[0], "author")
-        paras[0].value.append(by)
-        return
-    by = _by_line(_unit_text(text, paras[1])) if len(paras) > 1 else None
-    if not _title_like(s) or not (by or (meta_title and _norm(s) == _norm(meta_title))):
-        return
-    _make_front(paras[0], "title")
-    paras[0].value.append(_clean_title(s))
-    if by:
-        _make_front(paras[1], "author")
-        paras[1].value.append(by)
+    return Byline(by) if by else byline(s, top=top)
+
+
+def _mark_byline(u: _Unit, by: Byline) -> None:
+    _make_front(u, "author")
+    u.value.append(by.author)
+    u.fields.update({"author": by.author, "title": by.title or "", "fandom": by.fandom or ""})
+
+
+_HEADER_WINDOW = 16  # paragraphs at the top that may still be header
+
+
+def _header_window(paras: list[_Unit], text: str) -> list[_Unit]:
+    """The top paragraphs that may be header: labelled lines, short title-like lines and
+    "Title" / "by Author" pairs, up to the first paragraph that reads like story."""
+    window: list[_Unit] = []
+    for u in paras[:_HEADER_WINDOW]:
+        s = _unit_text(text, u)
+        if not (_label(s) or _title_like(s) or _split_byline(s) or _header_byline(s, False)):
+            break
+        window.append(u)
+    return window
+
+
+def _split_byline(s: str) -> tuple[str, Byline] | None:
+    """ "Title\nby Author" in one paragraph (no blank line between them)."""
+    lines = [ln for ln in s.split("\n") if ln.strip()]
+    if len(lines) != 2 or not _title_like(lines[0]):
+        return None
+    by = _header_byline(lines[1], False)
+    return (_clean_title(lines[0]), by) if by else None
+
+
+def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
+    """The top of a posted story: a title line, then a byline (or both on one line, or in
+    one paragraph), perhaps after archive lines; the title repeated above is header too."""
+    window = _header_window(paras, text)
+    title = None
+    for k, u in enumerate(window):
+        s = _unit_text(text, u)
+        pair = _split_byline(s)
+        top = k == 0 and len(paras) > 1 and u.start == _trim(text, 0, len(text))[0]
+        by = pair[1] if pair else _header_byline(s, top)
+        if by is None:
+            continue
+        _mark_byline(u, by)
+        if pair:
+            title = pair[0]
+            u.fields["title"] = title
+        elif by.title:
+            title = by.title
+        elif (
+            k > 0
+            and window[k - 1].kind == "paragraph"
+            and not _label(_unit_text(text, window[k - 1]))
+        ):
+            prev = _unit_text(text, window[k - 1])
+            if _title_like(prev):
+                _make_front(window[k - 1], "title")
+                title = _clean_title(prev)
+                window[k - 1].value.append(title)
+        break
+    title = title or meta_title
+    for u in window:  # "The Quiet Hours" above "Posted originally on the Archive..."
+        s = _unit_text(text, u)
+        if title and u.kind == "paragraph" and _title_like(s) and _norm(s) == _norm(title):
+            _make_front(u, "title")
+            u.value.append(_clean_title(s))
 
 
 def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_follow: bool) -> None:
@@ -603,8 +739,9 @@ def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_foll
             # Under a lone "Summary:" line comes its text: up to the next label when the
             # story proper starts at a heading, else just one paragraph.
             while i < len(pre) and pre[i].kind == "paragraph":
-                if _label(_unit_text(text, pre[i])) is not None:
-                    break
+                under = _unit_text(text, pre[i])
+                if _label(under) is not None or has_dialogue(under):
+                    break  # dialogue is the story starting, whatever the label said
                 _make_front(pre[i], lab.label, u, text)
                 i += 1
                 if not headings_follow:
@@ -634,7 +771,13 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
         if lab.value:
             body[i].value.append(lab.value)
         j = i + 1
-        if lab.only and j < len(body) and body[j].kind == "paragraph" and labels[j] is None:
+        if (
+            lab.only
+            and j < len(body)
+            and body[j].kind == "paragraph"
+            and labels[j] is None
+            and not has_dialogue(_unit_text(text, body[j]))
+        ):
             _make_front(body[j], lab.label, body[i], text)
             j += 1
         return j
@@ -643,46 +786,206 @@ def _mark_chapter(group: list[_Unit], text: str) -> None:
     i = 0
     while i < len(body) and (body[i].kind in ("front", "skip") or labels[i] is not None):
         i = mark(i) if labels[i] is not None else i + 1
-    story_from = i
-    # Author's notes anywhere; the last notes block takes the few paragraphs after it
-    # (thanks, requests for reviews) when nothing but those follows to the chapter end.
-    last_note = None
+    story_from = i = _leading_notes(body, text, i)
+    # Author's notes anywhere in the chapter.
     while i < len(body):
         lab = labels[i]
-        if lab is not None and body[i].kind == "paragraph" and lab.label in _END_NOTE_LABELS:
-            last_note = i
         i = mark(i) if lab is not None and lab.anywhere else i + 1
-    if last_note is None or last_note <= story_from:
+    _mark_end(body, text, story_from, labels)
+
+
+def _without_empty_chapters(pre: list[_Unit], groups: list[list[_Unit]]) -> list[list[_Unit]]:
+    """A chapter with nothing to read ("Afterword" over end notes and the archive's
+    footer) is the previous chapter's end matter, heading and all: no silent track."""
+    kept: list[list[_Unit]] = []
+    for g in groups:
+        if len(groups) > 1 and not any(u.kind in ("paragraph", "break") for u in g):
+            for u in g:
+                if u.kind == "heading":
+                    u.kind, u.label = "front", "header"
+            (kept[-1] if kept else pre).extend(g)
+        else:
+            kept.append(g)
+    return kept
+
+
+def _leading_notes(body: list[_Unit], text: str, i: int) -> int:
+    """Where the story starts after unlabelled notes at a chapter's head ("Thanks for
+    all the reviews!", "Previous chapter: ..."): the same tests as end matter, except
+    closing lines, which do not open a chapter."""
+    while i < len(body) and body[i].kind in ("paragraph", "front", "skip"):
+        if body[i].kind == "paragraph":
+            kind = end_kind(_unit_text(text, body[i]))
+            if kind is None or kind == "end":
+                break
+            body[i].kind, body[i].label = "front", kind
+        i += 1
+    return i
+
+
+def _mark_end(
+    body: list[_Unit], text: str, story_from: int, labels: Sequence[_Label | None]
+) -> None:
+    """What follows the story at a chapter's end: closing lines, links, requests for
+    reviews, footers, and the author's note they close. Never a paragraph with dialogue,
+    and never anything before the chapter's last story paragraph that is not the
+    author's: a story sentence that merely looks like a note stays story."""
+    end_from = _trailing_end(body, text, story_from)
+    closing = _closing_at(body, text, story_from, end_from)
+    if closing is not None and _author_speaks_after(body, text, closing, end_from, labels):
+        for u in body[closing:end_from]:
+            if u.kind == "paragraph":
+                u.kind, u.label = "front", end_kind(_unit_text(text, u)) or "end"
+        end_from = closing
+    notes = [
+        i
+        for i in range(story_from, end_from)
+        if labels[i] is not None and labels[i].label in _END_NOTE_LABELS  # type: ignore[union-attr]
+    ]
+    if not notes:
         return
-    tail = body[last_note + 1 :]
-    if len(tail) > 3 or any(u.kind not in ("paragraph", "front", "skip") for u in tail):
+    note = notes[-1]
+    between = body[note + 1 : end_from]
+    paras = [_unit_text(text, u) for u in between if u.kind == "paragraph"]
+    if any(u.kind not in ("paragraph", "front", "skip") for u in between):
         return
-    if body[last_note].kind == "paragraph":
-        mark(last_note)
-    lab = labels[last_note]
+    if any(has_dialogue(p) for p in paras):
+        return
+    # What follows the note is the note's when it too talks about the story or to its
+    # readers, or (half of it) when more end matter closes the chapter.
+    authorial = sum(is_authorial(p) or is_signoff(p) for p in paras)
+    if not (
+        authorial == len(paras)
+        or (end_from < len(body) and len(paras) <= 10 and 2 * authorial >= len(paras))
+    ):
+        return
+    lab = labels[note]
     assert lab is not None
-    for u in tail:
+    if body[note].kind == "paragraph":
+        _make_front(body[note], lab.label)
+    for u in between:
         if u.kind == "paragraph":
-            _make_front(u, lab.label, body[last_note], text)
+            _make_front(u, lab.label)
+
+
+def _trailing_end(body: list[_Unit], text: str, story_from: int) -> int:
+    """Index where the chapter's trailing end matter starts (``len(body)`` if none);
+    marks it. A sign-off ("Love, Ann") counts only with end matter before it."""
+    end_from = i = len(body)
+    while i > story_from:
+        u = body[i - 1]
+        i -= 1
+        if u.kind != "paragraph":
+            if u.kind in ("front", "skip") and end_from == i + 1:
+                end_from = i
+            continue
+        s = _unit_text(text, u)
+        kind = end_kind(s)
+        if kind is not None:
+            for w in body[i + 1 : end_from]:
+                if w.kind == "paragraph":
+                    w.kind, w.label = "front", "notes"
+            u.kind, u.label = "front", kind
+            end_from = i
+        elif not is_signoff(s):
+            break
+    return end_from
+
+
+def _author_speaks_after(
+    body: list[_Unit], text: str, closing: int, end_from: int, labels: Sequence[_Label | None]
+) -> bool:
+    """Whether what follows "THE END" opens as the author's: a note label, end matter,
+    talk about the story or a sign-off ("It was over. / The end. / Or so she thought."
+    keeps its last line)."""
+    for i in range(closing + 1, end_from):
+        if body[i].kind == "front":
+            return True  # a note already known as one
+        if body[i].kind == "paragraph":
+            s = _unit_text(text, body[i])
+            return labels[i] is not None or any(f(s) for f in (end_kind, is_authorial, is_signoff))
+    return True
+
+
+def _closing_at(body: list[_Unit], text: str, story_from: int, end_from: int) -> int | None:
+    """The last "THE END" / "To be continued" line after which only the author speaks:
+    no dialogue and no scene break follow it."""
+    for i in range(min(end_from, len(body)) - 1, story_from - 1, -1):
+        u = body[i]
+        if u.kind == "break" or (u.kind == "paragraph" and has_dialogue(_unit_text(text, u))):
+            return None
+        if u.kind == "paragraph" and is_closing(_unit_text(text, u)):
+            return i
+    return None
+
+
+_META_LABELS = {"fandom": "fandom", "pairing": "pairing", "rating": "rating"}
 
 
 def _fill_meta(meta: BookMeta, units: list[_Unit]) -> None:
+    """Fill what the loader left empty from the header's front matter, first found wins."""
     for u in units:
-        if u.kind != "front" or not u.value:
+        if u.kind != "front":
             continue
+        for key, value in u.fields.items():
+            if value and getattr(meta, key) is None:
+                setattr(meta, key, value)
+        if not u.value:
+            continue
+        first = u.value[0].strip()
         if u.label == "title" and meta.title is None:
-            meta.title = _clean_title(u.value[0]) or None
+            meta.title = _clean_title(first) or None
         elif u.label == "author" and meta.author is None:
-            meta.author = u.value[0].strip() or None
+            meta.author = first or None
         elif u.label == "summary" and meta.description is None:
             meta.description = "\n\n".join(v for v in u.value if v) or None
         elif u.label == "language" and meta.language is None:
             meta.language = u.value[0].strip() or None
-        elif u.label == "fandom" and meta.genre is None:
-            meta.genre = u.value[0].strip() or None
+        elif u.label in _META_LABELS and getattr(meta, _META_LABELS[u.label]) is None:
+            value = ", ".join(v for v in u.value if v).strip()
+            setattr(meta, _META_LABELS[u.label], value or None)
+    if meta.genre is None:
+        meta.genre = meta.fandom  # a fanfic's fandom is what a library groups it by
 
 
-def _prettify(path: Path) -> str:
-    """``my_story-name.txt`` -> "My Story Name"."""
+def _describe(meta: BookMeta) -> str | None:
+    """The summary, then the fandom, pairing and rating a listener browsing wants to see."""
+    facts = [
+        f"{name}: {value}"
+        for name, value in (
+            ("Fandom", meta.fandom),
+            ("Pairing", meta.pairing),
+            ("Rating", meta.rating),
+        )
+        if value and f"{name}: {value}" not in (meta.description or "")
+    ]
+    parts = [p for p in (meta.description, "\n".join(facts)) if p]
+    return "\n\n".join(parts) or None
+
+
+# A file name that is a database key, not a title: "001 1fffb823223d737b", "4512893".
+_ID_PART = re.compile(r"\d+|(?=[a-z]*\d)[0-9a-f]{6,}|(?=\w*\d)(?=\w*[a-z])\w{12,}", re.IGNORECASE)
+_FIRST_WORDS = 6
+
+
+def _prettify(path: Path) -> str | None:
+    """``my_story-name.txt`` -> "My Story Name"; None when the name is only an id."""
     words = [w for w in re.split(r"[\s_\-.]+", path.stem) if w]
-    return " ".join(w[:1].upper() + w[1:] for w in words) or "Untitled"
+    if all(_ID_PART.fullmatch(w) for w in words):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+def _first_title(units: list[_Unit], text: str) -> str:
+    """A title for a book with none: its first heading that is more than "Chapter 1",
+    else its first words."""
+    for u in units:
+        if u.kind == "heading" and u.title and _heading_form(u.title) is None:
+            return u.title
+    for u in units:
+        if u.kind == "paragraph":
+            words = _unit_text(text, u).split()
+            title = " ".join(words[:_FIRST_WORDS]).strip(_QUOTE_CHARS + " ,;:—–-")
+            if title:
+                return title + ("…" if len(words) > _FIRST_WORDS else "")
+    return "Untitled"

@@ -269,6 +269,15 @@ def test_counting_merges_spellings_and_skips_numerals() -> None:
     assert counts == [("Zorvath", 3), ("Vell", 1)]
 
 
+def test_contractions_and_inflections_are_not_unusual() -> None:
+    text = (
+        "I'll go, I've gone, I'd said, they'll, shouldn't've, Clark'll, y'all, ma'am. "
+        "She was tasering him, hurrying, stopped, the bravest, unfriendly, babies, "
+        "Kryptonians and a Kryptonian, Zorvaths, Zorvath."
+    )
+    assert count_unusual([text]) == [("Kryptonian", 2), ("Zorvath", 2)]
+
+
 # --- the CLI ------------------------------------------------------------------------
 
 

@@ -169,3 +169,32 @@ def test_utf8_text_reads_exactly_like_python_text_mode(text: str) -> None:
         assert not expected.strip()
     else:
         assert result.text == expected
+
+
+def test_find_stories_skips_our_own_output(tmp_path: Path) -> None:
+    """A rendered book folder (manifest, or chapters beside desc.txt/reader.txt) and the
+    output folder itself hold no stories, so ``make`` run twice renders the same books."""
+    from audiobook.load import OUTPUT_MANIFEST
+    from audiobook.render import MANIFEST
+
+    assert OUTPUT_MANIFEST == MANIFEST
+    (tmp_path / "story.txt").write_text("Once.\n")
+    book = tmp_path / "output" / "Ann" / "Salt"
+    book.mkdir(parents=True)
+    for name in ("desc.txt", "reader.txt", "01 - One.vtt", MANIFEST):
+        (book / name).write_text("x\n")
+    stopped = tmp_path / "elsewhere" / "Half"  # a render stopped before its manifest
+    stopped.mkdir(parents=True)
+    for name in ("desc.txt", "reader.txt", "Half.m3u8"):
+        (stopped / name).write_text("x\n")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "desc.txt").write_text("A story called desc.\n")
+    found, errors = find_stories([tmp_path])
+    assert not errors
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["notes/desc.txt", "story.txt"]
+
+    out = tmp_path / "my-out"
+    out.mkdir()
+    (out / "stray.txt").write_text("Not a story.\n")
+    found, _ = find_stories([tmp_path], exclude=[out])
+    assert "my-out/stray.txt" not in [p.relative_to(tmp_path).as_posix() for p in found]

@@ -271,15 +271,17 @@ def test_table_of_contents_is_skipped() -> None:
 @pytest.mark.parametrize(
     "marker",
     ["* * *", "***", "~ * ~ * ~", "---", "___", "oOo", "o0o", "#", "~~~", "+ + +", "<><><>",
-     "-x-x-", "- - -", "xXx", "§"],
+     "-x-x-", "- - -", "xXx", "§", "❦ ❦ ❦", "###", "ooo", "xxx", "OoOoO", "◇◆◇",
+     "~Scene Break~", "[line break]", "          * * *"],
 )  # fmt: skip
 def test_scene_breaks(marker: str) -> None:
+    """Any symbols, centred or not; o's and x's; a named break."""
     text = f"Chapter 1\n\nThey slept.\n\n{marker}\n\nThey woke.\n"
     doc = make(text)
     s = build(doc)
     assert [b.kind for b in s.chapters[0].blocks] == ["heading", "paragraph", "break", "paragraph"]
     b = s.chapters[0].blocks[2]
-    assert text[b.start : b.end] == marker
+    assert text[b.start : b.end] == marker.strip()
 
 
 def test_break_ends_a_wrapped_paragraph() -> None:
@@ -339,11 +341,15 @@ def test_front_matter_default_not_read() -> None:
         ("front", "disclaimer"),
         ("paragraph", None),
         ("front", "notes"),
-        ("front", "notes"),
+        ("front", "feedback"),
     ]
     assert s.meta.title == "The Salt Road"
     assert s.meta.author == "Ann Example"
-    assert s.meta.description == "Two keepers share one winter on a rock."
+    assert s.meta.description == (
+        "Two keepers share one winter on a rock.\n\n"
+        "Fandom: Original Work\nRating: General Audiences"
+    )
+    assert (s.meta.fandom, s.meta.rating) == ("Original Work", "General Audiences")
 
 
 def test_read_front_matter_reads_notes_but_not_label_lines() -> None:
@@ -453,3 +459,17 @@ def test_sentence_starting_with_by_is_not_a_byline() -> None:
     assert s.meta.author is None
     assert titles(s) == ["Opening", "Chapter 2"]
     assert blocks(doc, s, "paragraph")[:2] == ["Monday", "By the time we arrived, it was late."]
+
+
+def test_a_chapter_with_nothing_to_read_joins_the_one_before() -> None:
+    text = "Chapter 1\n\nThe boat came at dawn.\n\nAfterword\n\nEnd Notes\n\nThanks for reading!\n"
+    doc = make(text)
+    s = build(doc)
+    assert titles(s) == ["Chapter 1"]
+    assert [(b.kind, b.label) for b in s.chapters[0].blocks] == [
+        ("heading", None),
+        ("paragraph", None),
+        ("front", "header"),
+        ("front", "notes"),
+        ("front", "notes"),
+    ]

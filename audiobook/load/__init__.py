@@ -29,6 +29,13 @@ STORY_SUFFIXES: frozenset[str] = frozenset(
 _MARKDOWN = frozenset({".md", ".markdown"})
 _HTML = frozenset({".html", ".htm", ".xhtml"})
 _SIDECAR = ".audiobook.toml"
+# A book folder we rendered holds this manifest (render.MANIFEST; not imported, render is
+# heavy): nothing in it is a story, however its files are named.
+OUTPUT_MANIFEST = ".audiobook-render.json"
+# Side files we write next to the chapters; a folder with chapters or a playlist is ours
+# even before its manifest exists (a render stopped early).
+_SIDE_FILES = frozenset({"desc.txt", "reader.txt"})
+_OUTPUT_SUFFIXES = (".mp3", ".m4b", ".m3u8", ".vtt")
 _HTML_START = re.compile(
     rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
@@ -81,13 +88,17 @@ def load(path: str | Path) -> Document:
         raise
 
 
-def find_stories(paths: Iterable[str | Path]) -> tuple[list[Path], list[AudiobookError]]:
+def find_stories(
+    paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()
+) -> tuple[list[Path], list[AudiobookError]]:
     """Files are taken as given (any suffix); folders are walked recursively (sorted,
     hidden files/dirs and *.audiobook.toml sidecars ignored) for STORY_SUFFIXES. A
-    missing path yields a LoadError in the 2nd list."""
+    missing path yields a LoadError in the 2nd list. Our own output is never a story:
+    folders in ``exclude`` (the output folder) and book folders we wrote are skipped."""
     found: list[Path] = []
     errors: list[AudiobookError] = []
     seen: set[Path] = set()
+    excluded = frozenset(_identity(Path(p)) for p in exclude)
 
     def add(p: Path) -> None:
         key = _identity(p)
@@ -98,7 +109,7 @@ def find_stories(paths: Iterable[str | Path]) -> tuple[list[Path], list[Audioboo
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            _walk(p, add, errors, set())
+            _walk(p, add, errors, set(), excluded)
         elif p.exists() or p.is_symlink():
             add(p)  # as given: load() explains what is wrong with it, if anything
         else:
@@ -106,7 +117,13 @@ def find_stories(paths: Iterable[str | Path]) -> tuple[list[Path], list[Audioboo
     return found, errors
 
 
-def _walk(folder: Path, add: _Add, errors: list[AudiobookError], visiting: set[Path]) -> None:
+def _walk(
+    folder: Path,
+    add: _Add,
+    errors: list[AudiobookError],
+    visiting: set[Path],
+    excluded: frozenset[Path],
+) -> None:
     real = _identity(folder)
     if real in visiting:  # a symlink loop
         return
@@ -119,13 +136,20 @@ def _walk(folder: Path, add: _Add, errors: list[AudiobookError], visiting: set[P
     except OSError:
         errors.append(LoadError("cannot read folder", folder))
         return
+    names = {e.name.lower() for e in entries}
+    if OUTPUT_MANIFEST in names:
+        return
+    ours = any(n.endswith(_OUTPUT_SUFFIXES) for n in names)
     for entry in entries:
-        if entry.name.startswith(".") or entry.name.lower().endswith(_SIDECAR):
+        name = entry.name.lower()
+        if name.startswith(".") or name.endswith(_SIDECAR) or (ours and name in _SIDE_FILES):
             continue
         p = Path(entry.path)
         try:
             if entry.is_dir():
-                _walk(p, add, errors, visiting)
+                if _identity(p) in excluded:
+                    continue  # the output folder inside the input folder
+                _walk(p, add, errors, visiting, excluded)
             elif entry.is_file() and p.suffix.lower() in STORY_SUFFIXES:
                 add(p)
         except OSError:

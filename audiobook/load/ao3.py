@@ -25,6 +25,14 @@ _LANGUAGES = {  # AO3 shows a language's own name; players want a code
 }  # fmt: skip
 _SERIES = re.compile(r"Part\s+(\d+)\s+of\s+(.+?)(?:\s*,\s*Part\s+\d+\s+of\b.*)?$", re.S)
 _YEAR_AFTER = {"stats": re.compile(r"Published:?\s*(\d{4})"), "published": re.compile(r"(\d{4})")}
+# The work's tags a listener browsing a library wants: fandom (the genre), pairing, rating.
+_TAG_FIELDS = {
+    "fandom": "fandom",
+    "fandoms": "fandom",
+    "relationship": "pairing",
+    "relationships": "pairing",
+    "rating": "rating",
+}
 _BY = re.compile(r"^\s*by\s+", re.I)
 _AO3_IDS = re.compile(r"""\bid\s*=\s*["']?(?:workskin|chapters|preface|afterword)\b""", re.I)
 
@@ -151,8 +159,8 @@ def _demote_inner_headings(work: Ao3Work, scope: Tag) -> None:
 
 
 def _read_tags(meta: BookMeta, dl: Tag | None) -> None:
-    """Language, fandom (our genre), series and year from the tag list (``dt`` label,
-    ``dd`` value)."""
+    """Fandom, pairing, rating, language, series and year from the tag list (``dt``
+    label / ``dd`` value pairs)."""
     if dl is None:
         return
     for dt in dl.find_all("dt"):
@@ -161,10 +169,14 @@ def _read_tags(meta: BookMeta, dl: Tag | None) -> None:
             continue
         label = text_of(dt).rstrip(":").strip().lower()
         value = text_of(dd)
-        if label == "language":
+        field_name = _TAG_FIELDS.get(label)
+        if field_name is not None and getattr(meta, field_name) is None:
+            tags = [text_of(a) for a in dd.find_all("a")] or [value]
+            setattr(meta, field_name, ", ".join(t for t in tags if t) or None)
+            if field_name == "fandom" and meta.genre is None:
+                meta.genre = meta.fandom  # what a library groups a fanfic by
+        elif label == "language":
             meta.language = _LANGUAGES.get(value.lower())
-        elif label in ("fandom", "fandoms") and value and meta.genre is None:
-            meta.genre = value
         elif label == "series" and meta.series is None:
             m = _SERIES.search(value)
             if m is not None:

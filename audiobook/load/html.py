@@ -1,4 +1,4 @@
-"""HTML stories (AO3 downloads, saved web pages, exported documents)."""
+"""HTML stories (AO3 downloads, FanFiction.Net pages, saved web pages, exported documents)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup, Tag
 from audiobook.errors import LoadError
 from audiobook.model import BookMeta, Document
 
-from . import ao3
+from . import ao3, ffn
 from .decode import decode_text
 from .markup import Para, assemble, declared_charset, html_to_paras, parse_html, text_of, tidy
 
@@ -19,11 +19,15 @@ _AUTHOR_META = ("author", "dc.creator", "dcterms.creator", "book:author")
 def load_html(path: Path, data: bytes) -> Document:
     markup = decode_text(data, path, declared_charset(data))
     soup = parse_html(markup)
-    paras, work = document_paras(soup, ao3_possible=ao3.may_be_ao3(markup))
+    page = ffn.analyse(soup) if "storytext" in markup else None
+    if page is not None:
+        paras, meta = html_to_paras(page.root), page.meta
+    else:
+        paras, work = document_paras(soup, ao3_possible=ao3.may_be_ao3(markup))
+        meta = work.meta if work is not None else BookMeta()
     text, hints = assemble(tidy(paras))
     if not text.strip():
         raise LoadError("file has no text", path)
-    meta = work.meta if work is not None else BookMeta()
     _fill_generic_meta(meta, soup, paras)
     return Document(path=path, format="html", text=text, meta=meta, hints=hints)
 
