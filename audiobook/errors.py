@@ -6,7 +6,18 @@ Every error the user can cause (bad input, missing voice, unwritable output) is 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# Control characters, line and paragraph separators, and bidirectional overrides: from
+# a story's title or a file name they could move the cursor, recolour the terminal,
+# split one error over two lines or reverse what the user reads.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe to show on one terminal line: unprintable characters escaped."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 class AudiobookError(Exception):
@@ -15,7 +26,8 @@ class AudiobookError(Exception):
     def __init__(self, message: str, path: str | Path | None = None) -> None:
         self.message = message
         self.path = None if path is None else Path(path)
-        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+        shown = printable(message)
+        super().__init__(f"{printable(self.path)}: {shown}" if self.path is not None else shown)
 
 
 class LoadError(AudiobookError):

@@ -10,9 +10,9 @@ about the file a player decodes, not about our PCM.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -40,6 +40,7 @@ from audiobook.assemble import (
     true_peak_dbtp,
 )
 from audiobook.errors import ExportError
+from audiobook.fsutil import atomic_write, create_exclusive, os_reason, read_regular, replacing
 from audiobook.language import iso639_2
 from audiobook.model import Chapter, Segment
 from audiobook.subtitles import chapter_cues, format_vtt
@@ -151,12 +152,7 @@ def book_filename(title: str, ext: str = "m4b") -> str:
     return f"{safe_name(title)}.{ext}"
 
 
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "disk full"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied"
-    return exc.strerror or str(exc)
+_reason = os_reason
 
 
 def _ffmpeg_exe() -> str:
@@ -474,33 +470,24 @@ def write_chapter(
     true peak over -3 dBTP or the loudness off -19 LUFS it is re-levelled and encoded again
     (once: the second pass corrects by what the first one measured)."""
     dest = Path(dest)
-    part = dest.with_suffix(dest.suffix + ".part")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        # Opening it ourselves first gives a clear OSError (permission, not a folder...)
-        # instead of an ffmpeg message.
-        with open(part, "wb"):
-            pass
-        _encode(part, audio, bitrate)
-        _label_lame_tag(part)
-        fixed = _correction(part, audio) if verify else None
-        if fixed is not None:
-            _encode(part, fixed, bitrate)
+        # A fresh temporary file of our own (never through a symlink); removed on any
+        # error or Ctrl-C, renamed over dest only when complete.
+        with replacing(dest) as part:
+            _encode(part, audio, bitrate)
             _label_lame_tag(part)
-        _tag(part, audio, tags)
-        os.replace(part, dest)
+            fixed = _correction(part, audio) if verify else None
+            if fixed is not None:
+                _encode(part, fixed, bitrate)
+                _label_lame_tag(part)
+            _tag(part, audio, tags)
     except ExportError as err:
-        _remove(part)
         raise ExportError(err.message, dest) from None
     except OSError as exc:
-        _remove(part)
         raise ExportError(f"cannot write: {_reason(exc)}", dest) from None
     except Exception as exc:  # mutagen raises its own error types
-        _remove(part)
         raise ExportError(f"cannot write tags: {exc}", dest) from None
-    except BaseException:
-        _remove(part)
-        raise
 
 
 @dataclass
@@ -550,21 +537,15 @@ def write_playlist(folder: Path, name: str, entries: Sequence[tuple[str, float, 
     """``<name>.m3u8`` listing (file name relative to ``folder``, seconds, title)."""
     folder = Path(folder)
     dest = folder / f"{safe_name(name)}.m3u8"
-    part = dest.with_suffix(".m3u8.part")
     lines = ["#EXTM3U"]
     for filename, seconds, title in entries:
         lines.append(f"#EXTINF:{round(seconds)},{_one_line(title)}")
         lines.append(_one_line(filename))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        part.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(part, dest)
     except OSError as exc:
-        _remove(part)
         raise ExportError(f"cannot write playlist: {_reason(exc)}", dest) from None
-    except BaseException:  # Ctrl-C: no .part left behind
-        _remove(part)
-        raise
+    atomic_write(dest, "\n".join(lines) + "\n", what="cannot write playlist")
     return dest
 
 
@@ -573,22 +554,13 @@ def write_file(dest: Path, data: bytes | str) -> bool:
     already holds exactly this (so re-runs do not touch mtimes). True if written."""
     dest = Path(dest)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        if dest.is_file() and dest.stat().st_size == len(raw) and dest.read_bytes() == raw:
-            return False
-    except OSError:
-        pass
-    part = dest.with_name(dest.name + ".part")
+    if read_regular(dest, limit=len(raw)) == raw:
+        return False
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(raw)
-        os.replace(part, dest)
     except OSError as exc:
-        _remove(part)
         raise ExportError(f"cannot write: {_reason(exc)}", dest) from None
-    except BaseException:  # Ctrl-C: no .part left behind
-        _remove(part)
-        raise
+    atomic_write(dest, raw)
     return True
 
 
@@ -636,25 +608,28 @@ class M4bWriter:
     _proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     _samples: int = 0
+    # Temporary names no one can predict (a symlink planted at one is never followed).
+    _stem: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
     def _audio_part(self) -> Path:
-        return self.dest.with_name(self.dest.name + ".aac.part")
+        return self.dest.with_name(f".{self.dest.name}.{self._stem}.aac.part")
 
     @property
     def _part(self) -> Path:
-        return self.dest.with_name(self.dest.name + ".part")
+        return self.dest.with_name(f".{self.dest.name}.{self._stem}.part")
 
     @property
     def _meta_part(self) -> Path:
-        return self.dest.with_name(self.dest.name + ".ffmeta.part")
+        return self.dest.with_name(f".{self.dest.name}.{self._stem}.ffmeta.part")
 
     def __enter__(self) -> M4bWriter:
         try:
             self.dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(self._audio_part, "wb"):
-                pass
+            for part in (self._audio_part, self._meta_part, self._part):
+                create_exclusive(part)
         except OSError as exc:
+            self._cleanup(self._part)
             raise ExportError(f"cannot write: {_reason(exc)}", self.dest) from None
         self._log = tempfile.TemporaryFile()
         cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]

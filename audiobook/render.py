@@ -12,6 +12,7 @@ it was made from the same audio, tags and settings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,7 +29,14 @@ from .assemble import PEAK_DBFS, AudioSource, assemble_chapter
 from .cast import Casting, cast_voices
 from .cover import book_cover
 from .engine import get_engine
-from .errors import AudiobookError, Cancelled, CastError, ExportError, StructureError
+from .errors import (
+    AudiobookError,
+    Cancelled,
+    CastError,
+    ExportError,
+    StructureError,
+    printable,
+)
 from .export import (
     AAC_CEILING_DBFS,
     FORMATS,
@@ -46,13 +54,14 @@ from .export import (
     write_file,
     write_playlist,
 )
+from .fsutil import file_digest, held_lock, is_plain_name, make_dirs, read_regular, safe_unlink
 from .helpers import start_helpers
 from .lexicon import story_lexicon
 from .library import LibraryBook, chapter_times, metadata_json
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
 from .readalong import EpubBook, ReadalongChapter, write_readalong
-from .sidecar import load_sidecar, save_sidecar
+from .sidecar import load_sidecar, save_sidecar, sidecar_lock
 from .speech import spoken_text
 from .subtitles import NARRATOR, Cue, chapter_cues, format_vtt, read_vtt, speaker_label
 from .synth import (
@@ -70,6 +79,11 @@ from .voices import discover_voices
 
 log = logging.getLogger(__name__)
 MANIFEST = ".audiobook-render.json"
+MANIFEST_FORMAT = 2
+MANIFEST_MAX_BYTES = 16 * 2**20  # far above any real book's; a planted huge file is ignored
+LOCK_FILE = ".audiobook-render.lock"
+AUDIO_SUFFIXES = (".mp3", ".m4b")  # what stale removal may delete (with its .vtt)
+MAX_TWINS = 99  # folders "Title", "Title (2)"... for different stories with one title
 # Part of every file's fingerprint: bump when assembly or encoding changes what a file
 # sounds like (levels, pauses, limiter), so a re-run re-makes files made the old way.
 OUTPUT_VERSION = "4"
@@ -151,28 +165,136 @@ def _fingerprint(keys: Sequence[str], tags: TrackTags, settings: Sequence[str]) 
     return h.hexdigest()[:32]
 
 
-def _read_manifest(folder: Path) -> dict[str, str]:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+@dataclass
+class Made:
+    """A file this render made: what it was made from, how long it is, and the size
+    and checksum of it and its subtitles (a truncated or damaged file is made again)."""
+
+    fingerprint: str
+    seconds: float
+    sums: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> size, sha256
 
 
-def _write_manifest(folder: Path, manifest: dict[str, str]) -> None:
-    # Atomic, an ExportError on a full disk, and no .part left by Ctrl-C.
-    write_file(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+@dataclass
+class Manifest:
+    """The book folder's record of what we made in it, and for which story (two
+    stories with one title must not take over each other's folder)."""
+
+    source: str | None = None
+    files: dict[str, Made] = field(default_factory=dict)
 
 
-def _reusable(dest: Path, manifest: dict[str, str], fp: str) -> float | None:
-    """Seconds of audio of a finished file made from the same inputs, else None."""
-    entry = manifest.get(dest.name, "")
-    if not (entry.startswith(fp + ":") and dest.exists() and dest.with_suffix(".vtt").exists()):
+def _made(value: object) -> Made | None:
+    if not isinstance(value, dict):
         return None
+    fp, seconds, sums = value.get("fingerprint"), value.get("seconds"), value.get("sums")
+    if not isinstance(fp, str) or not isinstance(seconds, int | float) or not seconds >= 0:
+        return None
+    checked: dict[str, tuple[int, str]] = {}
+    for name, pair in (sums or {}).items() if isinstance(sums, dict) else ():
+        if (
+            is_plain_name(name)
+            and isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], int)
+            and isinstance(pair[1], str)
+        ):
+            checked[name] = (pair[0], pair[1])
+    return Made(fp, float(seconds), checked)
+
+
+def _read_manifest(folder: Path) -> Manifest:
+    """What an earlier render recorded; entries that are not plain file names of this
+    folder are dropped (a planted manifest must not name files elsewhere)."""
+    raw = read_regular(folder / MANIFEST, limit=MANIFEST_MAX_BYTES)
     try:
-        return float(entry.split(":", 1)[1])
+        data = json.loads(raw) if raw is not None else None
     except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Manifest()
+    if data.get("format") != MANIFEST_FORMAT:  # an older render's {name: "fp:seconds"}
+        # Nothing in it is verified: its files are made again, and removed if stale.
+        return Manifest(None, {n: Made("", 0.0) for n in data if is_plain_name(n)})
+    source = data.get("source")
+    files = data.get("files")
+    manifest = Manifest(source if isinstance(source, str) else None)
+    for name, value in files.items() if isinstance(files, dict) else ():
+        made = _made(value)
+        if is_plain_name(name) and made is not None:
+            manifest.files[name] = made
+    return manifest
+
+
+def _write_manifest(folder: Path, manifest: Manifest) -> None:
+    # Atomic, an ExportError on a full disk, and no .part left by Ctrl-C.
+    data = {
+        "format": MANIFEST_FORMAT,
+        "source": manifest.source,
+        "files": {
+            name: {"fingerprint": m.fingerprint, "seconds": round(m.seconds, 3), "sums": m.sums}
+            for name, m in manifest.files.items()
+        },
+    }
+    write_file(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=True))
+
+
+def _record(manifest: Manifest, dest: Path, fp: str, seconds: float) -> None:
+    """Note a file just made, with the checksums that let a later run trust it."""
+    sums: dict[str, tuple[int, str]] = {}
+    for path in (dest, dest.with_suffix(".vtt")):
+        digest = file_digest(path)
+        if digest is None:  # vanished already: nothing to trust next time
+            manifest.files.pop(dest.name, None)
+            return
+        sums[path.name] = digest
+    manifest.files[dest.name] = Made(fp, seconds, sums)
+
+
+def _reusable(dest: Path, manifest: Manifest, fp: str) -> float | None:
+    """Seconds of audio of a finished file made from the same inputs and still as it
+    was written (size and checksum of it and its subtitles), else None."""
+    made = manifest.files.get(dest.name)
+    if made is None or made.fingerprint != fp:
         return None
+    names = (dest.name, dest.with_suffix(".vtt").name)
+    if any(n not in made.sums for n in names):
+        return None
+    for name in names:
+        if file_digest(dest.with_name(name)) != made.sums[name]:
+            log.info("%s changed since it was made; making it again", dest.with_name(name))
+            return None
+    return made.seconds
+
+
+def _owned_by_another(manifest: Manifest, source: str) -> bool:
+    """The folder holds the book of another story that still exists."""
+    other = manifest.source
+    return other is not None and other != source and Path(other).exists()
+
+
+def _claim_folder(
+    out: Path, base: Path, source: str, locks: contextlib.ExitStack
+) -> tuple[Path, Manifest]:
+    """The book folder for ``source``, locked for this render: ``base``, or ``base (2)``...
+    when another story with the same author and title already has it."""
+    for n in range(1, MAX_TWINS + 1):
+        folder = base if n == 1 else base.with_name(f"{base.name} ({n})")
+        make_dirs(out, folder)
+        lock = contextlib.ExitStack()
+        lock.enter_context(held_lock(folder / LOCK_FILE, "this book"))
+        manifest = _read_manifest(folder)
+        if not _owned_by_another(manifest, source):
+            locks.enter_context(lock.pop_all())
+            if n > 1:
+                log.warning(
+                    "%s: another story already has %s; this one goes to %s",
+                    printable(source), printable(base.name), folder,
+                )  # fmt: skip
+            manifest.source = source
+            return folder, manifest
+        lock.close()
+    raise ExportError(f"{MAX_TWINS} other stories already have this title", base)
 
 
 def _voices(script: Script, jobs: dict[int, SynthJob]) -> dict[str, str]:
@@ -247,16 +369,18 @@ def _readalong_file(
     write_readalong(folder / book_filename(script.title, "epub"), script, chapters, book)
 
 
-def _remove_stale(folder: Path, manifest: dict[str, str], keep: set[str]) -> None:
+def _remove_stale(folder: Path, manifest: Manifest, keep: set[str]) -> None:
     """Files an earlier render made that this one did not (renamed chapters, the other
-    format): a library would list them as extra tracks. Only files in our manifest."""
-    for name in sorted(set(manifest) - keep):
-        for path in (folder / name, (folder / name).with_suffix(".vtt")):
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as e:
-                log.warning("cannot remove old file %s: %s", path, e)
-        del manifest[name]
+    format): a library would list them as extra tracks. Only audio files named in our
+    manifest, and only inside this folder."""
+    for name in sorted(set(manifest.files) - keep):
+        if Path(name).suffix.lower() in AUDIO_SUFFIXES:
+            for path in (folder / name, (folder / name).with_suffix(".vtt")):
+                try:
+                    safe_unlink(folder, path)
+                except (OSError, AudiobookError) as e:
+                    log.warning("cannot remove old file %s: %s", path, e)
+        del manifest.files[name]
 
 
 def render_story(
@@ -267,8 +391,20 @@ def render_story(
     script: Script | None = None,
 ) -> tuple[BookResult, int, int]:
     """Render one story; returns the result, its lines, and how many of them needed no
-    synthesis (cached, or in a chapter file already made from the same audio)."""
-    path = Path(path)
+    synthesis (cached, or in a chapter file already made from the same audio).
+    The book folder stays locked until it returns: two runs never write one book."""
+    with contextlib.ExitStack() as locks:
+        return _render_story(Path(path), options, progress, cancel, script, locks)
+
+
+def _render_story(
+    path: Path,
+    options: RenderOptions,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    script: Script | None,
+    locks: contextlib.ExitStack,
+) -> tuple[BookResult, int, int]:
     quality = QUALITIES.get(options.quality)
     if quality is None:
         raise ExportError(f"unknown quality '{options.quality}' (known: {', '.join(QUALITIES)})")
@@ -282,13 +418,14 @@ def render_story(
     if options.jobs > 1 and not options.scheduler:
         start_helpers(options.engine)  # the pool's fork server warms up meanwhile
     script = script or analyze(path, read_front_matter=options.read_front_matter)
-    sidecar = load_sidecar(path)
-    casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar)
-    if options.save_sidecar:
-        try:
-            save_sidecar(sidecar)
-        except CastError as e:  # a read-only story folder must not stop the render
-            log.warning("%s", e)
+    with sidecar_lock(path):  # another run's save must not be lost between load and save
+        sidecar = load_sidecar(path)
+        casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar)
+        if options.save_sidecar:
+            try:
+                save_sidecar(sidecar)
+            except CastError as e:  # a read-only story folder must not stop the render
+                log.warning("%s", e)
     series = options.series or script.meta.series
     series_part = options.series_part or script.meta.series_part
     # Before any synthesis: a bad --cover must fail fast.
@@ -346,13 +483,10 @@ def render_story(
         if synthesised:
             _prune_cache(cache, options, set(keys))
 
-    folder = book_folder(Path(options.out_dir), script.meta.author, script.title, series)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ExportError(f"cannot create output folder ({e.strerror or e})", folder) from e
+    out = Path(options.out_dir)
+    base = book_folder(out, script.meta.author, script.title, series)
+    folder, manifest = _claim_folder(out, base, str(path.resolve()), locks)
     cover_path = _side_files(folder, script, all_jobs, cover)
-    manifest = _read_manifest(folder)
     rate = quality.sample_rate
     total = len(script.chapters)
     seg_index = {id(s): i for i, s in enumerate(script.segments)}
@@ -418,12 +552,12 @@ def render_story(
                 log.info("%s: peak %.2f dB over after AAC, re-encoding", dest.name, over)
                 ceiling -= over + 0.2
             seconds = book_seconds
-            manifest[dest.name] = f"{fp}:{seconds:.3f}"
+            _record(manifest, dest, fp, seconds)
         _remove_stale(folder, manifest, {dest.name})
         _write_manifest(folder, manifest)
         chapters = [(title, start, end) for start, end, title in list_chapters(dest)]
         _library_file(folder, tags, chapters, script, all_jobs)
-        (folder / f"{safe_name(script.title)}.m3u8").unlink(missing_ok=True)
+        safe_unlink(folder, folder / f"{safe_name(script.title)}.m3u8")
         emit(Progress("done", story, 1, 1))
         vtt = dest.with_suffix(".vtt")
         result = BookResult(path, folder, [dest], total, seconds, reused, [vtt], cover_path)
@@ -454,7 +588,7 @@ def render_story(
     def on_exported(t: int, seconds: float) -> None:
         n, fp, task = tasks[t]
         made[n] = (task.dest, seconds)
-        manifest[task.dest.name] = f"{fp}:{seconds:.3f}"
+        _record(manifest, task.dest, fp, seconds)
         _write_manifest(folder, manifest)
 
     if tasks:

@@ -6,7 +6,7 @@ later render. It is plain TOML a person can edit; unknown keys are kept on rewri
 
 from __future__ import annotations
 
-import os
+import contextlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from .errors import CastError
+from .fsutil import atomic_write, held_lock
 from .model import Character, Gender
 
 SUFFIX = ".audiobook.toml"
@@ -155,13 +156,13 @@ def save_sidecar(sc: Sidecar) -> None:
     if sc.lexicon:
         data["lexicon"] = dict(sorted(sc.lexicon.items(), key=lambda kv: kv[0].casefold()))
     data.update(sc.extra)
-    tmp = sc.path.with_name(sc.path.name + ".part")
-    try:
-        tmp.write_text(HEADER + tomli_w.dumps(data), encoding="utf-8")
-        os.replace(tmp, sc.path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise CastError(f"cannot write sidecar ({e.strerror or e})", sc.path) from e
-    except BaseException:  # Ctrl-C: no .part left next to the story
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(
+        sc.path, HEADER + tomli_w.dumps(data), error=CastError, what="cannot write sidecar"
+    )
+
+
+def sidecar_lock(story: Path) -> contextlib.AbstractContextManager[None]:
+    """Held from loading a story's sidecar to saving it: two runs on one story must not
+    each save over the other's changes. The story file itself is locked (read-only),
+    so no lock file is left beside it."""
+    return held_lock(Path(story), "this story's sidecar", CastError, create=False)

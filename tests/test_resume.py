@@ -111,7 +111,7 @@ def test_kill_during_export_then_resume(story: Path, tmp_path: Path) -> None:
     for mp3 in finished:  # whatever is under a final name is whole
         decodes_fully(mp3)
     manifest = json.loads((book / ".audiobook-render.json").read_text(encoding="utf-8"))
-    recorded = {book / name for name in manifest}
+    recorded = {book / name for name in manifest["files"]}
     assert recorded <= set(finished)
     stamps = {p: p.stat().st_mtime_ns for p in recorded}
     cached = AudioCache(cache).stats().entries

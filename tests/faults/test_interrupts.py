@@ -56,7 +56,7 @@ def recorded(out: Path) -> set[Path]:
         names = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # not written yet
         return set()
-    return {manifest.parent / name for name in names if name.endswith(".mp3")}
+    return {manifest.parent / name for name in names["files"] if name.endswith(".mp3")}
 
 
 def stop_after_first_chapter(proc: subprocess.Popen[str], out: Path, sig: int) -> Outcome:
