@@ -54,7 +54,15 @@ from .export import (
     write_file,
     write_playlist,
 )
-from .fsutil import file_digest, held_lock, is_plain_name, make_dirs, read_regular, safe_unlink
+from .fsutil import (
+    TEMP_SUFFIX,
+    file_digest,
+    held_lock,
+    is_plain_name,
+    make_dirs,
+    read_regular,
+    safe_unlink,
+)
 from .helpers import start_helpers
 from .lexicon import story_lexicon
 from .library import LibraryBook, chapter_times, metadata_json
@@ -273,6 +281,19 @@ def _owned_by_another(manifest: Manifest, source: str) -> bool:
     return other is not None and other != source and Path(other).exists()
 
 
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of a run that was killed (kill -9, power cut): with the book's
+    lock held no other run is writing here, so every one of them is dead."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                safe_unlink(folder, folder / name)
+
+
 def _claim_folder(
     out: Path, base: Path, source: str, locks: contextlib.ExitStack
 ) -> tuple[Path, Manifest]:
@@ -292,6 +313,7 @@ def _claim_folder(
                     printable(source), printable(base.name), folder,
                 )  # fmt: skip
             manifest.source = source
+            _remove_leftovers(folder)
             return folder, manifest
         lock.close()
     raise ExportError(f"{MAX_TWINS} other stories already have this title", base)
