@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import threading
-import uuid
 from fractions import Fraction
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from audiobook.errors import AudiobookError, VoiceError
 from audiobook.fastmodel import load_session, models_dir
+from audiobook.fsutil import atomic_write
 from audiobook.voices import Voice
 
 log = logging.getLogger(__name__)
@@ -394,13 +394,10 @@ def _store_level(key: str, gain: float) -> None:
     path = levels_path()
     data = _stored_levels()
     data[key] = gain
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=0, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        atomic_write(path, json.dumps(data, indent=0, sort_keys=True))
+    except (OSError, AudiobookError) as exc:
         log.warning("cannot save voice levels to %s: %s", path, exc)
 
 

@@ -15,12 +15,15 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import os
 import secrets
 import stat
 import time
+import wave
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import AudiobookError, ExportError
 
@@ -155,6 +158,14 @@ def replacing(
         raise
 
 
+def write_into(tmp: Path, chunks: Iterable[bytes]) -> None:
+    """Fill the temporary file ``replacing`` made (never through a symlink)."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC | _NOFOLLOW)
+    with os.fdopen(fd, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
+
+
 def atomic_write(
     dest: Path,
     data: bytes | str | Iterable[bytes],
@@ -174,12 +185,22 @@ def atomic_write(
         chunks = data
     try:
         with replacing(dest, root, error) as tmp:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CLOEXEC | _NOFOLLOW)
-            with os.fdopen(fd, "wb") as f:
-                for chunk in chunks:
-                    f.write(chunk)
+            write_into(tmp, chunks)
     except OSError as e:
         raise error(f"{what}: {os_reason(e)}", dest) from None
+
+
+def write_wav(dest: Path, pcm: Any, rate: int, *, what: str = "cannot write") -> None:
+    """int16 mono PCM to a WAV file, atomically (previews, lexicon tests)."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
+    atomic_write(dest, buf.getvalue(), what=what)
 
 
 def safe_unlink(root: Path, path: Path) -> bool:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import tomli_w
 
 from .errors import CastError
+from .fsutil import atomic_write
 from .model import Script
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -268,9 +269,7 @@ def add_user_entry(word: str, said: str) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, text, error=CastError, what="cannot save the lexicon")
 
 
 # --- the English word list and unusual words --------------------------------------------

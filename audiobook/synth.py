@@ -24,7 +24,6 @@ import signal
 import struct
 import threading
 import time
-import uuid
 import zlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,6 +38,7 @@ import platformdirs
 from audiobook import errors
 from audiobook.engine import Engine, get_engine
 from audiobook.errors import AudiobookError, Cancelled, ExportError, SynthError
+from audiobook.fsutil import replacing, write_into
 from audiobook.helpers import context, real_stderr, stderr_fd
 from audiobook.voices import Voice
 
@@ -151,8 +151,15 @@ class CacheStats:
 
 # Entry = header + little-endian int16 samples. The header carries the rate (so
 # assembly can resample) and a length + CRC so a truncated/corrupt file reads as missing.
-_MAGIC = b"ABPCM1\0\0"
-_HEADER = struct.Struct("<8sIQI")  # magic, sample rate, samples, crc32 of the data
+# The CRC covers the header's own fields too: a flipped bit in the rate would otherwise
+# change a book's length silently.
+_MAGIC = b"ABPCM2\0\0"
+_HEADER = struct.Struct("<8sIQI")  # magic, sample rate, samples, crc32 of the rest
+_FIELDS = struct.Struct("<8sIQ")  # what the CRC covers before the data
+
+
+def _entry_crc(rate: int, samples: int, data: bytes) -> int:
+    return zlib.crc32(data, zlib.crc32(_FIELDS.pack(_MAGIC, rate, samples)))
 
 
 class AudioCache:
@@ -186,7 +193,7 @@ class AudioCache:
                 data = f.read(2 * n)
         except OSError:
             return None
-        if len(data) != 2 * n or zlib.crc32(data) != crc:
+        if len(data) != 2 * n or _entry_crc(rate, n, data) != crc:
             return None
         self.touch(key)
         return np.frombuffer(data, dtype="<i2").astype(np.int16), rate
@@ -221,21 +228,16 @@ class AudioCache:
     def put(self, key: str, pcm: np.ndarray, sample_rate: int) -> None:
         """Atomic: concurrent writers of the same key each write their own ``.part``."""
         data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
+        n = len(data) // 2
+        header = _HEADER.pack(_MAGIC, sample_rate, n, _entry_crc(sample_rate, n, data))
         dest = self.path(key)
-        part = dest.with_name(f"{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(part, "wb") as f:
-                f.write(_HEADER.pack(_MAGIC, sample_rate, len(data) // 2, zlib.crc32(data)))
-                f.write(data)
-            os.replace(part, dest)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
-            if isinstance(exc, OSError):  # disk full, not a folder...: one line, no traceback
-                reason = exc.strerror or str(exc)
-                raise ExportError(f"cannot write the audio cache ({reason})", self.root) from None
-            raise
+            with replacing(dest) as tmp:  # concurrent writers each have their own
+                write_into(tmp, (header, data))
+        except OSError as exc:  # disk full, not a folder...: one line, no traceback
+            reason = exc.strerror or str(exc)
+            raise ExportError(f"cannot write the audio cache ({reason})", self.root) from None
 
     # --- size ---------------------------------------------------------------------
 

@@ -12,16 +12,16 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
-import uuid
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from .errors import ExportError, VoiceError
+from . import fsutil
+from .errors import VoiceError
 from .voices import Voice, discover_voices, find_voice, read_config, user_voice_dir
 
 # Where `voices install NAME` downloads from; AUDIOBOOK_PIPER_VOICES_URL overrides it
@@ -32,6 +32,8 @@ VOICE_NAME = re.compile(
     r"-(?P<quality>x_low|low|medium|high)$"
 )
 DOWNLOAD_TIMEOUT = 30.0  # seconds without data before giving up
+DOWNLOAD_DEADLINE = 1800.0  # seconds for one whole file (the largest voices are ~120 MB)
+DOWNLOAD_MAX_BYTES = 1 << 30  # no Piper voice comes near a gigabyte
 
 
 class InstallError(VoiceError):
@@ -67,20 +69,7 @@ def voice_json(v: Voice) -> dict[str, Any]:
 
 def write_wav(path: Path, pcm: Any, rate: int) -> None:
     """int16 mono PCM to a WAV file, atomically."""
-    import numpy as np
-
-    data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(rate)
-            w.writeframes(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"cannot write preview ({e.strerror or e})", path) from e
+    fsutil.write_wav(path, pcm, rate, what="cannot write preview")
 
 
 def preview(
@@ -136,12 +125,10 @@ def _check(model: Path, config: Path) -> None:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        with fsutil.replacing(dest, error=InstallError) as tmp:
+            shutil.copyfile(src, tmp)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InstallError(f"cannot copy the voice ({e.strerror or e})", dest) from e
 
 
@@ -191,17 +178,43 @@ def _offline(what: str, reason: object) -> str:
     )
 
 
+def _download_limits() -> tuple[float, int]:
+    """(seconds, bytes) one voice file may take: $AUDIOBOOK_DOWNLOAD_MAX_SECONDS, else
+    DOWNLOAD_DEADLINE; DOWNLOAD_MAX_BYTES."""
+    try:
+        seconds = float(os.environ.get("AUDIOBOOK_DOWNLOAD_MAX_SECONDS", DOWNLOAD_DEADLINE))
+    except ValueError:
+        seconds = DOWNLOAD_DEADLINE
+    return max(0.1, seconds), DOWNLOAD_MAX_BYTES
+
+
+def _copy_limited(response: IO[bytes], f: IO[bytes], what: str) -> None:
+    """Copy a download, giving up when it takes too long in all (a server trickling a
+    byte at a time never trips the per-read timeout) or grows too large."""
+    seconds, max_bytes = _download_limits()
+    deadline = time.monotonic() + seconds
+    size = 0
+    while chunk := response.read(1 << 16):
+        size += len(chunk)
+        if size > max_bytes:
+            raise InstallError(
+                f"cannot download voice '{what}': larger than {max_bytes // 2**20} MB"
+            )
+        if time.monotonic() > deadline:
+            raise InstallError(f"cannot download voice '{what}': took over {seconds:.0f} s")
+        f.write(chunk)
+
+
 def _fetch(url: str, dest: Path, what: str) -> None:
     import http.client
 
-    tmp = dest.with_name(f".{dest.name}.part")
     try:
         with (
+            fsutil.replacing(dest, error=InstallError) as tmp,
             urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response,
             open(tmp, "wb") as f,
         ):
-            shutil.copyfileobj(response, f, 1 << 20)
-        os.replace(tmp, dest)
+            _copy_limited(response, f, what)
     except urllib.error.HTTPError as e:
         if e.code == 404:
             raise InstallError(f"the Piper voices repository has no voice '{what}'") from None
@@ -214,8 +227,6 @@ def _fetch(url: str, dest: Path, what: str) -> None:
         raise InstallError(_offline(what, e)) from None
     except (OSError, ValueError) as e:
         raise InstallError(f"cannot download voice '{what}' ({e})", dest) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def install_by_name(

@@ -13,11 +13,11 @@ import re
 import shlex
 import shutil
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
 
+from audiobook import fsutil
 from audiobook.engine import get_engine
 from audiobook.model import Script
 from audiobook.speech import spoken_text
@@ -62,13 +62,7 @@ def preview_text(script: Script, speaker: str | None) -> str:
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.ascontiguousarray(pcm, dtype="<i2").tobytes())
-    os.replace(tmp, path)
+    fsutil.write_wav(path, pcm, rate)
 
 
 def render_preview(text: str, voice: Voice, engine: str, folder: Path | None = None) -> Path:
