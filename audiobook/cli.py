@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import AudiobookError
+from .errors import AudiobookError, printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,23 +29,55 @@ def _fail(err: AudiobookError) -> None:
     click.echo(f"audiobook: error: {err}", err=True)
 
 
+def _warn(text: str) -> None:
+    click.echo(f"audiobook: warning: {printable(text)}", err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager stopping us, `kill`): handled exactly like Ctrl-C, so
+    temporary files are removed and finished work is kept."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def errors_to_exit(fn: F) -> F:
-    """No traceback for anything the user can cause; Ctrl-C keeps finished work."""
+    """No traceback for anything the user can cause; Ctrl-C and SIGTERM keep finished
+    work (exit 130 and 143)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return fn(*args, **kwargs)
         except AudiobookError as e:
             _fail(e)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo(
-                "\naudiobook: interrupted; finished work is kept, run again to resume", err=True
-            )
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            how = "stopped (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+            click.echo(f"\naudiobook: {how}; finished work is kept, run again to resume", err=True)
+            sys.exit(143 if isinstance(e, Terminated) else 130)
 
     return wrapper  # type: ignore[return-value]
+
+
+JOBS_PER_CORE = 4  # more workers than this only add memory and switching, never speed
+
+
+def _jobs(jobs: int | None) -> int:
+    """--jobs, or the number of cores; capped at JOBS_PER_CORE x cores with a warning."""
+    cores = os.cpu_count() or 1
+    if jobs is None:
+        return cores
+    if jobs > JOBS_PER_CORE * cores:
+        _warn(
+            f"--jobs {jobs} is more than {JOBS_PER_CORE}x the {cores} cores; "
+            f"using {JOBS_PER_CORE * cores}"
+        )
+        return JOBS_PER_CORE * cores
+    return jobs
 
 
 class _StoryGroup(click.Group):
@@ -149,6 +183,7 @@ def main() -> None:
     metavar="tcp://HOST:PORT|local[:N]",
     help="Synthesise on a Dask cluster: its scheduler, or local:N worker processes here.",
 )
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @errors_to_exit
 def make(
     stories: tuple[Path, ...],
@@ -165,10 +200,12 @@ def make(
     series: str | None,
     series_part: str | None,
     scheduler: str | None,
+    debug: bool,
 ) -> None:
     """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
     (or one M4B per book), with cover, description and synced subtitles."""
-    if scheduler is None and (jobs or os.cpu_count() or 1) > 1:
+    jobs = _jobs(jobs)
+    if scheduler is None and jobs > 1:
         from .helpers import start_helpers
 
         # First thing: the fork server imports the engine and loads the bundled voice
@@ -202,7 +239,7 @@ def make(
             sys.exit(2)
     opts = RenderOptions(
         out_dir=out_dir,
-        jobs=jobs or os.cpu_count() or 1,
+        jobs=jobs,
         cache_dir=cache_dir,
         engine=engine,
         read_front_matter=read_front_matter,
@@ -220,13 +257,17 @@ def make(
     def on_error(path: Path, err: AudiobookError) -> None:
         bar.finish()
         _fail(err)
+        if debug and err.__cause__ is not None:
+            import traceback
+
+            click.echo("".join(traceback.format_exception(err.__cause__)), err=True, nl=False)
 
     if scheduler is not None:  # issue 9: several stories at once keep a cluster busy
         from .cluster import render_library as render
     report = render(paths, opts, progress=bar, on_error=on_error)
     bar.finish()
     for book in report.books:
-        click.echo(f"{book.source}: {book.chapters} chapters -> {book.folder}")
+        click.echo(printable(f"{book.source}: {book.chapters} chapters -> {book.folder}"))
     audio = report.audio_seconds
     speed = audio / report.seconds if report.seconds > 0 else 0.0
     failed = len(report.failures) + len(missing)
@@ -272,20 +313,25 @@ def script(story: Path, as_json: bool, roster_file: Path | None, read_front_matt
     if as_json:
         click.echo(json.dumps(script_json(result), ensure_ascii=False))
         return
-    click.echo(f"{result.title}" + (f" by {result.meta.author}" if result.meta.author else ""))
+    # Everything below comes from the story: shown escaped, one line per item.
+    byline = f" by {result.meta.author}" if result.meta.author else ""
+    click.echo(printable(f"{result.title}{byline}"))
     click.echo(
-        "Cast: " + ", ".join(f"{c.name} ({c.gender}, {c.lines} lines)" for c in result.characters)
+        printable(
+            "Cast: "
+            + ", ".join(f"{c.name} ({c.gender}, {c.lines} lines)" for c in result.characters)
+        )
     )
     chapter = -1
     for seg in result.segments:
         if seg.chapter != chapter:
             chapter = seg.chapter
-            click.echo(f"\n== {result.chapters[chapter].title} ==")
+            click.echo(f"\n== {printable(result.chapters[chapter].title)} ==")
         if seg.kind == "skip":
             continue
         who = seg.speaker or "?" if seg.kind == "dialogue" else seg.kind
         text = " ".join(seg.text.split())
-        click.echo(f"[{who}] {text[:100]}")
+        click.echo(printable(f"[{who}] {text[:100]}"))
 
 
 _voice_dir_option = click.option(
@@ -612,6 +658,7 @@ def tui(
     """
     from .tui import run_tui  # Textual is only imported here, never by the core
 
+    jobs = None if jobs is None else _jobs(jobs)
     sys.exit(run_tui(story, engine=engine, out_dir=out_dir, jobs=jobs, voice_dirs=voice_dirs))
 
 

@@ -49,7 +49,7 @@ import numpy as np
 
 from audiobook import errors
 from audiobook.engine import Engine, get_engine
-from audiobook.errors import AudiobookError, Cancelled, SynthError
+from audiobook.errors import AudiobookError, Cancelled, SynthError, story_failure
 from audiobook.synth import (
     AudioCache,
     FollowUp,
@@ -762,9 +762,8 @@ def render_library(
                         results[i] = fut.result()
                     except Cancelled:
                         raise
-                    except AudiobookError as e:
-                        if e.path is None:  # the user must learn which story failed
-                            e = type(e)(e.message, Path(paths[i]))
+                    except Exception as exc:  # one story's bug must not stop the others
+                        e = story_failure(paths[i], exc)
                         report.failures.append(e)
                         if on_error is not None:
                             with lock:

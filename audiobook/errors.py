@@ -59,3 +59,21 @@ class Cancelled(AudiobookError):
 
     def __init__(self) -> None:
         super().__init__("cancelled; run again to resume")
+
+
+class UnexpectedError(AudiobookError):
+    """A bug met while rendering one story: that story fails on one line (its
+    traceback kept as ``__cause__`` for ``--debug``) and the rest of a batch goes on."""
+
+
+def story_failure(path: str | Path, exc: Exception) -> AudiobookError:
+    """Any exception from one story's render as that story's one-line error."""
+    if isinstance(exc, AudiobookError):
+        return exc if exc.path is not None else type(exc)(exc.message, Path(path))
+    err = UnexpectedError(
+        f"unexpected error ({type(exc).__name__}: {exc}); "
+        "this is a bug, please report it (--debug shows the details)",
+        path,
+    )
+    err.__cause__ = exc
+    return err

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from .errors import printable
+
 
 @dataclass
 class Progress:
@@ -69,7 +71,8 @@ class StderrBar:
         eta = f" ETA {fmt_duration(p.eta)}" if p.eta is not None else ""
         filled = int(p.fraction * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{p.stage:<10} {p.story[:30]:<30} [{bar}] {pct:3d}%{eta} {p.detail}".rstrip()
+        story, detail = printable(p.story)[:30], printable(p.detail)  # from the story
+        line = f"{p.stage:<10} {story:<30} [{bar}] {pct:3d}%{eta} {detail}".rstrip()
         if self.tty:
             self.stream.write("\r\x1b[2K" + line)
             self._drawn = True

@@ -36,6 +36,7 @@ from .errors import (
     ExportError,
     StructureError,
     printable,
+    story_failure,
 )
 from .export import (
     AAC_CEILING_DBFS,
@@ -738,9 +739,8 @@ def render(
             book, n, hits = render_story(Path(p), options, progress, cancel)
         except Cancelled:
             raise
-        except AudiobookError as e:
-            if e.path is None:  # the user must learn which story failed
-                e = type(e)(e.message, Path(p))
+        except Exception as exc:  # a bug in one story must not cost the rest of the batch
+            e = story_failure(p, exc)
             report.failures.append(e)
             if on_error is not None:
                 on_error(p, e)
