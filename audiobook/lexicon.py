@@ -23,7 +23,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import tomli_w
+import tomlkit
+import tomlkit.exceptions
 
 from .errors import CastError
 from .fsutil import atomic_write
@@ -245,10 +246,11 @@ def add_user_entry(word: str, said: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if toml_path.is_file() and not txt_path.is_file():
-            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            # tomlkit: the user's comments and layout in their lexicon survive.
+            data = tomlkit.parse(toml_path.read_text(encoding="utf-8"))
             table = data["lexicon"] if isinstance(data.get("lexicon"), dict) else data
             table[word] = said
-            _write(toml_path, tomli_w.dumps(data))
+            _write(toml_path, tomlkit.dumps(data))
             return toml_path
         lines = (
             txt_path.read_text(encoding="utf-8").splitlines()
@@ -264,7 +266,12 @@ def add_user_entry(word: str, said: str) -> Path:
             lines.append(entry)
         _write(txt_path, "\n".join(lines) + "\n")
         return txt_path
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        tomllib.TOMLDecodeError,
+        tomlkit.exceptions.TOMLKitError,
+    ) as e:
         raise CastError(f"cannot save the lexicon ({e.__class__.__name__}: {e})", folder) from e
 
 

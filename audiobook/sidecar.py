@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import tomllib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import tomlkit
+import tomlkit.exceptions
 
 from .errors import CastError
-from .fsutil import atomic_write, held_lock
+from .fsutil import atomic_write, held_lock, read_regular
 from .model import Character, Gender
+from .schema import REQUIRED as _REQUIRED
+from .schema import Reader
 
 SUFFIX = ".audiobook.toml"
 HEADER = (
@@ -56,82 +60,78 @@ def sidecar_path(story: Path) -> Path:
     return story.with_name(story.name + SUFFIX)
 
 
-def _gender(value: object, where: Path) -> Gender:
-    if value == "female" or value == "male" or value == "unknown":
-        return value
-    raise CastError(f"gender must be female, male or unknown, not {value!r}", where)
+MAX_SIDECAR_BYTES = 64 * 2**20  # far above any real story's decisions
+GENDERS: tuple[Gender, ...] = ("female", "male", "unknown")
+
+
+def _character(item: Reader) -> Character:
+    return Character(
+        name=item.text("name", _REQUIRED, max_len=500) or _empty_name(item),
+        aliases=item.text_list("aliases"),
+        gender=item.choice("gender", GENDERS, "unknown"),
+        narrator=item.flag("narrator"),
+    )
+
+
+def _empty_name(item: Reader) -> str:
+    raise item.fail("name", "a non-empty name", "")
 
 
 def parse_roster(items: object, where: Path) -> list[Character]:
     """``[{"name", "aliases", "gender"}]`` as the TUI saves it (also ``--characters``)."""
-    if not isinstance(items, list):
-        raise CastError("characters must be a list of {name, aliases, gender}", where)
-    out: list[Character] = []
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise CastError('each character needs a non-empty "name"', where)
-        aliases = item.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise CastError(f"aliases of {item['name']!r} must be a list of strings", where)
-        out.append(
-            Character(
-                name=item["name"],
-                aliases=list(aliases),
-                gender=_gender(item.get("gender", "unknown"), where),
-                narrator=bool(item.get("narrator", False)),
-            )
-        )
-    return out
+    return [
+        _character(r) for r in Reader({"characters": items}, where, CastError).items("characters")
+    ]
+
+
+def _fix(item: Reader) -> SpeakerFix:
+    start = item.integer("start", lo=0, hi=2**40)
+    return SpeakerFix(
+        start,
+        item.integer("end", lo=start, hi=2**40),
+        item.text("speaker", "", max_len=500) or None,
+        item.text("text", ""),
+    )
 
 
 def load_sidecar(story: Path) -> Sidecar:
+    """The sidecar of ``story`` (empty if there is none). Every value is checked: a
+    wrong one is a ``CastError`` naming the key, and the file is then never rewritten
+    (the render stops before saving)."""
     path = sidecar_path(story)
     sc = Sidecar(path=path)
     if not path.exists():
         return sc
+    raw = read_regular(path, limit=MAX_SIDECAR_BYTES)
+    if raw is None:
+        raise CastError("cannot read sidecar (not a regular file, or too large)", path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
         raise CastError(f"cannot read sidecar ({e.__class__.__name__})", path) from e
     except tomllib.TOMLDecodeError as e:
         raise CastError(f"invalid TOML: {e}", path) from e
-    book = data.pop("book", {})
-    cast = data.pop("cast", {})
-    if not isinstance(book, dict) or not isinstance(cast, dict):
-        raise CastError("[book] and [cast] must be tables", path)
-    sc.title, sc.author = book.get("title"), book.get("author")
-    sc.narrator_voice = cast.get("narrator")
-    voices = cast.get("characters", {})
-    if not isinstance(voices, dict) or not all(isinstance(v, str) for v in voices.values()):
-        raise CastError("[cast.characters] maps character names to voice names", path)
-    sc.voices = dict(voices)
+    r = Reader(data, path, CastError)
+    book, cast = r.table("book"), r.table("cast")
+    sc.title, sc.author = book.text("title", max_len=1000), book.text("author", max_len=1000)
+    sc.narrator_voice = cast.text("narrator", max_len=500)
+    sc.voices = cast.text_map("characters", max_len=500)
     if "characters" in data:
-        sc.roster = parse_roster(data.pop("characters"), path)
-    for fx in data.pop("speakers", []):
-        try:
-            sc.fixes.append(
-                SpeakerFix(
-                    int(fx["start"]),
-                    int(fx["end"]),
-                    fx.get("speaker") or None,
-                    str(fx.get("text", "")),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise CastError("each [[speakers]] entry needs start, end and speaker", path) from e
-    lexicon = data.pop("lexicon", {})
-    if not isinstance(lexicon, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in lexicon.items()
-    ):
-        raise CastError('[lexicon] maps words to how to say them: WORD = "respelling"', path)
-    sc.lexicon = dict(lexicon)
-    data.pop("version", None)
-    sc.extra = data
+        sc.roster = [_character(item) for item in r.items("characters")]
+    sc.fixes = [_fix(item) for item in r.items("speakers")]
+    sc.lexicon = r.text_map("lexicon")
+    sc.extra = {k: v for k, v in data.items() if k not in OWN_KEYS}
     return sc
 
 
+# Top-level keys this module reads and writes; every other key is the user's (or a
+# newer version's) and is written back as it was.
+OWN_KEYS = frozenset({"version", "book", "cast", "characters", "speakers", "lexicon"})
+
+
 def save_sidecar(sc: Sidecar) -> None:
-    """Write atomically, so a crash never leaves a half-written decisions file."""
+    """Write atomically, so a crash never leaves a half-written decisions file; the
+    user's comments, layout and unknown keys are kept."""
     data: dict[str, Any] = {"version": 1}
     book = {k: v for k, v in (("title", sc.title), ("author", sc.author)) if v}
     if book:
@@ -156,9 +156,52 @@ def save_sidecar(sc: Sidecar) -> None:
     if sc.lexicon:
         data["lexicon"] = dict(sorted(sc.lexicon.items(), key=lambda kv: kv[0].casefold()))
     data.update(sc.extra)
-    atomic_write(
-        sc.path, HEADER + tomli_w.dumps(data), error=CastError, what="cannot write sidecar"
-    )
+    atomic_write(sc.path, _document(sc.path, data), error=CastError, what="cannot write sidecar")
+
+
+def _document(path: Path, data: dict[str, Any]) -> str:
+    """``data`` as TOML, laid over the file as it is on disk so its comments and order
+    survive; a new file starts with the explanatory header."""
+    raw = read_regular(path, limit=MAX_SIDECAR_BYTES)
+    doc: tomlkit.TOMLDocument | None = None
+    if raw is not None:
+        try:
+            doc = tomlkit.parse(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomlkit.exceptions.ParseError):
+            doc = None  # load_sidecar read it a moment ago; a race: start afresh
+    if doc is None:
+        return HEADER + tomlkit.dumps(data)
+    _merge(doc, data)
+    return tomlkit.dumps(doc)
+
+
+# Keys of these tables that this module writes: a user's own key beside them is kept.
+# (Every other table we write, like [cast.characters] or [lexicon], is ours entirely.)
+OWN_SUBKEYS: dict[str, frozenset[str]] = {
+    "book": frozenset({"title", "author"}),
+    "cast": frozenset({"narrator", "characters"}),
+}
+
+
+def _merge(
+    table: MutableMapping[str, Any], data: dict[str, Any], own: frozenset[str] | None = None
+) -> None:
+    """Make ``table`` hold ``data``, touching only what differs (so a comment on an
+    unchanged key or table stays where the user put it). A key absent from ``data``
+    is removed if it is ours (``own``; None: all keys are)."""
+    for key in [k for k in table if k not in data and (own is None or k in own)]:
+        del table[key]
+    for key, value in data.items():
+        old = table.get(key)
+        if isinstance(value, dict) and isinstance(old, MutableMapping):
+            _merge(old, value, OWN_SUBKEYS.get(key) if own is None else None)
+        elif old is None or _plain(old) != value:
+            table[key] = value
+
+
+def _plain(value: Any) -> Any:
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
 
 
 def sidecar_lock(story: Path) -> contextlib.AbstractContextManager[None]:

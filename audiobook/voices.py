@@ -22,7 +22,9 @@ from typing import Any
 import platformdirs
 
 from audiobook.errors import VoiceError
+from audiobook.fsutil import read_regular
 from audiobook.model import Gender
+from audiobook.schema import Reader
 
 log = logging.getLogger(__name__)
 
@@ -169,18 +171,35 @@ def _gender_from(cfg: dict[str, Any], speaker: str | None = None) -> Gender:
 def read_config(path: Path) -> dict[str, Any] | None:
     """A Piper ``.onnx.json`` as a dict, or None (with a warning) if it is unusable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        rate = data["audio"]["sample_rate"]
-        if not isinstance(rate, int) or rate <= 0:
-            raise ValueError("bad audio.sample_rate")
-        if not isinstance(data.get("num_speakers", 1), int):
-            raise ValueError("bad num_speakers")
+        raw = read_regular(path, limit=MAX_CONFIG_BYTES)
+        if raw is None:
+            raise ValueError("not a regular file, or over 16 MB")
+        data = json.loads(raw.decode("utf-8"))
+        _check_config(Reader(data, path, VoiceError))
         return data
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        log.warning("skipping voice %s: unreadable config (%s)", path, exc)
+    except (UnicodeDecodeError, ValueError, VoiceError) as exc:
+        reason = exc.message if isinstance(exc, VoiceError) else exc
+        log.warning("skipping voice %s: unreadable config (%s)", path, reason)
         return None
+
+
+MAX_CONFIG_BYTES = 16 * 2**20  # a real one is ~20 KB (its phoneme table)
+
+
+def _check_config(cfg: Reader) -> None:
+    """The sizes we use, within what any real voice has: an absurd one (a billion
+    speakers, a sample rate of 2**31) would otherwise allocate gigabytes."""
+    cfg.table("audio", required=True).integer("sample_rate", lo=8000, hi=192_000)
+    speakers = cfg.integer("num_speakers", 1, lo=0, hi=MAX_SPEAKERS)
+    ids = cfg.table("speaker_id_map")
+    for name in ids.data:
+        ids.integer(name, lo=0, hi=max(0, speakers - 1))
+    inference = cfg.table("inference")
+    for name in ("noise_scale", "length_scale", "noise_w"):
+        inference.number(name, None, lo=0.0, hi=10.0)
+
+
+MAX_SPEAKERS = 10_000  # the largest Piper models have ~900
 
 
 _read_config = read_config  # the name older callers use
