@@ -73,12 +73,15 @@ class Reader:
             raise self.fail(name, f"text of at most {max_len} characters", value)
         return value
 
-    def integer(self, name: str, default: Any = _MISSING, *, lo: int, hi: int) -> Any:
+    def integer(self, name: str, default: Any = _MISSING, *, lo: int, hi: int | None) -> Any:
+        """A whole number from ``lo`` to ``hi`` (None: no upper bound)."""
         value = self._get(name, default)
         if value is default and name not in self.data:
             return value
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(name, f"a whole number from {lo} to {hi}", value)
+        top = value if hi is None else hi
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= top:
+            span = f"of at least {lo}" if hi is None else f"from {lo} to {hi}"
+            raise self.fail(name, f"a whole number {span}", value)
         return value
 
     def number(self, name: str, default: Any = _MISSING, *, lo: float, hi: float) -> Any:

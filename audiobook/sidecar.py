@@ -85,10 +85,10 @@ def parse_roster(items: object, where: Path) -> list[Character]:
 
 
 def _fix(item: Reader) -> SpeakerFix:
-    start = item.integer("start", lo=0, hi=2**40)
+    start = item.integer("start", lo=0, hi=None)
     return SpeakerFix(
         start,
-        item.integer("end", lo=start, hi=2**40),
+        item.integer("end", lo=start, hi=None),
         item.text("speaker", "", max_len=500) or None,
         item.text("text", ""),
     )
