@@ -116,14 +116,13 @@ def _emit_block(
     """Append ``b``'s segments; returns whether it ends inside an open quotation."""
 
     def add(kind: SegmentKind, a: int, e: int, sieve: str | None = None) -> None:
-        a, e = _trim(text, a, e)
-        if a < e:
+        for x, y in _pieces(text, *_trim(text, a, e)):
             out.append(
                 Segment(
                     kind,
-                    a,
-                    e,
-                    text[a:e],
+                    x,
+                    y,
+                    text[x:y],
                     chapter,
                     number,
                     scene,
@@ -166,6 +165,45 @@ def _emit_block(
     if _has_alnum(s, pos, len(s)):
         add("narration", b.start + pos, b.start + len(s))
     return open_end
+
+
+# The most one segment may hold. Text without sentence punctuation (a run-on, a list,
+# a scrape) would otherwise be one request to the voice of any length: its memory and
+# time grow with it, and one failure loses all of it.
+MAX_SEGMENT_CHARS = 4000
+_CLAUSE_END = re.compile(r"[,;:\u2014\u2013)\]]\s+|\s[-\u2013\u2014]+\s")
+_SPACE = re.compile(r"\s+")
+
+
+def _pieces(text: str, a: int, e: int) -> list[tuple[int, int]]:
+    """``[a, e)`` as spans of at most MAX_SEGMENT_CHARS, cut after the last clause
+    mark in reach, else at the last space, else (one enormous word) anywhere; the
+    spaces at a cut belong to neither piece, so the pieces still tile the text."""
+    out: list[tuple[int, int]] = []
+    while e - a > MAX_SEGMENT_CHARS:
+        limit = a + MAX_SEGMENT_CHARS
+        floor = a + MAX_SEGMENT_CHARS // 2  # never a tiny piece when a clause ends early
+        cut = _last_match(_CLAUSE_END, text, floor, limit) or _last_match(
+            _SPACE, text, floor, limit
+        )
+        end, start = cut if cut else (limit, limit)
+        out.append(_trim(text, a, end))
+        a = _trim(text, start, e)[0]
+    if a < e:
+        out.append((a, e))
+    return [(x, y) for x, y in out if x < y]
+
+
+def _last_match(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """(where the piece ends, where the next begins) at the last match in [lo, hi)."""
+    last = None
+    for m in pattern.finditer(text, lo, hi):
+        last = m
+    if last is None:
+        return None
+    mark = last.group()
+    kept = len(mark) - len(mark.lstrip(",;:\u2014\u2013)]"))  # the mark ends its clause
+    return last.start() + kept, last.end()
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
