@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 COVER_SIZE = 1400  # px square: what Audiobookshelf and podcast apps show well
 MAX_SIDE = 2400  # larger covers are scaled down: they are embedded in every chapter
 JPEG_QUALITY = 90
+# Checked before decoding: a few KB of compressed PNG can claim 60,000 x 60,000 pixels
+# (gigabytes once decoded). 40 million is a 6,300 px square, beyond any real cover.
+MAX_COVER_PIXELS = 40_000_000
+MAX_COVER_BYTES = 50 * 2**20
 
 # Muted backgrounds with enough contrast for cream text; picked by a hash of the book.
 _PALETTE = [
@@ -48,8 +54,17 @@ def normalize_cover(data: bytes) -> bytes:
     JPEG that already fits is kept byte for byte. ``ValueError`` if not an image."""
     from PIL import Image
 
+    if len(data) > MAX_COVER_BYTES:
+        raise ValueError(f"image too large ({len(data) / 2**20:.0f} MB)")
     try:
-        with Image.open(io.BytesIO(data)) as src:
+        with Image.open(io.BytesIO(data)) as src:  # reads the header only
+            width, height = src.size
+            if width * height > MAX_COVER_PIXELS:
+                limit = MAX_COVER_PIXELS // 10**6
+                raise ValueError(
+                    f"image too large ({width} x {height} pixels, limit {limit} million)"
+                )
+            src.draft("RGB", (MAX_SIDE, MAX_SIDE))  # a big JPEG decodes at a fraction
             src.load()
             if src.format == "JPEG" and src.mode in ("RGB", "L") and max(src.size) <= MAX_SIDE:
                 return data
@@ -58,6 +73,8 @@ def normalize_cover(data: bytes) -> bytes:
                 if "A" in src.getbands() or "transparency" in src.info
                 else src.convert("RGB")
             )
+    except ValueError:
+        raise
     except Exception as exc:  # Pillow raises many types for bad data (and bomb errors)
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
     if img.mode == "RGBA":  # JPEG has no alpha: put it on white like a page
@@ -70,9 +87,17 @@ def normalize_cover(data: bytes) -> bytes:
 
 
 def read_cover_file(path: Path) -> bytes:
-    """A user's cover image as JPEG bytes; ``LoadError`` naming the file otherwise."""
+    """A user's cover image as JPEG bytes; ``LoadError`` naming the file otherwise.
+    Only a regular file: a FIFO would wait for a writer, a device never ends."""
     try:
-        data = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise LoadError("cover image is not a regular file", path)
+            if st.st_size > MAX_COVER_BYTES:
+                raise LoadError(f"cover image too large ({st.st_size / 2**20:.0f} MB)", path)
+            data = f.read(MAX_COVER_BYTES + 1)
     except OSError as exc:
         raise LoadError(f"cannot read cover image ({exc.strerror or exc})", path) from None
     try:

@@ -194,7 +194,9 @@ def _copy_limited(response: IO[bytes], f: IO[bytes], what: str) -> None:
     seconds, max_bytes = _download_limits()
     deadline = time.monotonic() + seconds
     size = 0
-    while chunk := response.read(1 << 16):
+    # read1: whatever has arrived, so the deadline is checked while a server trickles.
+    read = getattr(response, "read1", response.read)
+    while chunk := read(1 << 16):
         size += len(chunk)
         if size > max_bytes:
             raise InstallError(
