@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
+from collections import Counter
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -116,7 +118,10 @@ def _decode(data: bytes, path: Path, declared: str | None) -> str:
             return data.decode(utf16, errors="replace")
         stripped = _without_stray_nuls(data)
         if stripped is None:
-            raise LoadError("not a text file (binary data)", path)
+            wide = _wide_without_bom(data)  # UTF-16/32 of a non-Latin script
+            if wide is None:
+                raise LoadError("not a text file (binary data)", path)
+            return wide
         data = stripped
     try:
         return data.decode("utf-8")
@@ -152,6 +157,42 @@ def _utf16_without_bom(data: bytes) -> str | None:
         return None
     controls = len(_CONTROLS.findall(text))
     return encoding if controls * 100 <= len(text) else None
+
+
+_WIDE = ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be")
+_ODD = frozenset({"Cc", "Cn", "Co", "Cs"})  # controls, unassigned, private use, surrogates
+_LAYOUT = frozenset("\t\n\r\f")
+
+
+def _wide_without_bom(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a BOM whose text is not mostly Latin (so the NUL test
+    of ``_utf16_without_bom`` cannot see it): the reading that decodes strictly, has
+    no control, unassigned or private characters, and whose letters keep to a few
+    scripts, as real text does (Japanese: kanji, hiragana, katakana); a wrong byte
+    order or width scatters them over many."""
+    best: tuple[float, str] | None = None
+    for encoding in _WIDE:
+        if len(data) % (4 if "32" in encoding else 2):
+            continue
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = _sample(text)
+        odd = sum(1 for ch in sample if ch not in _LAYOUT and unicodedata.category(ch) in _ODD)
+        if not sample or odd * 1000 > len(sample):
+            continue
+        scripts = Counter(_script(ch) for ch in sample if ch.isalpha())
+        top = sum(n for _, n in scripts.most_common(3)) / max(1, scripts.total())
+        if scripts and top >= 0.8 and (best is None or top > best[0]):
+            best = (top, text)
+    return None if best is None else best[1]
+
+
+def _script(ch: str) -> str:
+    """A letter's script, near enough: the first word of its Unicode name (CYRILLIC,
+    CJK, HIRAGANA, GREEK, LATIN...)."""
+    return unicodedata.name(ch, "?").split(" ", 1)[0]
 
 
 def _without_stray_nuls(data: bytes) -> bytes | None:
