@@ -257,13 +257,31 @@ def lock_wait() -> float:
         return LOCK_WAIT_SECONDS
 
 
+def lock_note(path: Path) -> str | None:
+    """What the run holding the lock file ``path`` wrote after its pid (``held_lock``'s
+    ``note``), or None when no run holds it now."""
+    try:
+        fd = os.open(path, _READ)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _, _, note = os.pread(fd, 4096, 0).decode("utf-8", "replace").partition("\n")
+            return note.strip()
+        return None  # free (our flock ends when the fd is closed)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def held_lock(
-    path: Path, what: str, error: ErrorType = ExportError, *, create: bool = True
+    path: Path, what: str, error: ErrorType = ExportError, *, create: bool = True, note: str = ""
 ) -> Iterator[None]:
     """An exclusive lock on ``path`` for the block. ``create``: a lock file of our own,
-    made if needed, that records our pid; else an existing file (a story) locked as it
-    is, read-only. Another run holding it: wait up to ``lock_wait()`` seconds, then
+    made if needed, that records our pid and ``note``; else an existing file (a story)
+    locked as it is, read-only. Another run holding it: wait up to ``lock_wait()`` seconds, then
     raise one ``error`` line (naming its pid when known). Released when the block ends
     or the process dies."""
     try:
@@ -280,7 +298,7 @@ def held_lock(
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").split("\n")[0]
                     who = f" (pid {holder})" if create and holder.isdigit() else ""
                     raise error(
                         f"another audiobook run{who} is writing {what}; "
@@ -290,7 +308,7 @@ def held_lock(
                 time.sleep(0.1)
         if create:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, f"{os.getpid()}\n{note}\n".encode(), 0)
         yield
     finally:
         os.close(fd)

@@ -60,6 +60,7 @@ from .fsutil import (
     file_digest,
     held_lock,
     is_plain_name,
+    lock_note,
     make_dirs,
     read_regular,
     safe_unlink,
@@ -303,8 +304,10 @@ def _claim_folder(
     for n in range(1, MAX_TWINS + 1):
         folder = base if n == 1 else base.with_name(f"{base.name} ({n})")
         make_dirs(out, folder)
+        if lock_note(folder / LOCK_FILE) not in (None, "", source):
+            continue  # another story is being written there right now (a parallel batch)
         lock = contextlib.ExitStack()
-        lock.enter_context(held_lock(folder / LOCK_FILE, "this book"))
+        lock.enter_context(held_lock(folder / LOCK_FILE, "this book", note=source))
         manifest = _read_manifest(folder)
         if not _owned_by_another(manifest, source):
             locks.enter_context(lock.pop_all())

@@ -206,3 +206,16 @@ def test_flipped_bits_in_cache_headers_do_not_change_a_book(
     assert out.code == 0, out.stderr
     (a,), (b,) = mp3s(tmp_path / "first"), mp3s(tmp_path / "second")
     assert assert_complete_mp3(a) == assert_complete_mp3(b)
+
+
+def test_two_stories_one_title_rendered_at_once(tmp_path: Path) -> None:
+    """Stories rendered side by side (a cluster batch, two terminals): the second finds
+    the first's folder busy with another story and takes the next one at once."""
+    a, b = two_stories_one_title(tmp_path)
+    book = tmp_path / "out" / BOOK
+    book.mkdir(parents=True)
+    with held_lock(book / LOCK_FILE, "this book", note=str(a.resolve())):
+        out = make(b, "-o", tmp_path / "out")
+    assert out.code == 0, out.stderr
+    assert chapters(tmp_path / "out" / "Unknown Author" / "Story (2)") == ["01 - Chapter 1.mp3"]
+    assert chapters(book) == []
