@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from audiobook.render import MANIFEST
 
 from .helpers import (
@@ -68,14 +70,22 @@ def stop_after_first_chapter(proc: subprocess.Popen[str], out: Path, sig: int) -
     return Outcome(proc.returncode, stdout, stderr)
 
 
-def test_ctrl_c_exits_130_and_a_rerun_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "how"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_ctrl_c_exits_130_and_a_rerun_resumes(
+    tmp_path: Path, sig: signal.Signals, code: int, how: str
+) -> None:
+    """Ctrl-C, and SIGTERM (a service manager, `kill`) handled the same way."""
     story = long_story(tmp_path / "story.txt")
     out = tmp_path / "out"
-    stopped = stop_after_first_chapter(start(story, out, tmp_path), out, signal.SIGINT)
+    stopped = stop_after_first_chapter(start(story, out, tmp_path), out, sig)
     stopped.assert_no_traceback()
-    assert stopped.code == 130, stopped.stderr
+    assert stopped.code == code, stopped.stderr
     assert stopped.stderr.splitlines()[-1] == (
-        "audiobook: interrupted; finished work is kept, run again to resume"
+        f"audiobook: {how}; finished work is kept, run again to resume"
     )
     assert leftovers(out) == []
     assert 1 <= len(mp3s(out)) < CHAPTERS

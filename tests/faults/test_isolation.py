@@ -1,10 +1,9 @@
 """One story's bug is that story's problem: the batch goes on, the story is named on
-one line, and ``--debug`` shows what went wrong. SIGTERM is a Ctrl-C. Text from a story
-never reaches the terminal raw."""
+one line, and ``--debug`` shows what went wrong. Text from a story never reaches the
+terminal raw. (SIGTERM is tested beside Ctrl-C, in test_interrupts.py.)"""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 import audiobook.render
 from audiobook.model import Script
 
-from .helpers import assert_complete_mp3, cli, leftovers, make, mp3s, story_text, write
-from .test_interrupts import CHAPTERS, long_story, recorded, start, stop_after_first_chapter
+from .helpers import assert_complete_mp3, cli, make, mp3s, story_text, write
 
 BUG = "unexpected error (ZeroDivisionError: the analyser tripped)"
 
@@ -55,24 +53,6 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert len(out.errors) == 1 and BUG in out.errors[0]
     assert "Traceback (most recent call last)" in out.stderr
     assert "ZeroDivisionError: the analyser tripped" in out.stderr
-
-
-def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
-    story = long_story(tmp_path / "story.txt")
-    out = tmp_path / "out"
-    stopped = stop_after_first_chapter(start(story, out, tmp_path), out, signal.SIGTERM)
-    stopped.assert_no_traceback()
-    assert stopped.code == 143, stopped.stderr
-    assert stopped.stderr.splitlines()[-1] == (
-        "audiobook: stopped (SIGTERM); finished work is kept, run again to resume"
-    )
-    assert leftovers(out) == []
-    done = {p: p.stat().st_mtime_ns for p in recorded(out)}
-    assert done
-    again = make(story, "-o", out)
-    assert again.code == 0, again.stderr
-    assert len(mp3s(out)) == CHAPTERS
-    assert {p: p.stat().st_mtime_ns for p in done} == done
 
 
 def test_control_characters_from_a_story_are_escaped(tmp_path: Path) -> None:
