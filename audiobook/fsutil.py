@@ -214,11 +214,11 @@ def safe_unlink(root: Path, path: Path) -> bool:
     return True
 
 
-def read_regular(path: Path, limit: int | None = None) -> bytes | None:
-    """The bytes of a regular file (not through a symlink, never blocking on a FIFO),
-    None if it is missing, not a regular file, or over ``limit`` bytes."""
+def read_regular(path: Path, limit: int | None = None, *, follow: bool = False) -> bytes | None:
+    """The bytes of a regular file (never blocking on a FIFO; through a symlink only
+    with ``follow``), None if it is missing, not a regular file, or over ``limit``."""
     try:
-        fd = os.open(path, _READ)
+        fd = os.open(path, _READ if not follow else _READ & ~_NOFOLLOW)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as f:

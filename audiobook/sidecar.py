@@ -102,7 +102,7 @@ def load_sidecar(story: Path) -> Sidecar:
     sc = Sidecar(path=path)
     if not path.exists():
         return sc
-    raw = read_regular(path, limit=MAX_SIDECAR_BYTES)
+    raw = read_regular(path, limit=MAX_SIDECAR_BYTES, follow=True)
     if raw is None:
         raise CastError("cannot read sidecar (not a regular file, or too large)", path)
     try:
@@ -162,7 +162,7 @@ def save_sidecar(sc: Sidecar) -> None:
 def _document(path: Path, data: dict[str, Any]) -> str:
     """``data`` as TOML, laid over the file as it is on disk so its comments and order
     survive; a new file starts with the explanatory header."""
-    raw = read_regular(path, limit=MAX_SIDECAR_BYTES)
+    raw = read_regular(path, limit=MAX_SIDECAR_BYTES, follow=True)
     doc: tomlkit.TOMLDocument | None = None
     if raw is not None:
         try:
