@@ -63,6 +63,7 @@ def errors_to_exit(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ROSTER_MAX_BYTES = 16 * 2**20
 JOBS_PER_CORE = 4  # more workers than this only add memory and switching, never speed
 
 
@@ -300,13 +301,17 @@ def script(story: Path, as_json: bool, roster_file: Path | None, read_front_matt
     """Analyse STORY: chapters, characters, and who says each line."""
     from .analyze import analyze, script_json
     from .errors import CastError
+    from .fsutil import read_regular
     from .sidecar import parse_roster
 
     roster = None
     if roster_file is not None:
+        raw = read_regular(roster_file, limit=ROSTER_MAX_BYTES, follow=True)
+        if raw is None:  # a FIFO or device would block or never end
+            raise CastError("cannot read roster (not a regular file, or over 16 MB)", roster_file)
         try:
-            data = json.loads(roster_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
             raise CastError(f"cannot read roster ({e.__class__.__name__}: {e})", roster_file) from e
         roster = parse_roster(data, roster_file)
     result = analyze(story, roster=roster, read_front_matter=read_front_matter)

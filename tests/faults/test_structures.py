@@ -153,3 +153,13 @@ def test_voices_toml_with_wrong_types_is_ignored_with_a_warning(
     assert out.code == 0, out.stderr
     assert any(v["name"] == "odd" for v in json.loads(out.stdout))
     assert any("voices.toml" in m for m in caplog.messages)
+
+
+def test_roster_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    story = write(tmp_path / "story.txt", story_text(1, 1))
+    roster = tmp_path / "cast.json"
+    os.mkfifo(roster)
+    out = cli("script", "--characters", roster, story)  # a hang fails the case
+    assert_fails(out, roster, "cannot read roster (not a regular file, or over 16 MB)")
