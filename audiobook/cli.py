@@ -228,7 +228,7 @@ def make(
     for err in missing:
         _fail(err)
     if not paths and not missing:
-        where = ", ".join(str(s) for s in stories)
+        where = ", ".join(printable(s) for s in stories)
         raise click.UsageError(f"no stories found in {where} (.txt, .md, .html, .htm, .epub)")
     if scheduler is not None:  # issue 9: reach the cluster (or start one) before any work
         from .cluster import connect

@@ -192,8 +192,9 @@ def _check_config(cfg: Reader) -> None:
     cfg.table("audio", required=True).integer("sample_rate", lo=8000, hi=192_000)
     speakers = cfg.integer("num_speakers", 1, lo=0, hi=MAX_SPEAKERS)
     ids = cfg.table("speaker_id_map")
+    top = speakers - 1 if speakers > 1 else MAX_SPEAKERS  # one speaker: the map is unused
     for name in ids.data:
-        ids.integer(name, lo=0, hi=max(0, speakers - 1))
+        ids.integer(name, lo=0, hi=top)
     inference = cfg.table("inference")
     for name in ("noise_scale", "length_scale", "noise_w"):
         inference.number(name, None, lo=0.0, hi=10.0)
