@@ -171,7 +171,7 @@ def _gender_from(cfg: dict[str, Any], speaker: str | None = None) -> Gender:
 def read_config(path: Path) -> dict[str, Any] | None:
     """A Piper ``.onnx.json`` as a dict, or None (with a warning) if it is unusable."""
     try:
-        raw = read_regular(path, limit=MAX_CONFIG_BYTES)
+        raw = read_regular(path, limit=MAX_CONFIG_BYTES, follow=True)  # voices may be linked
         if raw is None:
             raise ValueError("not a regular file, or over 16 MB")
         data = json.loads(raw.decode("utf-8"))
@@ -311,19 +311,21 @@ def read_settings(folder: Path) -> dict[str, Gender]:
         "en_GB-alan-medium" = "male"
     """
     path = folder / SETTINGS_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    raw = read_regular(path, limit=MAX_CONFIG_BYTES, follow=True)  # a FIFO must not hang
+    try:
+        if raw is None:
+            raise ValueError("not a regular file, or over 16 MB")
+        table = Reader(tomllib.loads(raw.decode("utf-8")), path, VoiceError).table("gender")
+    except (UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
         log.warning("ignoring %s: %s", path, exc)
         return {}
-    table = data.get("gender", {})
-    if not isinstance(table, dict):
-        log.warning("ignoring %s: [gender] must map voice names to female or male", path)
+    except VoiceError as exc:
+        log.warning("ignoring %s", exc)
         return {}
     out: dict[str, Gender] = {}
-    for name, value in table.items():
+    for name, value in table.data.items():
         g = _norm_gender(value)
         if g == "unknown":
             log.warning("%s: gender of %s must be female or male, not %r", path, name, value)

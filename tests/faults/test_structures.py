@@ -163,3 +163,29 @@ def test_roster_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(roster)
     out = cli("script", "--characters", roster, story)  # a hang fails the case
     assert_fails(out, roster, "cannot read roster (not a regular file, or over 16 MB)")
+
+
+def test_a_linked_voice_is_still_found(tmp_path: Path) -> None:
+    """Voice files are often symlinked into a voice folder: read through the links."""
+    store = voice_with(tmp_path, {})
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for name in ("odd.onnx", "odd.onnx.json"):
+        (linked / name).symlink_to(store / name)
+    out = cli("voices", "list", "--json", "--voice-dir", linked)
+    assert out.code == 0, out.stderr
+    assert any(v["name"] == "odd" for v in json.loads(out.stdout))
+
+
+def test_voices_toml_that_is_a_fifo_does_not_hang(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    folder = voice_with(tmp_path, {})
+    os.mkfifo(folder / "voices.toml")
+    out = cli("voices", "list", "--json", "--voice-dir", folder)  # a hang fails the case
+    assert out.code == 0, out.stderr
+    assert any(v["name"] == "odd" for v in json.loads(out.stdout))
+    toml = folder / "voices.toml"
+    assert f"ignoring {toml}: not a regular file, or over 16 MB" in caplog.messages
