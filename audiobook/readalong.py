@@ -13,8 +13,6 @@ the pauses are played, not skipped.
 from __future__ import annotations
 
 import colorsys
-import contextlib
-import os
 import re
 import uuid
 import zipfile
@@ -26,6 +24,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from audiobook.errors import ExportError
+from audiobook.fsutil import replacing
 from audiobook.language import bcp47
 from audiobook.model import Block, Chapter, Script, Segment
 from audiobook.subtitles import Cue
@@ -297,23 +296,16 @@ def write_readalong(
 def _zip(dest: Path, files: Sequence[tuple[str, bytes | Path]]) -> None:
     """The OCF container: ``mimetype`` first and stored, audio stored (already
     compressed), the rest deflated."""
-    part = dest.with_name(dest.name + ".part")
     try:
-        with zipfile.ZipFile(part, "w") as z:
+        # A fresh temporary file of our own (never through a symlink), renamed into place.
+        with replacing(dest) as part, zipfile.ZipFile(part, "w") as z:
             z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip", zipfile.ZIP_STORED)
             for name, data in files:
                 if isinstance(data, Path):
                     z.write(data, name, zipfile.ZIP_STORED)
                 else:
                     z.writestr(name, data, zipfile.ZIP_DEFLATED)
-        os.replace(part, dest)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
         raise ExportError(
             f"cannot write the read-along EPUB: {exc.strerror or exc}", dest
         ) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
-        raise
