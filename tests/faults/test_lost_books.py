@@ -27,11 +27,11 @@ from .helpers import (
     write,
 )
 
-BOOK = Path("Unknown Author") / "Story"
+BOOK = Path("Story")  # no author folder when the author is unknown
 
 
 def two_stories_one_title(tmp_path: Path) -> tuple[Path, Path]:
-    """Two different stories whose folder would be Unknown Author/Story."""
+    """Two different stories whose folder would be OUT/Story."""
     a = write(tmp_path / "a" / "story.txt", story_text(3, 1))
     b = write(tmp_path / "b" / "story.txt", "Chapter 1\n\nThe kiln cooled overnight.\n")
     return a, b
@@ -47,7 +47,7 @@ def test_two_stories_one_title_in_one_batch(
     a, b = two_stories_one_title(tmp_path)
     out = make(a, b, "-o", tmp_path / "out")
     assert out.code == 0, out.stderr
-    first, second = tmp_path / "out" / BOOK, tmp_path / "out" / "Unknown Author" / "Story (2)"
+    first, second = tmp_path / "out" / BOOK, tmp_path / "out" / "Story (2)"
     assert chapters(first) == ["01 - Chapter 1.mp3", "02 - Chapter 2.mp3", "03 - Chapter 3.mp3"]
     assert chapters(second) == ["01 - Chapter 1.mp3"]
     for mp3 in mp3s(tmp_path / "out"):
@@ -65,7 +65,7 @@ def test_second_story_with_the_same_title_never_touches_the_first(tmp_path: Path
     out = make(b, "-o", tmp_path / "out")
     assert out.code == 0, out.stderr
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # none overwritten or deleted
-    assert chapters(tmp_path / "out" / "Unknown Author" / "Story (2)") == ["01 - Chapter 1.mp3"]
+    assert chapters(tmp_path / "out" / "Story (2)") == ["01 - Chapter 1.mp3"]
     again = make(a, "-o", tmp_path / "out")  # the first story still finds its own folder
     assert again.code == 0 and "(3 unchanged)" in again.stderr, again.stderr
 
@@ -79,7 +79,7 @@ def test_a_moved_story_keeps_its_folder(tmp_path: Path) -> None:
     out = make(moved, "-o", tmp_path / "out")
     assert out.code == 0, out.stderr
     assert "(2 unchanged)" in out.stderr
-    assert not (tmp_path / "out" / "Unknown Author" / "Story (2)").exists()
+    assert not (tmp_path / "out" / "Story (2)").exists()
 
 
 @pytest.mark.parametrize(
@@ -217,5 +217,5 @@ def test_two_stories_one_title_rendered_at_once(tmp_path: Path) -> None:
     with held_lock(book / LOCK_FILE, "this book", note=str(a.resolve())):
         out = make(b, "-o", tmp_path / "out")
     assert out.code == 0, out.stderr
-    assert chapters(tmp_path / "out" / "Unknown Author" / "Story (2)") == ["01 - Chapter 1.mp3"]
+    assert chapters(tmp_path / "out" / "Story (2)") == ["01 - Chapter 1.mp3"]
     assert chapters(book) == []

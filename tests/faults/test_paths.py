@@ -16,7 +16,7 @@ from audiobook.render import MANIFEST
 
 from .helpers import assert_complete_mp3, leftovers, make, mp3s, story_text, write
 
-BOOK = Path("Unknown Author") / "Story"
+BOOK = Path("Story")  # no author folder when the author is unknown
 
 
 def victim(tmp_path: Path, name: str = "precious.txt") -> Path:
@@ -101,15 +101,15 @@ def test_sidecar_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
     assert not sidecar.is_symlink() and "[cast]" in sidecar.read_text()
 
 
-@pytest.mark.parametrize("level", ["Unknown Author", "Unknown Author/Story"])
+@pytest.mark.parametrize("level", ["Saga", "Saga/Story"])
 def test_symlinked_output_subfolder_is_refused(tmp_path: Path, level: str) -> None:
     story = write(tmp_path / "story.txt", story_text(1, 1))
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "Story").mkdir(parents=True)
     link = tmp_path / "out" / level
     link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(elsewhere if level == "Unknown Author" else elsewhere / "Story")
-    out = make(story, "-o", tmp_path / "out")
+    link.symlink_to(elsewhere if level == "Saga" else elsewhere / "Story")
+    out = make("--series", "Saga", story, "-o", tmp_path / "out")  # OUT/Saga/Story
     out.assert_no_traceback()
     assert out.code == 1
     assert out.errors == [
