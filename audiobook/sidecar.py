@@ -155,7 +155,8 @@ def save_sidecar(sc: Sidecar) -> None:
         ]
     if sc.lexicon:
         data["lexicon"] = dict(sorted(sc.lexicon.items(), key=lambda kv: kv[0].casefold()))
-    data.update(sc.extra)
+    for key, value in sc.extra.items():  # what we write ourselves wins over a stale copy
+        data.setdefault(key, value)
     atomic_write(sc.path, _document(sc.path, data), error=CastError, what="cannot write sidecar")
 
 
