@@ -156,10 +156,17 @@ class CacheStats:
 _MAGIC = b"ABPCM2\0\0"
 _HEADER = struct.Struct("<8sIQI")  # magic, sample rate, samples, crc32 of the rest
 _FIELDS = struct.Struct("<8sIQ")  # what the CRC covers before the data
+# Entries of the first format (CRC of the data only) stay readable, so an upgrade does
+# not throw away hours of synthesis; their rate must be one a voice really uses, and
+# no single flipped bit turns one of these into another.
+_MAGIC_V1 = b"ABPCM1\0\0"
+_V1_RATES = frozenset({16000, 22050, 24000, 44100, 48000})
 
 
-def _entry_crc(rate: int, samples: int, data: bytes) -> int:
-    return zlib.crc32(data, zlib.crc32(_FIELDS.pack(_MAGIC, rate, samples)))
+def _entry_crc(magic: bytes, rate: int, samples: int, data: bytes) -> int:
+    if magic == _MAGIC_V1:
+        return zlib.crc32(data)
+    return zlib.crc32(data, zlib.crc32(_FIELDS.pack(magic, rate, samples)))
 
 
 class AudioCache:
@@ -172,14 +179,16 @@ class AudioCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.pcm"
 
-    def _read_header(self, f: BinaryIO, size: int) -> tuple[int, int, int] | None:
+    def _read_header(self, f: BinaryIO, size: int) -> tuple[bytes, int, int, int] | None:
         raw = f.read(_HEADER.size)
         if len(raw) != _HEADER.size:
             return None
         magic, rate, n, crc = _HEADER.unpack(raw)
-        if magic != _MAGIC or rate <= 0 or size != _HEADER.size + 2 * n:
+        if magic == _MAGIC_V1 and rate not in _V1_RATES:
             return None
-        return int(rate), int(n), int(crc)
+        if magic not in (_MAGIC, _MAGIC_V1) or rate <= 0 or size != _HEADER.size + 2 * n:
+            return None
+        return magic, int(rate), int(n), int(crc)
 
     def load(self, key: str) -> tuple[np.ndarray, int] | None:
         """(int16 PCM, sample rate), or None if missing, truncated or corrupt."""
@@ -189,11 +198,11 @@ class AudioCache:
                 header = self._read_header(f, size)
                 if header is None:
                     return None
-                rate, n, crc = header
+                magic, rate, n, crc = header
                 data = f.read(2 * n)
         except OSError:
             return None
-        if len(data) != 2 * n or _entry_crc(rate, n, data) != crc:
+        if len(data) != 2 * n or _entry_crc(magic, rate, n, data) != crc:
             return None
         self.touch(key)
         return np.frombuffer(data, dtype="<i2").astype(np.int16), rate
@@ -208,7 +217,7 @@ class AudioCache:
                 header = self._read_header(f, os.fstat(f.fileno()).st_size)
         except OSError:
             return None
-        return None if header is None else header[0]
+        return None if header is None else header[1]
 
     def has(self, key: str, *, touch: bool = False) -> bool:
         """Cheap check (header and length); ``load`` also verifies the CRC."""
@@ -229,7 +238,7 @@ class AudioCache:
         """Atomic: concurrent writers of the same key each write their own ``.part``."""
         data = np.ascontiguousarray(pcm, dtype="<i2").tobytes()
         n = len(data) // 2
-        header = _HEADER.pack(_MAGIC, sample_rate, n, _entry_crc(sample_rate, n, data))
+        header = _HEADER.pack(_MAGIC, sample_rate, n, _entry_crc(_MAGIC, sample_rate, n, data))
         dest = self.path(key)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -219,3 +219,26 @@ def test_two_stories_one_title_rendered_at_once(tmp_path: Path) -> None:
     assert out.code == 0, out.stderr
     assert chapters(tmp_path / "out" / "Story (2)") == ["01 - Chapter 1.mp3"]
     assert chapters(book) == []
+
+
+def test_first_format_cache_entries_still_read_but_not_a_flipped_rate(tmp_path: Path) -> None:
+    """Entries written before the header joined the CRC are kept (no re-synthesis after
+    an upgrade) only while their rate is a real voice rate: one flipped bit never is."""
+    import struct
+    import zlib
+
+    cache = AudioCache(tmp_path / "cache")
+    pcm = (np.sin(np.arange(2205) / 7) * 8000).astype(np.int16)
+    data = pcm.astype("<i2").tobytes()
+
+    def old_entry(key: str, rate: int) -> None:
+        path = cache.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = struct.pack("<8sIQI", b"ABPCM1\0\0", rate, pcm.size, zlib.crc32(data))
+        path.write_bytes(header + data)
+
+    old_entry("cd" * 32, 22050)
+    old_entry("ef" * 32, 22050 ^ 0x100)  # the same entry with one bit of its rate flipped
+    loaded = cache.load("cd" * 32)
+    assert loaded is not None and loaded[1] == 22050 and np.array_equal(loaded[0], pcm)
+    assert cache.load("ef" * 32) is None
