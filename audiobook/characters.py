@@ -342,12 +342,67 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
     return None
 
 
+def _first_keys(word: str) -> set[str]:
+    """Keys under which two first names that ``_same_first`` pairs meet ("lizzy" and
+    "elizabeth" both file under "elizabeth")."""
+    w = word.lower()
+    return {w, nicknames().get(w, w)}
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every one-letter deletion of it: two words exactly one edit apart
+    always share one of these."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@dataclass
+class _FormIndex:
+    """Clusters filed by the words their forms could be matched on, so that a new form
+    is compared only with clusters sharing a word with it, never with all of them
+    (text full of capitalised words would otherwise make clustering quadratic)."""
+
+    by_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_first: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    multi_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    titled_near: defaultdict[tuple[str, str], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+
+    def add(self, form: str, home: int) -> None:
+        hon, words = split_honorific(form)
+        self.by_last[words[-1]].add(home)
+        if len(words) > 1:
+            self.multi_last[words[-1]].add(home)
+            for key in _first_keys(words[0]):
+                self.by_first[key].add(home)
+        if hon:
+            for key in _deletions(words[-1]):
+                self.titled_near[(hon, key)].add(home)
+
+    def could_fit(self, words: list[str]) -> list[int]:
+        """Every cluster ``_compatible`` might accept the form for (a superset), in the
+        order the clusters were made: a form always shares its last word with a fitting
+        form, or, alone, is its first name or nickname."""
+        found = set(self.by_last.get(words[-1], ()))
+        if len(words) == 1:
+            for key in _first_keys(words[0]):
+                found |= self.by_first.get(key, set())
+        return sorted(found)
+
+    def near_titled(self, hon: str, word: str) -> list[int]:
+        found: set[int] = set()
+        for key in _deletions(word):
+            found |= self.titled_near.get((hon, key), set())
+        return sorted(found)
+
+
 def cluster_names(counts: Counter[str]) -> list[Cluster]:
     """Group surface forms into characters: full names first, then titled names, then
     first names, nicknames and surnames join the one character they fit. A form that
     fits several (the Bennet sisters' "Miss Bennet") stays on its own."""
     clusters: list[Cluster] = []
-    home_of: dict[str, Cluster] = {}
+    home_of: dict[str, int] = {}  # normalised form -> its cluster's place in ``clusters``
+    index = _FormIndex()
 
     def size(f: str) -> tuple[int, bool, int, str]:
         hon, words = split_honorific(f)
@@ -355,45 +410,45 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
 
     for form in sorted(counts, key=size):
         key = norm(form)
-        if key in home_of:  # same name, other spelling of case or dots
-            home_of[key].forms[form] += counts[form]
-            continue
         hon, words = split_honorific(form)
+        if key in home_of:  # same name, other spelling of case or dots
+            clusters[home_of[key]].forms[form] += counts[form]
+            index.add(form, home_of[key])
+            continue
         fits = [
-            c
-            for c in clusters
-            if any(_compatible(hon, words, *split_honorific(o), c.gender_hint) for o in c.forms)
+            i
+            for i in index.could_fit(words)
+            if any(
+                _compatible(hon, words, *split_honorific(o), clusters[i].gender_hint)
+                for o in clusters[i].forms
+            )
         ]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.
         if hon and len(words) == 1 and len(fits) == 1:
-            shared = [
-                c
-                for c in clusters
-                if any(
-                    len(split_honorific(o)[1]) > 1 and split_honorific(o)[1][-1] == words[0]
-                    for o in c.forms
-                )
-            ]
-            if len(shared) > 1 and not any(split_honorific(o)[0] == hon for o in fits[0].forms):
+            shared = index.multi_last.get(words[0], set())
+            titled_alike = any(split_honorific(o)[0] == hon for o in clusters[fits[0]].forms)
+            if len(shared) > 1 and not titled_alike:
                 fits = []
-        home = _pick_home(hon, words, fits)
+        picked = _pick_home(hon, words, [clusters[i] for i in fits])
+        home = next((i for i in fits if clusters[i] is picked), None)
         if home is None and hon and len(words) == 1 and len(words[0]) >= 5:
             # "Mr. Browlow" for "Mr. Brownlow": a one-letter slip of a titled name.
             near = [
-                c
-                for c in clusters
+                i
+                for i in index.near_titled(hon, words[0])
                 if any(
                     split_honorific(o)[0] == hon and one_edit(split_honorific(o)[1][-1], words[0])
-                    for o in c.forms
+                    for o in clusters[i].forms
                 )
             ]
             home = near[0] if len(near) == 1 else None
         if home is None:
-            home = Cluster()
-            clusters.append(home)
-        home.forms[form] += counts[form]
+            home = len(clusters)
+            clusters.append(Cluster())
+        clusters[home].forms[form] += counts[form]
         home_of[key] = home
+        index.add(form, home)
     return clusters
 
 
