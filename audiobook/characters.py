@@ -358,12 +358,18 @@ def _deletions(word: str) -> set[str]:
 @dataclass
 class _FormIndex:
     """Clusters filed by the words their forms could be matched on, so that a new form
-    is compared only with clusters sharing a word with it, never with all of them
-    (text full of capitalised words would otherwise make clustering quadratic)."""
+    is compared only with clusters that might take it, never with all of them (text
+    full of capitalised words would otherwise make clustering quadratic)."""
 
     by_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     by_first: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     multi_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_suffix: defaultdict[tuple[str, ...], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    by_first_rest: defaultdict[tuple[str, tuple[str, ...]], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
     titled_near: defaultdict[tuple[str, str], set[int]] = field(
         default_factory=lambda: defaultdict(set)
     )
@@ -375,18 +381,28 @@ class _FormIndex:
             self.multi_last[words[-1]].add(home)
             for key in _first_keys(words[0]):
                 self.by_first[key].add(home)
+                self.by_first_rest[(key, tuple(words[1:]))].add(home)
+            for n in range(1, len(words) - 1):
+                self.by_suffix[tuple(words[n:])].add(home)
         if hon:
             for key in _deletions(words[-1]):
                 self.titled_near[(hon, key)].add(home)
 
     def could_fit(self, words: list[str]) -> list[int]:
         """Every cluster ``_compatible`` might accept the form for (a superset), in the
-        order the clusters were made: a form always shares its last word with a fitting
-        form, or, alone, is its first name or nickname."""
-        found = set(self.by_last.get(words[-1], ()))
+        order the clusters were made. A lone word fits a form it ends ("Hale", "Mr.
+        Hale") or begins as a first name or nickname ("Lizzy"); a longer name fits a
+        longer one it ends ("Fitzwilliam Darcy" ~ "Mr. Fitzwilliam Darcy") or one as
+        long that differs only by a nickname ("Lizzy Bennet" ~ "Elizabeth Bennet")."""
+        found: set[int] = set()
         if len(words) == 1:
+            found |= self.by_last.get(words[0], set())
             for key in _first_keys(words[0]):
                 found |= self.by_first.get(key, set())
+        else:
+            found |= self.by_suffix.get(tuple(words), set())
+            for key in _first_keys(words[0]):
+                found |= self.by_first_rest.get((key, tuple(words[1:])), set())
         return sorted(found)
 
     def near_titled(self, hon: str, word: str) -> list[int]:

@@ -159,8 +159,9 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     # Jew": the role is another name for that person.
     for a, b in _appositives(text, narration):
         owner = index.resolve(a)
-        if owner is not None and index.resolve(b) is None:
-            next(c for c in out if c.name == owner).aliases.append(b)
+        aliases = next(c for c in out if c.name == owner).aliases if owner else []
+        if owner is not None and index.resolve(b) is None and b not in aliases:
+            aliases.append(b)  # (once: a role repeated a thousand times is one alias)
     index = NameIndex(out)
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
