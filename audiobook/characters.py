@@ -64,7 +64,8 @@ STOPWORDS = frozenset(
     maybe surely indeed though although because since until unless as like dear poor
     good great old young little said says say tell told ask asked please thank thanks
     okay ok hey hello goodbye sorry do does did don't can can't will won't would should
-    could mama papa mamma pappa ma'am sir madam o""".split()
+    could mama papa mamma pappa ma'am sir madam o someone somebody anyone anybody everyone
+    everybody nobody something anything everything nothing""".split()
 )
 
 PRONOUN_GENDER: dict[str, Gender] = {
@@ -191,6 +192,30 @@ def _sentence_initial(text: str, i: int) -> bool:
     return j < 0 or text[j] in ".!?\n:;”’" or text[j - 1 : j + 1] == "\n\n"
 
 
+# What follows a sentence opener that is no name: an object or determiner after an
+# imperative or participle ("Forget it.", "Detaining her", "Take the"), a particle
+# ("Fighting back tears"). A name is followed by a verb, a comma or "'s", never these.
+_AFTER_OPENER = re.compile(
+    r"[ \t]+(?:it|him|her|them|me|us|the|a|an|this|that|these|those|my|your|his|its|our"
+    r"|their|yourself|back|up|down|out|off|away|over|for|to|into|onto|upon|at|with)\b"
+)
+
+
+def _opener(text: str, start: int, word: str, stats: WordStats) -> bool:
+    """A sentence-initial word the text never capitalises elsewhere that reads as a
+    participle, adverb, imperative or interjection ("Fighting back tears,", "However,",
+    "Forget it.", "Hurry!"), not as someone's name."""
+    if stats.mid_caps.get(word.lower(), 0) or first_name_gender(word) != "unknown":
+        return False  # ("Emily", "Sterling": names that look like an adverb or a participle)
+    if not _sentence_initial(text, start):
+        return False
+    end = start + len(word)
+    if len(word) > 4 and word.lower().endswith(("ing", "ly")):
+        return True
+    after = text[end : end + 12]
+    return after.startswith(("!", ", ", ",\n")) or bool(_AFTER_OPENER.match(after))
+
+
 def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats) -> list[Mention]:
     """Capitalised name-like phrases inside ``spans`` (narration), minus ordinary words."""
     out: list[Mention] = []
@@ -204,7 +229,9 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
                 words = words[1:]
             while words and not stats.namelike(words[-1]):
                 words = words[:-1]
-            if not words:
+            if not words or (
+                hon is None and len(words) == 1 and _opener(text, start, words[0], stats)
+            ):
                 continue
             definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
             shown = raw.split()[0].rstrip(".").lower() if hon else None
