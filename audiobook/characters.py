@@ -518,12 +518,44 @@ _APPOSITIVE = re.compile(
 )
 
 
+# Someone else, between a name and a pronoun, whom the pronoun may stand for ("Theo
+# watched the girl push her hair back").
+_OTHER_PERSON = re.compile(
+    r"\b(?:the|a|an|his|her|their|my|your|our)\s+(?:[a-z]+\s+)?(?:"
+    + "|".join(GENDERED_NOUNS)
+    + r")\b"
+)
+_NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
+_PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
+# Words after "her" that show it is an object ("looked at her and"), not a possessive
+# ("her hair").
+_NOT_A_NOUN = frozenset(
+    """and or but as to at in on of for with from by into onto upon again once too so
+    then now there here back away up down out off over when while if that than until
+    before after though although because since nor yet""".split()
+)
+
+
+def _pronoun_votes(rest: str) -> list[Gender]:
+    """Genders the pronouns of ``rest`` (the words after a name, up to the next person)
+    give that name: subject, possessive and reflexive pronouns; not "him" or "her" as
+    objects, which stand for someone else ("Marisol smiled at him")."""
+    out: list[Gender] = []
+    for m in _PRONOUN.finditer(rest.lower()):
+        word, nxt = m.group(1), m.group(2)
+        if word == "him" or (word == "her" and (nxt is None or nxt in _NOT_A_NOUN)):
+            continue
+        out.append(PRONOUN_GENDER[word])
+    return out[:2]
+
+
 def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
     """Evidence for gender around each mention: an appositive noun right before it
     ("his granddaughter, Wenna"; "a woman named Morwen") counts most; otherwise the
-    pronouns that follow a sentence-initial mention within its sentence."""
+    pronouns that follow a sentence-initial mention within its sentence, before anyone
+    else is named there."""
     form_home = {norm(f): c for c in clusters for f in c.forms}
-    for m in mentions:
+    for i, m in enumerate(mentions):
         c = form_home.get(norm(m.surface))
         if c is None:
             continue
@@ -533,9 +565,19 @@ def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster])
             c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
         if m.initial:
             end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
-            rest = text[m.end : m.end + (end.start() if end else 200)].lower()
-            for w in re.findall(r"\b(he|him|his|himself|she|her|herself)\b", rest)[:2]:
-                c.gender_votes[PRONOUN_GENDER[w]] += 1
+            stop = m.end + (end.start() if end else 200)
+            if i + 1 < len(mentions) and m.end <= mentions[i + 1].start < stop:
+                stop = mentions[i + 1].start
+            rest = text[m.end : stop]
+            other = _OTHER_PERSON.search(rest)
+            votes = _pronoun_votes(rest[: other.start()] if other else rest)
+            if not votes and other is None and end and text[stop] in ".!?;":
+                # "Marisol Vance hated the harbour. She pulled her coat tighter.": the
+                # next sentence goes on about the one this one was about.
+                nxt = _NEXT_SUBJECT.match(text, stop + 1)
+                votes = [PRONOUN_GENDER[nxt.group(1).lower()]] if nxt else []
+            for g in votes:
+                c.gender_votes[g] += 1
 
 
 def first_person_narrator(narration: Sequence[Segment]) -> bool:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 
+from audiobook.analyze import analyze
+from audiobook.attribute import discover_characters
 from audiobook.characters import cluster_names
+from audiobook.model import Character
 
 
 def _pseudo_names(n: int) -> Counter[str]:
@@ -45,3 +50,53 @@ def test_indexed_clustering_still_joins_what_it_should() -> None:
     assert home["Darcy"] == home["Mr. Darcy"] == home["Fitzwilliam Darcy"]
     # A surname several Bennets share names none of them.
     assert len({home["Mrs. Bennet"], home["Miss Bennet"], home["Jane Bennet"]}) == 3
+
+
+def _cast(write_story: Callable[..., Path], text: str) -> dict[str, Character]:
+    script = analyze(write_story(text))
+    return {c.name: c for c in discover_characters(script.text, script.segments)}
+
+
+# Sentence openers that carry pronouns after them, the way a person's name would.
+OPENERS = (
+    "Chapter 1\n\n"
+    "Tamsin Arlo had never liked the harbour at night. She pulled her coat tighter.\n\n"
+    '"Cold," Tamsin said.\n\n'
+    '"You came," Corin said from the dark.\n\n'
+    '"Forget it." Tamsin did not turn. "I am only here because Vesna asked."\n\n'
+    "Fighting back tears, she finally looked at him. However, he only shrugged.\n\n"
+    "Sighing, she followed him to the car, where her sister waited.\n\n"
+    '"Hurry!" Someone was shouting from the pier, his voice thin in the wind.\n\n'
+    'Detaining her by the sleeve, he said, "Wait."\n\n'
+    "Slowly, she turned back to him.\n"
+)
+
+
+def test_sentence_openers_are_not_characters(write_story: Callable[..., Path]) -> None:
+    cast = _cast(write_story, OPENERS)
+    for word in ("Fighting", "However", "Sighing", "Forget", "Hurry", "Someone", "Detaining",
+                 "Slowly"):  # fmt: skip
+        assert not any(word in name.split() for name in cast), (word, sorted(cast))
+    assert "Tamsin Arlo" in cast and "Corin" in cast
+
+
+def test_a_name_that_looks_like_an_adverb_is_still_a_name(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Emily" ends like "Slowly" and only ever opens a sentence here.
+    text = 'Emily laughed. "Never," she said.\n\nEmily shook her head, and she left.\n'
+    assert _cast(write_story, text)["Emily"].gender == "female"
+
+
+def test_gender_comes_from_pronouns_about_the_person(write_story: Callable[..., Path]) -> None:
+    # Corin (a name the lists don't know) is only ever near pronouns for other people:
+    # Vesna's hair, "her" as the object of his looking, "the girl" and her bag.
+    text = (
+        "Corin watched Vesna tuck her hair behind her ear.\n\n"
+        '"Ready?" Vesna asked.\n\n'
+        "Corin smiled at her. He picked up his coat.\n\n"
+        "Corin helped the girl with her bag.\n\n"
+        '"Ready," said Corin.\n'
+    )
+    cast = _cast(write_story, text)
+    assert cast["Corin"].gender == "male"
