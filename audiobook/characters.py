@@ -525,6 +525,18 @@ _OTHER_PERSON = re.compile(
     + "|".join(GENDERED_NOUNS)
     + r")\b"
 )
+# Words after a name that show it is no subject: a possessive ("Theo's hair", "Brandon
+# s hand" in texts that lost the apostrophe), a pair ("Theo and Ines", but "Madge and
+# her husband" is about Madge), an object's "to" ("induced Brandon to this act").
+_NOT_SUBJECT = re.compile(r"(?:['’]s\b|\s+(?:s|or|nor|to|and(?!\s+(?:his|her)\b))\b)")
+
+
+def _subject(text: str, end: int) -> bool:
+    """Might the name ending at ``end`` be the subject of its sentence, so that the
+    pronouns after it are about them?"""
+    return _NOT_SUBJECT.match(text, end) is None
+
+
 _NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
 _PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
 # Words after "her" that show it is an object ("looked at her and"), not a possessive
@@ -561,9 +573,12 @@ def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster])
             continue
         before = text[max(0, m.start - 30) : m.start]
         ap = _APPOSITIVE.search(before)
-        if ap:
+        # "his granddaughter, Wenna," is one person; "fetching her mother, Colonel
+        # Brandon was invited" is two clauses.
+        closed = re.match(r"\s*(?:[,.;:!?)—–]|$)", text[m.end : m.end + 2])
+        if ap and (closed or not ap.group(0).rstrip().endswith(",")):
             c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
-        if m.initial:
+        if m.initial and _subject(text, m.end):
             end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
             stop = m.end + (end.start() if end else 200)
             if i + 1 < len(mentions) and m.end <= mentions[i + 1].start < stop:
