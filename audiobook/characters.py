@@ -296,10 +296,18 @@ def _compatible(
     """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for the cluster form
     ``ohon owords`` of a character of gender ``ogender``?"""
     hg = HONORIFICS.get(hon or "", "unknown")
+    if hon is None and len(words) > 1:
+        hg = first_name_gender(words[0])  # "Charles Musgrove" is no Mrs. Charles Musgrove
     og = HONORIFICS.get(ohon or "", ogender)
     if hg != "unknown" and og != "unknown" and hg != og:
         return False
-    if hon and ohon and hon != ohon and {hon, ohon} <= {"mrs", "miss", "ms"}:
+    if hon and hon == ohon and len(words) == 1 < len(owords):
+        # "Mrs. Charles Musgrove" is a wife called by her husband's name; the bare
+        # "Mrs. Musgrove" is another (his mother, in the books that do this).
+        named = first_name_gender(owords[0])
+        if named != "unknown" and named != HONORIFICS[hon]:
+            return False
+    if _titles_clash(hon, ohon):
         return False  # Mrs. Bennet is not Miss Bennet
     if len(words) == 1:
         w = words[0]
@@ -320,6 +328,12 @@ def _compatible(
     )
 
 
+def _titles_clash(hon: str | None, other: str | None) -> bool:
+    """Mrs. Hilbery is not the Miss Katharine Hilbery of another form: one woman is
+    not called both."""
+    return bool(hon and other and hon != other and {hon, other} <= {"mrs", "miss", "ms"})
+
+
 def one_edit(a: str, b: str) -> bool:
     """Exactly one insertion, deletion or substitution apart."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -332,10 +346,20 @@ def one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
 
 
+def _uses(cluster: Cluster, word: str) -> int:
+    """How often the cluster's forms holding ``word`` were seen."""
+    return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
+
+
 def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
     form is ambiguous and stays on its own."""
+    if hon is None and len(words) == 1 and any(_uses(c, words[0]) >= 10 for c in fits):
+        # A full name seen once ("Katharine Rodney": a wish, or two names side by side)
+        # is no rival for one seen often. (Not for titles: "Miss Elliot" is whichever
+        # sister is eldest, however often Anne's full name appears.)
+        fits = [c for c in fits if _uses(c, words[0]) > 1]
     if len(fits) == 1:
         return fits[0]
     if len(words) == 1 and len(fits) > 1:
@@ -348,12 +372,9 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
         # A name seen dozens of times beats a one-off that shares the word ("Robert" is
         # Robert Cohn, not the Robert Prentiss met once; "Fitzwilliam" is Colonel
         # Fitzwilliam, not Mr. Fitzwilliam Darcy, who is called Darcy).
-        def uses(c: Cluster) -> int:
-            return sum(n for f, n in c.forms.items() if words[0] in split_honorific(f)[1])
-
-        size = sorted(fits, key=lambda c: -uses(c))
-        rest = sum(uses(c) for c in size[1:])
-        if hon is None and uses(size[0]) >= max(10, 10 * rest):
+        size = sorted(fits, key=lambda c: -_uses(c, words[0]))
+        rest = sum(_uses(c, words[0]) for c in size[1:])
+        if hon is None and _uses(size[0], words[0]) >= max(10, 10 * rest):
             return size[0]
     if hon is None and len(words) == 1 and fits:
         men = [c for c in fits if c.gender_hint == "male"]
@@ -465,6 +486,7 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
                 _compatible(hon, words, *split_honorific(o), clusters[i].gender_hint)
                 for o in clusters[i].forms
             )
+            and not any(_titles_clash(hon, split_honorific(o)[0]) for o in clusters[i].forms)
         ]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.
@@ -495,11 +517,28 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
     return clusters
 
 
+# Ranks that say who holds them, named alone ("the Marquis", "the Duchess").
+_TITLE_NOUNS: dict[str, Gender] = {
+    w: g  # type: ignore[misc]
+    for g, ws in (
+        ("male", "marquis marquess viscount baron baronet emperor sultan czar tsar"),
+        ("female", "marchioness viscountess baroness empress"),
+    )
+    for w in ws.split()
+}  # fmt: skip
+
+
 def cluster_gender(cluster: Cluster) -> Gender:
+    """A title first ("Mrs.", "the Duchess"), then a known first name and what the
+    pronouns about the name say."""
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
-        hon = split_honorific(form)[0]
+        hon, words = split_honorific(form)
         if hon and HONORIFICS.get(hon, "unknown") != "unknown":
             return HONORIFICS[hon]
+        rank = words[-1].lower() if len(words) == 1 else ""
+        for table in (HONORIFICS, GENDERED_NOUNS, _TITLE_NOUNS):
+            if table.get(rank, "unknown") != "unknown":
+                return table[rank]
     votes = Counter(cluster.gender_votes)
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
         g = first_name_gender(split_honorific(form)[1][0])
@@ -578,7 +617,9 @@ def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster])
         closed = re.match(r"\s*(?:[,.;:!?)—–]|$)", text[m.end : m.end + 2])
         if ap and (closed or not ap.group(0).rstrip().endswith(",")):
             c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
-        if m.initial and _subject(text, m.end):
+        # "The Marquis drew his sword": a capitalised noun after a sentence's "The".
+        initial = m.initial or (m.definite and _sentence_initial(text, m.start - 4))
+        if initial and _subject(text, m.end):
             end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
             stop = m.end + (end.start() if end else 200)
             if i + 1 < len(mentions) and m.end <= mentions[i + 1].start < stop:
