@@ -100,3 +100,44 @@ def test_gender_comes_from_pronouns_about_the_person(write_story: Callable[..., 
     )
     cast = _cast(write_story, text)
     assert cast["Corin"].gender == "male"
+
+
+def test_titles_that_clash_keep_mother_and_daughter_apart() -> None:
+    counts = Counter(
+        {"Miss Wren Halloway": 1, "Wren Halloway": 20, "Mrs. Halloway": 200,
+         "Miss Halloway": 25, "Wren": 900}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Wren"] == home["Wren Halloway"] == home["Miss Halloway"]
+    assert home["Mrs. Halloway"] != home["Wren Halloway"]
+
+
+def test_a_one_off_full_name_is_no_rival_for_a_frequent_name() -> None:
+    # "Wren Oakes" (once: what her name would be if she married him), "Ivy Wren" and
+    # "Wren Fairley" (two names side by side) would otherwise make "Wren" ambiguous.
+    counts = Counter(
+        {"Wren Halloway": 20, "Wren Oakes": 1, "Ivy Wren": 1, "Wren Fairley": 1, "Wren": 900,
+         "Jasper Oakes": 15}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Wren"] == home["Wren Halloway"]
+    # A title is different: "Miss Oakes" may be any Oakes daughter.
+    counts = Counter({"Miss Wren Oakes": 30, "Miss Ivy Oakes": 1, "Miss Oakes": 9})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Miss Oakes"] != home["Miss Wren Oakes"]
+
+
+def test_a_wife_called_by_her_husbands_name_is_neither_him_nor_his_mother() -> None:
+    counts = Counter({"Mrs. Charles Pell": 12, "Charles Pell": 9, "Mrs. Pell": 40})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert len({home["Mrs. Charles Pell"], home["Charles Pell"], home["Mrs. Pell"]}) == 3
+
+
+def test_a_rank_named_alone_gives_the_gender(write_story: Callable[..., Path]) -> None:
+    text = (
+        'The Marchioness looked up from her cards. "Again?" said the Marchioness.\n\n'
+        '"Again," said the Marquis.\n'
+    )
+    gender = {f: c.gender for c in _cast(write_story, text).values() for f in [c.name, *c.aliases]}
+    assert gender["the Marchioness"] == "female"
+    assert gender["the Marquis"] == "male"
