@@ -249,6 +249,19 @@ class Cluster:
 
     forms: Counter[str] = field(default_factory=Counter)
     gender_votes: Counter[str] = field(default_factory=Counter)
+    seen: int = 0  # mentions in the narration
+    located: int = 0  # of them after "in", "into", "near", … ("in Coketown")
+
+    @property
+    def place(self) -> bool:
+        """A name the text is often in or near is a place ("London", "Russell Square",
+        "Coketown"), unless a title or a first name says it is someone."""
+        if self.located < 2 or self.located < 0.15 * self.seen:
+            return False
+        return not any(
+            split_honorific(f)[0] or first_name_gender(split_honorific(f)[1][0]) != "unknown"
+            for f in self.forms
+        )
 
     @property
     def gender_hint(self) -> Gender:
@@ -634,6 +647,25 @@ def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster])
                 votes = [PRONOUN_GENDER[nxt.group(1).lower()]] if nxt else []
             for g in votes:
                 c.gender_votes[g] += 1
+
+
+_LOCATIVE = re.compile(
+    r"\b(?:in|into|near|outside|inside|through|across|within|towards|toward)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def note_places(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
+    """Count, per cluster, the mentions that follow a preposition of place (not "in
+    Tobias's room": that one is about a person's room)."""
+    form_home = {norm(f): c for c in clusters for f in c.forms}
+    for m in mentions:
+        c = form_home.get(norm(m.surface))
+        if c is None:
+            continue
+        c.seen += 1
+        owned = text[m.end : m.end + 2] in ("'s", "’s")
+        c.located += not owned and bool(_LOCATIVE.search(text[max(0, m.start - 16) : m.start]))
 
 
 def first_person_narrator(narration: Sequence[Segment]) -> bool:

@@ -141,3 +141,15 @@ def test_a_rank_named_alone_gives_the_gender(write_story: Callable[..., Path]) -
     gender = {f: c.gender for c in _cast(write_story, text).values() for f in [c.name, *c.aliases]}
     assert gender["the Marchioness"] == "female"
     assert gender["the Marquis"] == "male"
+
+
+def test_a_name_the_story_is_often_in_is_a_place(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nobody stayed in Larkhaven for long. Larkhaven slept under its fog, and "
+        "Jonah Pell walked through Larkhaven every night.\n\n"
+        '"Cold," said Jonah.\n\n'
+        "Larkhaven waited. Somewhere in Larkhaven a dog barked.\n"
+    )
+    cast = _cast(write_story, text)
+    assert "Jonah Pell" in cast
+    assert "Larkhaven" not in cast

@@ -24,6 +24,7 @@ from ..characters import (
     find_mentions,
     first_name_gender,
     norm,
+    note_places,
     split_honorific,
     vote_gender,
 )
@@ -126,12 +127,16 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     # verb or honorific, a known first name, or pronouns that follow the name.
     clusters: list[Cluster] = cluster_names(counts)
     vote_gender(text, mentions, clusters)
+    note_places(text, mentions, clusters)
     clusters = [
         c
         for c in clusters
-        if any(norm(f) in person for f in c.forms)
-        or sum(c.gender_votes.values()) >= 2
-        or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+        if not c.place
+        and (
+            any(norm(f) in person for f in c.forms)
+            or sum(c.gender_votes.values()) >= 2
+            or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+        )
     ]
     # Unnamed speakers a tag points at ("said the tinker") are minor characters.
     nominal: Counter[str] = Counter()
