@@ -632,21 +632,60 @@ def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster])
             c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
         # "The Marquis drew his sword": a capitalised noun after a sentence's "The".
         initial = m.initial or (m.definite and _sentence_initial(text, m.start - 4))
-        if initial and _subject(text, m.end):
-            end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
-            stop = m.end + (end.start() if end else 200)
-            if i + 1 < len(mentions) and m.end <= mentions[i + 1].start < stop:
-                stop = mentions[i + 1].start
-            rest = text[m.end : stop]
-            other = _OTHER_PERSON.search(rest)
-            votes = _pronoun_votes(rest[: other.start()] if other else rest)
-            if not votes and other is None and end and text[stop] in ".!?;":
-                # "Marisol Vance hated the harbour. She pulled her coat tighter.": the
-                # next sentence goes on about the one this one was about.
-                nxt = _NEXT_SUBJECT.match(text, stop + 1)
-                votes = [PRONOUN_GENDER[nxt.group(1).lower()]] if nxt else []
-            for g in votes:
+        if initial:
+            nxt = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
+            for g in _votes_after(text, m.end, nxt):
                 c.gender_votes[g] += 1
+
+
+def _votes_after(text: str, end: int, next_name: int) -> list[Gender]:
+    """What the pronouns after someone named at a sentence's start, ending at ``end``,
+    say of their gender: those in the sentence before anyone else is named (a name at
+    ``next_name``, "the girl"), else a next sentence that opens "He"/"She"."""
+    if not _subject(text, end):
+        return []
+    found = re.search(r"[.!?;\n]", text[end : end + 200])
+    stop = end + (found.start() if found else 200)
+    if end <= next_name < stop:
+        stop = next_name
+    rest = text[end:stop]
+    other = _OTHER_PERSON.search(rest)
+    votes = _pronoun_votes(rest[: other.start()] if other else rest)
+    if not votes and other is None and found and text[stop] in ".!?;":
+        # "Marisol Vance hated the harbour. She pulled her coat tighter.": the next
+        # sentence goes on about the one this one was about.
+        nxt = _NEXT_SUBJECT.match(text, stop + 1)
+        votes = [PRONOUN_GENDER[nxt.group(1).lower()]] if nxt else []
+    return votes
+
+
+_THE_PHRASE = re.compile(r"\bThe((?:\s+[a-z][\w'’-]*){1,4})")
+
+
+def nominal_genders(text: str, phrases: Iterable[str]) -> dict[str, Gender]:
+    """Gender of characters the story never names ("the stranger", "the old sailor")
+    from the pronouns after the sentences they open ("The stranger pulled his hat
+    lower."), one pass over the text however many there are."""
+    wanted = {p.lower() for p in phrases}
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in _THE_PHRASE.finditer(text):
+        if not _sentence_initial(text, m.start()):
+            continue
+        words = list(re.finditer(r"\S+", m.group(1)))
+        for k in range(len(words), 0, -1):
+            key = "the " + " ".join(w.group() for w in words[:k]).lower()
+            if key in wanted:
+                end = m.start(1) + words[k - 1].end()
+                nxt = re.search(r"\s[A-Z][a-z]", text[end : end + 200])
+                votes[key].update(_votes_after(text, end, end + nxt.start() if nxt else len(text)))
+                break
+    out: dict[str, Gender] = {}
+    for key, v in votes.items():
+        if v["male"] >= 2 * v["female"] + 1:
+            out[key] = "male"
+        elif v["female"] >= 2 * v["male"] + 1:
+            out[key] = "female"
+    return out
 
 
 _LOCATIVE = re.compile(

@@ -153,3 +153,14 @@ def test_a_name_the_story_is_often_in_is_a_place(write_story: Callable[..., Path
     cast = _cast(write_story, text)
     assert "Jonah Pell" in cast
     assert "Larkhaven" not in cast
+
+
+def test_an_unnamed_characters_gender_from_the_sentences_they_open(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "The stranger pulled his hat lower and said nothing.\n\n"
+        '"Room for the night?" asked the stranger.\n\n'
+        "The stranger set his bag by the fire. He did not take off his gloves.\n"
+    )
+    assert _cast(write_story, text)["the stranger"].gender == "male"

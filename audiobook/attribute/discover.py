@@ -23,6 +23,7 @@ from ..characters import (
     cluster_names,
     find_mentions,
     first_name_gender,
+    nominal_genders,
     norm,
     note_places,
     split_honorific,
@@ -168,10 +169,12 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if owner is not None and index.resolve(b) is None and b not in aliases:
             aliases.append(b)  # (once: a role repeated a thousand times is one alias)
     index = NameIndex(out)
+    told = nominal_genders(text, nominal)
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
             head = _head_noun(phrase).lower()
-            out.append(Character(name=phrase, gender=GENDERED_NOUNS.get(head, "unknown")))
+            gender = GENDERED_NOUNS.get(head) or told.get(phrase.lower(), "unknown")
+            out.append(Character(name=phrase, gender=gender))
     return out
 
 
