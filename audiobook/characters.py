@@ -194,9 +194,11 @@ def _sentence_initial(text: str, i: int) -> bool:
 
 # What follows a sentence opener that is no name: an object or determiner after an
 # imperative or participle ("Forget it.", "Detaining her", "Take the"), a particle
-# ("Fighting back tears"). A name is followed by a verb, a comma or "'s", never these.
+# ("Fighting back tears"), a subject after an adverb ("Tonight she cried"). A name is
+# followed by a verb, a comma or "'s", never these.
 _AFTER_OPENER = re.compile(
-    r"[ \t]+(?:it|him|her|them|me|us|the|a|an|this|that|these|those|my|your|his|its|our"
+    r"[ \t]+(?:he|she|I|we|they|you"
+    r"|it|him|her|them|me|us|the|a|an|this|that|these|those|my|your|his|its|our"
     r"|their|yourself|back|up|down|out|off|away|over|for|to|into|onto|upon|at|with)\b"
 )
 
