@@ -178,7 +178,7 @@ class WordStats:
     def namelike(self, word: str) -> bool:
         w = word.lower()
         # "Where's Cohn", "That's Jane": a contracted function word is no name.
-        base = re.split(r"['’]", w)[0] if re.search(r"['’](?:s|ll|re|ve|d)$", w) else w
+        base = re.split(r"['’]", w)[0] if re.search(r"['’](?:s|ll|re|ve|d|m)$", w) else w
         if w in STOPWORDS or base in STOPWORDS or (len(word) > 1 and word.isupper()):
             return False
         low = self.lower.get(w, 0)
@@ -231,12 +231,16 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
                 words = words[1:]
             while words and not stats.namelike(words[-1]):
                 words = words[:-1]
+            shown = raw.split()[0].rstrip(".").lower() if hon else None
+            if hon is None and len(words) > 1 and words[0].lower() in HONORIFICS:
+                # "I'm Mister Noah": the title after the word that was left out
+                hon = shown = words[0].lower()
+                words = words[1:]
             if not words or (
                 hon is None and len(words) == 1 and _opener(text, start, words[0], stats)
             ):
                 continue
             definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
-            shown = raw.split()[0].rstrip(".").lower() if hon else None
             out.append(
                 Mention(
                     start, m.end(), display(shown, words), _sentence_initial(text, start), definite

@@ -165,3 +165,12 @@ def test_an_unnamed_characters_gender_from_the_sentences_they_open(
         "The stranger set his bag by the fire. He did not take off his gloves.\n"
     )
     assert _cast(write_story, text)["the stranger"].gender == "male"
+
+
+def test_a_contracted_i_am_is_no_part_of_a_name() -> None:
+    from audiobook.characters import WordStats, find_mentions
+
+    text = "I'm Wren Halloway, I told him. I'm Mister Pell to you, he said."
+    found = {m.surface for m in find_mentions(text, [(0, len(text))], WordStats.of(text))}
+    assert "Wren Halloway" in found and "Mister Pell" in found
+    assert not any("I'm" in f for f in found)
