@@ -64,7 +64,8 @@ STOPWORDS = frozenset(
     maybe surely indeed though although because since until unless as like dear poor
     good great old young little said says say tell told ask asked please thank thanks
     okay ok hey hello goodbye sorry do does did don't can can't will won't would should
-    could mama papa mamma pappa ma'am sir madam o""".split()
+    could mama papa mamma pappa ma'am sir madam o someone somebody anyone anybody everyone
+    everybody nobody something anything everything nothing""".split()
 )
 
 PRONOUN_GENDER: dict[str, Gender] = {
@@ -177,7 +178,7 @@ class WordStats:
     def namelike(self, word: str) -> bool:
         w = word.lower()
         # "Where's Cohn", "That's Jane": a contracted function word is no name.
-        base = re.split(r"['’]", w)[0] if re.search(r"['’](?:s|ll|re|ve|d)$", w) else w
+        base = re.split(r"['’]", w)[0] if re.search(r"['’](?:s|ll|re|ve|d|m)$", w) else w
         if w in STOPWORDS or base in STOPWORDS or (len(word) > 1 and word.isupper()):
             return False
         low = self.lower.get(w, 0)
@@ -189,6 +190,32 @@ def _sentence_initial(text: str, i: int) -> bool:
     while j >= 0 and text[j] in " \t\"'“‘(_*[—–-":
         j -= 1
     return j < 0 or text[j] in ".!?\n:;”’" or text[j - 1 : j + 1] == "\n\n"
+
+
+# What follows a sentence opener that is no name: an object or determiner after an
+# imperative or participle ("Forget it.", "Detaining her", "Take the"), a particle
+# ("Fighting back tears"), a subject after an adverb ("Tonight she cried"). A name is
+# followed by a verb, a comma or "'s", never these.
+_AFTER_OPENER = re.compile(
+    r"[ \t]+(?:he|she|I|we|they|you"
+    r"|it|him|her|them|me|us|the|a|an|this|that|these|those|my|your|his|its|our"
+    r"|their|yourself|back|up|down|out|off|away|over|for|to|into|onto|upon|at|with)\b"
+)
+
+
+def _opener(text: str, start: int, word: str, stats: WordStats) -> bool:
+    """A sentence-initial word the text never capitalises elsewhere that reads as a
+    participle, adverb, imperative or interjection ("Fighting back tears,", "However,",
+    "Forget it.", "Hurry!"), not as someone's name."""
+    if stats.mid_caps.get(word.lower(), 0) or first_name_gender(word) != "unknown":
+        return False  # ("Emily", "Sterling": names that look like an adverb or a participle)
+    if not _sentence_initial(text, start):
+        return False
+    end = start + len(word)
+    if len(word) > 4 and word.lower().endswith(("ing", "ly")):
+        return True
+    after = text[end : end + 12]
+    return after.startswith(("!", ", ", ",\n")) or bool(_AFTER_OPENER.match(after))
 
 
 def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats) -> list[Mention]:
@@ -204,10 +231,16 @@ def find_mentions(text: str, spans: Iterable[tuple[int, int]], stats: WordStats)
                 words = words[1:]
             while words and not stats.namelike(words[-1]):
                 words = words[:-1]
-            if not words:
+            shown = raw.split()[0].rstrip(".").lower() if hon else None
+            if hon is None and len(words) > 1 and words[0].lower() in HONORIFICS:
+                # "I'm Mister Noah": the title after the word that was left out
+                hon = shown = words[0].lower()
+                words = words[1:]
+            if not words or (
+                hon is None and len(words) == 1 and _opener(text, start, words[0], stats)
+            ):
                 continue
             definite = hon is None and text[max(0, start - 4) : start].lower() == "the "
-            shown = raw.split()[0].rstrip(".").lower() if hon else None
             out.append(
                 Mention(
                     start, m.end(), display(shown, words), _sentence_initial(text, start), definite
@@ -222,6 +255,19 @@ class Cluster:
 
     forms: Counter[str] = field(default_factory=Counter)
     gender_votes: Counter[str] = field(default_factory=Counter)
+    seen: int = 0  # mentions in the narration
+    located: int = 0  # of them after "in", "into", "near", … ("in Coketown")
+
+    @property
+    def place(self) -> bool:
+        """A name the text is often in or near is a place ("London", "Russell Square",
+        "Coketown"), unless a title or a first name says it is someone."""
+        if self.located < 2 or self.located < 0.15 * self.seen:
+            return False
+        return not any(
+            split_honorific(f)[0] or first_name_gender(split_honorific(f)[1][0]) != "unknown"
+            for f in self.forms
+        )
 
     @property
     def gender_hint(self) -> Gender:
@@ -269,10 +315,18 @@ def _compatible(
     """May ``hon words`` ("Mrs. Bennet", "Lizzy") be another name for the cluster form
     ``ohon owords`` of a character of gender ``ogender``?"""
     hg = HONORIFICS.get(hon or "", "unknown")
+    if hon is None and len(words) > 1:
+        hg = first_name_gender(words[0])  # "Charles Musgrove" is no Mrs. Charles Musgrove
     og = HONORIFICS.get(ohon or "", ogender)
     if hg != "unknown" and og != "unknown" and hg != og:
         return False
-    if hon and ohon and hon != ohon and {hon, ohon} <= {"mrs", "miss", "ms"}:
+    if hon and hon == ohon and len(words) == 1 < len(owords):
+        # "Mrs. Charles Musgrove" is a wife called by her husband's name; the bare
+        # "Mrs. Musgrove" is another (his mother, in the books that do this).
+        named = first_name_gender(owords[0])
+        if named != "unknown" and named != HONORIFICS[hon]:
+            return False
+    if _titles_clash(hon, ohon):
         return False  # Mrs. Bennet is not Miss Bennet
     if len(words) == 1:
         w = words[0]
@@ -293,6 +347,12 @@ def _compatible(
     )
 
 
+def _titles_clash(hon: str | None, other: str | None) -> bool:
+    """Mrs. Hilbery is not the Miss Katharine Hilbery of another form: one woman is
+    not called both."""
+    return bool(hon and other and hon != other and {hon, other} <= {"mrs", "miss", "ms"})
+
+
 def one_edit(a: str, b: str) -> bool:
     """Exactly one insertion, deletion or substitution apart."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -305,10 +365,20 @@ def one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
 
 
+def _uses(cluster: Cluster, word: str) -> int:
+    """How often the cluster's forms holding ``word`` were seen."""
+    return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
+
+
 def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
     form is ambiguous and stays on its own."""
+    if hon is None and len(words) == 1 and any(_uses(c, words[0]) >= 10 for c in fits):
+        # A full name seen once ("Katharine Rodney": a wish, or two names side by side)
+        # is no rival for one seen often. (Not for titles: "Miss Elliot" is whichever
+        # sister is eldest, however often Anne's full name appears.)
+        fits = [c for c in fits if _uses(c, words[0]) > 1]
     if len(fits) == 1:
         return fits[0]
     if len(words) == 1 and len(fits) > 1:
@@ -321,12 +391,9 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
         # A name seen dozens of times beats a one-off that shares the word ("Robert" is
         # Robert Cohn, not the Robert Prentiss met once; "Fitzwilliam" is Colonel
         # Fitzwilliam, not Mr. Fitzwilliam Darcy, who is called Darcy).
-        def uses(c: Cluster) -> int:
-            return sum(n for f, n in c.forms.items() if words[0] in split_honorific(f)[1])
-
-        size = sorted(fits, key=lambda c: -uses(c))
-        rest = sum(uses(c) for c in size[1:])
-        if hon is None and uses(size[0]) >= max(10, 10 * rest):
+        size = sorted(fits, key=lambda c: -_uses(c, words[0]))
+        rest = sum(_uses(c, words[0]) for c in size[1:])
+        if hon is None and _uses(size[0], words[0]) >= max(10, 10 * rest):
             return size[0]
     if hon is None and len(words) == 1 and fits:
         men = [c for c in fits if c.gender_hint == "male"]
@@ -342,12 +409,83 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
     return None
 
 
+def _first_keys(word: str) -> set[str]:
+    """Keys under which two first names that ``_same_first`` pairs meet ("lizzy" and
+    "elizabeth" both file under "elizabeth")."""
+    w = word.lower()
+    return {w, nicknames().get(w, w)}
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every one-letter deletion of it: two words exactly one edit apart
+    always share one of these."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@dataclass
+class _FormIndex:
+    """Clusters filed by the words their forms could be matched on, so that a new form
+    is compared only with clusters that might take it, never with all of them (text
+    full of capitalised words would otherwise make clustering quadratic)."""
+
+    by_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_first: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    multi_last: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_suffix: defaultdict[tuple[str, ...], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    by_first_rest: defaultdict[tuple[str, tuple[str, ...]], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    titled_near: defaultdict[tuple[str, str], set[int]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+
+    def add(self, form: str, home: int) -> None:
+        hon, words = split_honorific(form)
+        self.by_last[words[-1]].add(home)
+        if len(words) > 1:
+            self.multi_last[words[-1]].add(home)
+            for key in _first_keys(words[0]):
+                self.by_first[key].add(home)
+                self.by_first_rest[(key, tuple(words[1:]))].add(home)
+            for n in range(1, len(words) - 1):
+                self.by_suffix[tuple(words[n:])].add(home)
+        if hon:
+            for key in _deletions(words[-1]):
+                self.titled_near[(hon, key)].add(home)
+
+    def could_fit(self, words: list[str]) -> list[int]:
+        """Every cluster ``_compatible`` might accept the form for (a superset), in the
+        order the clusters were made. A lone word fits a form it ends ("Hale", "Mr.
+        Hale") or begins as a first name or nickname ("Lizzy"); a longer name fits a
+        longer one it ends ("Fitzwilliam Darcy" ~ "Mr. Fitzwilliam Darcy") or one as
+        long that differs only by a nickname ("Lizzy Bennet" ~ "Elizabeth Bennet")."""
+        found: set[int] = set()
+        if len(words) == 1:
+            found |= self.by_last.get(words[0], set())
+            for key in _first_keys(words[0]):
+                found |= self.by_first.get(key, set())
+        else:
+            found |= self.by_suffix.get(tuple(words), set())
+            for key in _first_keys(words[0]):
+                found |= self.by_first_rest.get((key, tuple(words[1:])), set())
+        return sorted(found)
+
+    def near_titled(self, hon: str, word: str) -> list[int]:
+        found: set[int] = set()
+        for key in _deletions(word):
+            found |= self.titled_near.get((hon, key), set())
+        return sorted(found)
+
+
 def cluster_names(counts: Counter[str]) -> list[Cluster]:
     """Group surface forms into characters: full names first, then titled names, then
     first names, nicknames and surnames join the one character they fit. A form that
     fits several (the Bennet sisters' "Miss Bennet") stays on its own."""
     clusters: list[Cluster] = []
-    home_of: dict[str, Cluster] = {}
+    home_of: dict[str, int] = {}  # normalised form -> its cluster's place in ``clusters``
+    index = _FormIndex()
 
     def size(f: str) -> tuple[int, bool, int, str]:
         hon, words = split_honorific(f)
@@ -355,53 +493,71 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
 
     for form in sorted(counts, key=size):
         key = norm(form)
-        if key in home_of:  # same name, other spelling of case or dots
-            home_of[key].forms[form] += counts[form]
-            continue
         hon, words = split_honorific(form)
+        if key in home_of:  # same name, other spelling of case or dots
+            clusters[home_of[key]].forms[form] += counts[form]
+            index.add(form, home_of[key])
+            continue
         fits = [
-            c
-            for c in clusters
-            if any(_compatible(hon, words, *split_honorific(o), c.gender_hint) for o in c.forms)
+            i
+            for i in index.could_fit(words)
+            if any(
+                _compatible(hon, words, *split_honorific(o), clusters[i].gender_hint)
+                for o in clusters[i].forms
+            )
+            and not any(_titles_clash(hon, split_honorific(o)[0]) for o in clusters[i].forms)
         ]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.
         if hon and len(words) == 1 and len(fits) == 1:
-            shared = [
-                c
-                for c in clusters
-                if any(
-                    len(split_honorific(o)[1]) > 1 and split_honorific(o)[1][-1] == words[0]
-                    for o in c.forms
-                )
-            ]
-            if len(shared) > 1 and not any(split_honorific(o)[0] == hon for o in fits[0].forms):
+            shared = index.multi_last.get(words[0], set())
+            titled_alike = any(split_honorific(o)[0] == hon for o in clusters[fits[0]].forms)
+            if len(shared) > 1 and not titled_alike:
                 fits = []
-        home = _pick_home(hon, words, fits)
+        picked = _pick_home(hon, words, [clusters[i] for i in fits])
+        home = next((i for i in fits if clusters[i] is picked), None)
         if home is None and hon and len(words) == 1 and len(words[0]) >= 5:
             # "Mr. Browlow" for "Mr. Brownlow": a one-letter slip of a titled name.
             near = [
-                c
-                for c in clusters
+                i
+                for i in index.near_titled(hon, words[0])
                 if any(
                     split_honorific(o)[0] == hon and one_edit(split_honorific(o)[1][-1], words[0])
-                    for o in c.forms
+                    for o in clusters[i].forms
                 )
             ]
             home = near[0] if len(near) == 1 else None
         if home is None:
-            home = Cluster()
-            clusters.append(home)
-        home.forms[form] += counts[form]
+            home = len(clusters)
+            clusters.append(Cluster())
+        clusters[home].forms[form] += counts[form]
         home_of[key] = home
+        index.add(form, home)
     return clusters
 
 
+# Ranks that say who holds them, named alone ("the Marquis", "the Duchess").
+_TITLE_NOUNS: dict[str, Gender] = {
+    w: g  # type: ignore[misc]
+    for g, ws in (
+        ("male", "marquis marquess viscount baron baronet emperor sultan czar tsar"),
+        ("female", "marchioness viscountess baroness empress"),
+    )
+    for w in ws.split()
+}  # fmt: skip
+
+
 def cluster_gender(cluster: Cluster) -> Gender:
+    """A title first ("Mrs.", "the Duchess"), then a known first name and what the
+    pronouns about the name say."""
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
-        hon = split_honorific(form)[0]
+        hon, words = split_honorific(form)
         if hon and HONORIFICS.get(hon, "unknown") != "unknown":
             return HONORIFICS[hon]
+        rank = words[-1].lower() if len(words) == 1 else ""
+        for table in (HONORIFICS, GENDERED_NOUNS, _TITLE_NOUNS):
+            if table.get(rank, "unknown") != "unknown":
+                return table[rank]
     votes = Counter(cluster.gender_votes)
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
         g = first_name_gender(split_honorific(form)[1][0])
@@ -420,24 +576,141 @@ _APPOSITIVE = re.compile(
 )
 
 
+# Someone else, between a name and a pronoun, whom the pronoun may stand for ("Theo
+# watched the girl push her hair back").
+_OTHER_PERSON = re.compile(
+    r"\b(?:the|a|an|his|her|their|my|your|our)\s+(?:[a-z]+\s+)?(?:"
+    + "|".join(GENDERED_NOUNS)
+    + r")\b"
+)
+# Words after a name that show it is no subject: a possessive ("Theo's hair", "Brandon
+# s hand" in texts that lost the apostrophe), a pair ("Theo and Ines", but "Madge and
+# her husband" is about Madge), an object's "to" ("induced Brandon to this act").
+_NOT_SUBJECT = re.compile(r"(?:['’]s\b|\s+(?:s|or|nor|to|and(?!\s+(?:his|her)\b))\b)")
+
+
+def _subject(text: str, end: int) -> bool:
+    """Might the name ending at ``end`` be the subject of its sentence, so that the
+    pronouns after it are about them?"""
+    return _NOT_SUBJECT.match(text, end) is None
+
+
+_NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
+_PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
+# Words after "her" that show it is an object ("looked at her and"), not a possessive
+# ("her hair").
+_NOT_A_NOUN = frozenset(
+    """and or but as to at in on of for with from by into onto upon again once too so
+    then now there here back away up down out off over when while if that than until
+    before after though although because since nor yet""".split()
+)
+
+
+def _pronoun_votes(rest: str) -> list[Gender]:
+    """Genders the pronouns of ``rest`` (the words after a name, up to the next person)
+    give that name: subject, possessive and reflexive pronouns; not "him" or "her" as
+    objects, which stand for someone else ("Marisol smiled at him")."""
+    out: list[Gender] = []
+    for m in _PRONOUN.finditer(rest.lower()):
+        word, nxt = m.group(1), m.group(2)
+        if word == "him" or (word == "her" and (nxt is None or nxt in _NOT_A_NOUN)):
+            continue
+        out.append(PRONOUN_GENDER[word])
+    return out[:2]
+
+
 def vote_gender(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
     """Evidence for gender around each mention: an appositive noun right before it
     ("his granddaughter, Wenna"; "a woman named Morwen") counts most; otherwise the
-    pronouns that follow a sentence-initial mention within its sentence."""
+    pronouns that follow a sentence-initial mention within its sentence, before anyone
+    else is named there."""
     form_home = {norm(f): c for c in clusters for f in c.forms}
-    for m in mentions:
+    for i, m in enumerate(mentions):
         c = form_home.get(norm(m.surface))
         if c is None:
             continue
         before = text[max(0, m.start - 30) : m.start]
         ap = _APPOSITIVE.search(before)
-        if ap:
+        # "his granddaughter, Wenna," is one person; "fetching her mother, Colonel
+        # Brandon was invited" is two clauses.
+        closed = re.match(r"\s*(?:[,.;:!?)—–]|$)", text[m.end : m.end + 2])
+        if ap and (closed or not ap.group(0).rstrip().endswith(",")):
             c.gender_votes[GENDERED_NOUNS[ap.group(1).lower()]] += 3
-        if m.initial:
-            end = re.search(r"[.!?;\n]", text[m.end : m.end + 200])
-            rest = text[m.end : m.end + (end.start() if end else 200)].lower()
-            for w in re.findall(r"\b(he|him|his|himself|she|her|herself)\b", rest)[:2]:
-                c.gender_votes[PRONOUN_GENDER[w]] += 1
+        # "The Marquis drew his sword": a capitalised noun after a sentence's "The".
+        initial = m.initial or (m.definite and _sentence_initial(text, m.start - 4))
+        if initial:
+            nxt = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
+            for g in _votes_after(text, m.end, nxt):
+                c.gender_votes[g] += 1
+
+
+def _votes_after(text: str, end: int, next_name: int) -> list[Gender]:
+    """What the pronouns after someone named at a sentence's start, ending at ``end``,
+    say of their gender: those in the sentence before anyone else is named (a name at
+    ``next_name``, "the girl"), else a next sentence that opens "He"/"She"."""
+    if not _subject(text, end):
+        return []
+    found = re.search(r"[.!?;\n]", text[end : end + 200])
+    stop = end + (found.start() if found else 200)
+    if end <= next_name < stop:
+        stop = next_name
+    rest = text[end:stop]
+    other = _OTHER_PERSON.search(rest)
+    votes = _pronoun_votes(rest[: other.start()] if other else rest)
+    if not votes and other is None and found and text[stop] in ".!?;":
+        # "Marisol Vance hated the harbour. She pulled her coat tighter.": the next
+        # sentence goes on about the one this one was about.
+        nxt = _NEXT_SUBJECT.match(text, stop + 1)
+        votes = [PRONOUN_GENDER[nxt.group(1).lower()]] if nxt else []
+    return votes
+
+
+_THE_PHRASE = re.compile(r"\bThe((?:\s+[a-z][\w'’-]*){1,4})")
+
+
+def nominal_genders(text: str, phrases: Iterable[str]) -> dict[str, Gender]:
+    """Gender of characters the story never names ("the stranger", "the old sailor")
+    from the pronouns after the sentences they open ("The stranger pulled his hat
+    lower."), one pass over the text however many there are."""
+    wanted = {p.lower() for p in phrases}
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in _THE_PHRASE.finditer(text):
+        if not _sentence_initial(text, m.start()):
+            continue
+        words = list(re.finditer(r"\S+", m.group(1)))
+        for k in range(len(words), 0, -1):
+            key = "the " + " ".join(w.group() for w in words[:k]).lower()
+            if key in wanted:
+                end = m.start(1) + words[k - 1].end()
+                nxt = re.search(r"\s[A-Z][a-z]", text[end : end + 200])
+                votes[key].update(_votes_after(text, end, end + nxt.start() if nxt else len(text)))
+                break
+    out: dict[str, Gender] = {}
+    for key, v in votes.items():
+        if v["male"] >= 2 * v["female"] + 1:
+            out[key] = "male"
+        elif v["female"] >= 2 * v["male"] + 1:
+            out[key] = "female"
+    return out
+
+
+_LOCATIVE = re.compile(
+    r"\b(?:in|into|near|outside|inside|through|across|within|towards|toward)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+
+
+def note_places(text: str, mentions: Sequence[Mention], clusters: list[Cluster]) -> None:
+    """Count, per cluster, the mentions that follow a preposition of place (not "in
+    Tobias's room": that one is about a person's room)."""
+    form_home = {norm(f): c for c in clusters for f in c.forms}
+    for m in mentions:
+        c = form_home.get(norm(m.surface))
+        if c is None:
+            continue
+        c.seen += 1
+        owned = text[m.end : m.end + 2] in ("'s", "’s")
+        c.located += not owned and bool(_LOCATIVE.search(text[max(0, m.start - 16) : m.start]))
 
 
 def first_person_narrator(narration: Sequence[Segment]) -> bool:

@@ -23,7 +23,9 @@ from ..characters import (
     cluster_names,
     find_mentions,
     first_name_gender,
+    nominal_genders,
     norm,
+    note_places,
     split_honorific,
     vote_gender,
 )
@@ -126,12 +128,16 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     # verb or honorific, a known first name, or pronouns that follow the name.
     clusters: list[Cluster] = cluster_names(counts)
     vote_gender(text, mentions, clusters)
+    note_places(text, mentions, clusters)
     clusters = [
         c
         for c in clusters
-        if any(norm(f) in person for f in c.forms)
-        or sum(c.gender_votes.values()) >= 2
-        or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+        if not c.place
+        and (
+            any(norm(f) in person for f in c.forms)
+            or sum(c.gender_votes.values()) >= 2
+            or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+        )
     ]
     # Unnamed speakers a tag points at ("said the tinker") are minor characters.
     nominal: Counter[str] = Counter()
@@ -159,13 +165,16 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     # Jew": the role is another name for that person.
     for a, b in _appositives(text, narration):
         owner = index.resolve(a)
-        if owner is not None and index.resolve(b) is None:
-            next(c for c in out if c.name == owner).aliases.append(b)
+        aliases = next(c for c in out if c.name == owner).aliases if owner else []
+        if owner is not None and index.resolve(b) is None and b not in aliases:
+            aliases.append(b)  # (once: a role repeated a thousand times is one alias)
     index = NameIndex(out)
+    told = nominal_genders(text, nominal)
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
             head = _head_noun(phrase).lower()
-            out.append(Character(name=phrase, gender=GENDERED_NOUNS.get(head, "unknown")))
+            gender = GENDERED_NOUNS.get(head) or told.get(phrase.lower(), "unknown")
+            out.append(Character(name=phrase, gender=gender))
     return out
 
 

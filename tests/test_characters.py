@@ -1,0 +1,176 @@
+"""Name discovery and clustering: who the characters are, apart from who speaks."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from audiobook.analyze import analyze
+from audiobook.attribute import discover_characters
+from audiobook.characters import cluster_names
+from audiobook.model import Character
+
+
+def _pseudo_names(n: int) -> Counter[str]:
+    """``n`` distinct invented names, bare, titled and full, as a story with a huge cast
+    (or a page of capitalised noise) would give."""
+    rng = random.Random(7)
+    syllables = "ka ri mo ven tal os bri du lan fe gor ith ul ze phar nim ast cor".split()
+    out: Counter[str] = Counter()
+    while len(out) < n:
+        word = "".join(rng.choice(syllables) for _ in range(4)).title()
+        other = "".join(rng.choice(syllables) for _ in range(4)).title()
+        form = rng.choice([word, f"Mr. {word}", f"{word} {other}", f"Miss {word} {other}"])
+        out[form] += rng.randint(1, 5)
+    return out
+
+
+def test_clustering_many_distinct_names_is_not_quadratic() -> None:
+    # Comparing every name with every other took about 16 s for 2,000 forms; filed by
+    # their words, they take a few hundredths of a second.
+    counts = _pseudo_names(2000)
+    start = time.process_time()
+    clusters = cluster_names(counts)
+    assert time.process_time() - start < 0.5
+    assert sum(len(c.forms) for c in clusters) == len(counts)
+
+
+def test_indexed_clustering_still_joins_what_it_should() -> None:
+    counts = Counter(
+        {"Elizabeth Bennet": 5, "Lizzy": 9, "Miss Elizabeth": 2, "Mr. Brownlow": 30,
+         "Mr. Browlow": 1, "Fitzwilliam Darcy": 1, "Mr. Darcy": 40, "Darcy": 50,
+         "Mrs. Bennet": 20, "Jane Bennet": 4, "Miss Bennet": 6}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Lizzy"] == home["Miss Elizabeth"] == home["Elizabeth Bennet"]
+    assert home["Mr. Browlow"] == home["Mr. Brownlow"]  # a one-letter slip
+    assert home["Darcy"] == home["Mr. Darcy"] == home["Fitzwilliam Darcy"]
+    # A surname several Bennets share names none of them.
+    assert len({home["Mrs. Bennet"], home["Miss Bennet"], home["Jane Bennet"]}) == 3
+
+
+def _cast(write_story: Callable[..., Path], text: str) -> dict[str, Character]:
+    script = analyze(write_story(text))
+    return {c.name: c for c in discover_characters(script.text, script.segments)}
+
+
+# Sentence openers that carry pronouns after them, the way a person's name would.
+OPENERS = (
+    "Chapter 1\n\n"
+    "Tamsin Arlo had never liked the harbour at night. She pulled her coat tighter.\n\n"
+    '"Cold," Tamsin said.\n\n'
+    '"You came," Corin said from the dark.\n\n'
+    '"Forget it." Tamsin did not turn. "I am only here because Vesna asked."\n\n'
+    "Fighting back tears, she finally looked at him. However, he only shrugged.\n\n"
+    "Sighing, she followed him to the car, where her sister waited.\n\n"
+    '"Hurry!" Someone was shouting from the pier, his voice thin in the wind.\n\n'
+    'Detaining her by the sleeve, he said, "Wait."\n\n'
+    "Slowly, she turned back to him.\n\n"
+    "Tonight she only cried, and he held her.\n"
+)
+
+
+def test_sentence_openers_are_not_characters(write_story: Callable[..., Path]) -> None:
+    cast = _cast(write_story, OPENERS)
+    for word in ("Fighting", "However", "Sighing", "Forget", "Hurry", "Someone", "Detaining",
+                 "Slowly", "Tonight"):  # fmt: skip
+        assert not any(word in name.split() for name in cast), (word, sorted(cast))
+    assert "Tamsin Arlo" in cast and "Corin" in cast
+
+
+def test_a_name_that_looks_like_an_adverb_is_still_a_name(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Emily" ends like "Slowly" and only ever opens a sentence here.
+    text = 'Emily laughed. "Never," she said.\n\nEmily shook her head, and she left.\n'
+    assert _cast(write_story, text)["Emily"].gender == "female"
+
+
+def test_gender_comes_from_pronouns_about_the_person(write_story: Callable[..., Path]) -> None:
+    # Corin (a name the lists don't know) is only ever near pronouns for other people:
+    # Vesna's hair, "her" as the object of his looking, "the girl" and her bag.
+    text = (
+        "Corin watched Vesna tuck her hair behind her ear.\n\n"
+        '"Ready?" Vesna asked.\n\n'
+        "Corin smiled at her. He picked up his coat.\n\n"
+        "Corin helped the girl with her bag.\n\n"
+        '"Ready," said Corin.\n'
+    )
+    cast = _cast(write_story, text)
+    assert cast["Corin"].gender == "male"
+
+
+def test_titles_that_clash_keep_mother_and_daughter_apart() -> None:
+    counts = Counter(
+        {"Miss Wren Halloway": 1, "Wren Halloway": 20, "Mrs. Halloway": 200,
+         "Miss Halloway": 25, "Wren": 900}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Wren"] == home["Wren Halloway"] == home["Miss Halloway"]
+    assert home["Mrs. Halloway"] != home["Wren Halloway"]
+
+
+def test_a_one_off_full_name_is_no_rival_for_a_frequent_name() -> None:
+    # "Wren Oakes" (once: what her name would be if she married him), "Ivy Wren" and
+    # "Wren Fairley" (two names side by side) would otherwise make "Wren" ambiguous.
+    counts = Counter(
+        {"Wren Halloway": 20, "Wren Oakes": 1, "Ivy Wren": 1, "Wren Fairley": 1, "Wren": 900,
+         "Jasper Oakes": 15}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Wren"] == home["Wren Halloway"]
+    # A title is different: "Miss Oakes" may be any Oakes daughter.
+    counts = Counter({"Miss Wren Oakes": 30, "Miss Ivy Oakes": 1, "Miss Oakes": 9})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Miss Oakes"] != home["Miss Wren Oakes"]
+
+
+def test_a_wife_called_by_her_husbands_name_is_neither_him_nor_his_mother() -> None:
+    counts = Counter({"Mrs. Charles Pell": 12, "Charles Pell": 9, "Mrs. Pell": 40})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert len({home["Mrs. Charles Pell"], home["Charles Pell"], home["Mrs. Pell"]}) == 3
+
+
+def test_a_rank_named_alone_gives_the_gender(write_story: Callable[..., Path]) -> None:
+    text = (
+        'The Marchioness looked up from her cards. "Again?" said the Marchioness.\n\n'
+        '"Again," said the Marquis.\n'
+    )
+    gender = {f: c.gender for c in _cast(write_story, text).values() for f in [c.name, *c.aliases]}
+    assert gender["the Marchioness"] == "female"
+    assert gender["the Marquis"] == "male"
+
+
+def test_a_name_the_story_is_often_in_is_a_place(write_story: Callable[..., Path]) -> None:
+    text = (
+        "Nobody stayed in Larkhaven for long. Larkhaven slept under its fog, and "
+        "Jonah Pell walked through Larkhaven every night.\n\n"
+        '"Cold," said Jonah.\n\n'
+        "Larkhaven waited. Somewhere in Larkhaven a dog barked.\n"
+    )
+    cast = _cast(write_story, text)
+    assert "Jonah Pell" in cast
+    assert "Larkhaven" not in cast
+
+
+def test_an_unnamed_characters_gender_from_the_sentences_they_open(
+    write_story: Callable[..., Path],
+) -> None:
+    text = (
+        "The stranger pulled his hat lower and said nothing.\n\n"
+        '"Room for the night?" asked the stranger.\n\n'
+        "The stranger set his bag by the fire. He did not take off his gloves.\n"
+    )
+    assert _cast(write_story, text)["the stranger"].gender == "male"
+
+
+def test_a_contracted_i_am_is_no_part_of_a_name() -> None:
+    from audiobook.characters import WordStats, find_mentions
+
+    text = "I'm Wren Halloway, I told him. I'm Mister Pell to you, he said."
+    found = {m.surface for m in find_mentions(text, [(0, len(text))], WordStats.of(text))}
+    assert "Wren Halloway" in found and "Mister Pell" in found
+    assert not any("I'm" in f for f in found)
