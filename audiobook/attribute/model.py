@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ..characters import (
     GENDERED_NOUNS,
@@ -456,28 +457,47 @@ class SceneModel:
         if name is None and kind == "tag-name" and re.fullmatch(r"[A-Z][a-z]{4,}", w):
             # "said Charly" for Charley: a one-letter slip of the one name it can be.
             slips = {
-                c.name
-                for c in self.index.characters
-                for f in self.index.forms_of(c.name)
-                for part in split_honorific(f)[1]
+                owner
+                for key in _one_deleted(w)
+                for part, owner in self._name_parts.get(key, ())
                 if part[:1] == w[:1] and one_edit(part, w)
             }
             name = slips.pop() if len(slips) == 1 else None
         return name, kind
+
+    @cached_property
+    def _name_parts(self) -> dict[str, set[tuple[str, str]]]:
+        """Every word of every cast name, filed under itself and each form of it with
+        one letter left out: two words one edit apart share a key, so a slip is found
+        without comparing it with the whole cast."""
+        out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for c in self.index.characters:
+            for form in self.index.forms_of(c.name):
+                for part in split_honorific(form)[1]:
+                    for key in _one_deleted(part):
+                        out[key].add((part, c.name))
+        return out
+
+    @cached_property
+    def _descriptions(self) -> list[tuple[str, list[str]]]:
+        """Each cast member's descriptive aliases ("the man with the black beard")."""
+        out = []
+        for c in self.index.characters:
+            for form in self.index.forms_of(c.name):
+                words = norm(form).split()
+                if words[:1] == ["the"]:
+                    out.append((c.name, words))
+        return out
 
     def _described(self, phrase: str) -> str | None:
         """The one character with a descriptive alias holding every word of
         ``phrase`` in order (a tag may leave a word out of the description)."""
         want = norm(phrase).split()
         fits = set()
-        for c in self.index.characters:
-            for form in self.index.forms_of(c.name):
-                words = norm(form).split()
-                if words[:1] != ["the"]:
-                    continue
-                it = iter(words)
-                if all(w in it for w in want):
-                    fits.add(c.name)
+        for name, words in self._descriptions:
+            it = iter(words)
+            if all(w in it for w in want):
+                fits.add(name)
         return fits.pop() if len(fits) == 1 else None
 
     def _resolve_words(self, words: list[str]) -> str | None:
@@ -644,3 +664,8 @@ class SceneModel:
         at = beat.start + text.rfind(last)
         near = self._subject_list([replace(beat, text=last, start=at)], exclude)[-1:]
         return near[0] if near else None
+
+
+def _one_deleted(word: str) -> set[str]:
+    """The word and every form of it with one letter left out."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
