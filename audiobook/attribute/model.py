@@ -479,22 +479,27 @@ class SceneModel:
         return out
 
     @cached_property
-    def _descriptions(self) -> list[tuple[str, list[str]]]:
-        """Each cast member's descriptive aliases ("the man with the black beard")."""
-        out = []
+    def _descriptions_by_word(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """Each cast member's descriptive aliases ("the man with the black beard"),
+        filed under each of their words."""
+        out: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         for c in self.index.characters:
             for form in self.index.forms_of(c.name):
                 words = norm(form).split()
                 if words[:1] == ["the"]:
-                    out.append((c.name, words))
+                    for w in set(words):
+                        out[w].append((c.name, words))
         return out
 
     def _described(self, phrase: str) -> str | None:
         """The one character with a descriptive alias holding every word of
         ``phrase`` in order (a tag may leave a word out of the description)."""
         want = norm(phrase).split()
+        by_word = self._descriptions_by_word
+        # Only descriptions holding the phrase's rarest word can hold all of it.
+        rarest = min(want, key=lambda w: len(by_word.get(w, ())), default=None)
         fits = set()
-        for name, words in self._descriptions:
+        for name, words in by_word.get(rarest, []) if rarest is not None else []:
             it = iter(words)
             if all(w in it for w in want):
                 fits.add(name)
