@@ -223,3 +223,23 @@ def _pick(
         )
 
     return pool[min(range(len(pool)), key=key)]
+
+
+def voice_of_gender(
+    script: Script, library: Sequence[Voice], casting: Casting, name: str, gender: Gender
+) -> Voice | None:
+    """The voice automatic casting would give ``name`` if only voices of ``gender``
+    existed (None if the library has none in the narrator's language): a character
+    whose gender the user corrects gets a voice of that gender, not merely the best
+    one left over."""
+    pool = [
+        v
+        for v in library
+        if v.gender == gender and _family(v.language) == _family(casting.narrator.language)
+    ]
+    if not pool:
+        return None
+    found = script.character(name)
+    who = Character(name, gender=gender, lines=found.lines if found else 0)
+    others = {k: v for k, v in casting.voices.items() if k != name}
+    return _pick(who, pool, casting.narrator, others, conversations(script.segments))

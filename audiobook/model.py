@@ -135,6 +135,8 @@ class Script:
     chapters: list[Chapter]
     characters: list[Character]
     segments: list[Segment]
+    # The sidecar's decisions the (edited) story no longer has a place for, described.
+    unplaced: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
