@@ -132,7 +132,7 @@ def _passage_lost(p: Passage) -> str:
     return f"{'read' if p.read else 'skip'} mark on “{_excerpt(p.text)}”"
 
 
-def unplaced_notice(where: Path, unplaced: Sequence[str]) -> str:
+def unplaced_notice(where: str | Path, unplaced: Sequence[str]) -> str:
     """One line for every decision the edited story has no place for."""
     n = len(unplaced)
     return (

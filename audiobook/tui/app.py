@@ -1,32 +1,41 @@
 """The Textual app: Cast, Script and Render tabs over one story.
 
 The app owns the ``Session``; panes never change it directly but post ``Decide``
-messages, so every decision goes through one place that re-analyses, saves and redraws.
-Slow work (loading, previews, renders) runs in thread workers that post messages back.
+messages, so every decision goes through one place that saves and redraws. A decision
+shows its own effect at once; the re-analysis it implies runs in a thread worker (one at
+a time, a newer decision making the older run stale) and is adopted when it finishes.
+Slow work (loading, analysis, previews, renders) runs in thread workers that post
+messages back.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, ListView, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
+from audiobook.analyze import unplaced_notice
 from audiobook.errors import AudiobookError
 
 from .cast_pane import CastPane
-from .dialogs import HelpScreen
+from .dialogs import ConfirmScreen, HelpScreen, PromptScreen
 from .lexicon_pane import LexiconScreen
-from .messages import Decide, LoadFailed, PreviewReady, StoryLoaded
+from .messages import Analysed, Decide, LoadFailed, PreviewReady, StoryLoaded
 from .render_pane import RenderPane
 from .script_pane import ScriptPane
 from .session import Session
+
+if TYPE_CHECKING:
+    from audiobook.sidecar import Sidecar
 
 ENGINE_ENV = "AUDIOBOOK_ENGINE"
 
@@ -43,6 +52,9 @@ class AudiobookApp(App[None]):
         Binding("2", "tab('script')", "Script", show=False),
         Binding("3", "tab('render')", "Render", show=False),
         Binding("4", "words", "Pronunciation", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("U", "redo", "Redo", show=False),
+        Binding("t", "book", "Title/author", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -66,6 +78,9 @@ class AudiobookApp(App[None]):
         self.voice_dirs = tuple(voice_dirs)
         self.session: Session | None = None
         self.load_error: AudiobookError | None = None
+        # One analysis at a time: a stale one waiting for the lock gives up.
+        self._analysis_lock = threading.Lock()
+        self._told_unplaced = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,21 +100,62 @@ class AudiobookApp(App[None]):
         self.query_one(CastPane).table.focus()
         self._load()
 
-    @work(thread=True, exit_on_error=False)
+    @work(thread=True, exit_on_error=False, group="load")
     def _load(self) -> None:
+        """The story cut into lines first (a long novel is on screen in a moment),
+        then who speaks them."""
         try:
-            session = Session(self.story, voice_dirs=self.voice_dirs)
+            session = Session(self.story, voice_dirs=self.voice_dirs, defer=True)
+            snap = session.snapshot()
         except AudiobookError as e:
             self.post_message(LoadFailed(e))
-        else:
-            self.post_message(StoryLoaded(session))
+            return
+        self.post_message(StoryLoaded(session))
+        self._analyse(session, snap)
+
+    @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
+    def _reanalyse(self, session: Session, snap: tuple[int, Sidecar]) -> None:
+        self._analyse(session, snap)
+
+    def _analyse(self, session: Session, snap: tuple[int, Sidecar]) -> None:
+        with self._analysis_lock:
+            worker = get_current_worker()
+            if snap[0] != session.generation or worker.is_cancelled:
+                return  # a later decision's analysis will do
+            try:
+                result = session.analyse(snap)
+            except AudiobookError as e:
+                self.call_from_thread(self.notify, e.message, severity="error", timeout=8)
+                return
+        self.post_message(Analysed(result))
+
+    def _kick(self) -> None:
+        """Start re-analysing if the script lags behind the decisions."""
+        if self.session is not None and not self.session.settled:
+            self._reanalyse(self.session, self.session.snapshot())
 
     def on_story_loaded(self, msg: StoryLoaded) -> None:
         self.session = msg.session
-        meta = msg.session.script.meta
-        self.title = msg.session.script.title
-        self.sub_title = meta.author or ""
         self._redraw()
+
+    def on_analysed(self, msg: Analysed) -> None:
+        s = self.session
+        if s is None or not s.adopt(msg.result):
+            return
+        self._redraw()
+        if s.moved:
+            n = len(s.moved)
+            self.notify(
+                f"{n} other line{'s' * (n != 1)} changed with it (marked ↻); u undoes.",
+                timeout=6,
+            )
+        if s.script.unplaced and not self._told_unplaced:
+            self._told_unplaced = True
+            self.notify(
+                unplaced_notice(s.sidecar.path.name, s.script.unplaced),
+                severity="warning",
+                timeout=20,
+            )
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self.load_error = (
@@ -110,6 +166,8 @@ class AudiobookApp(App[None]):
     def _redraw(self) -> None:
         if self.session is None:
             return
+        self.title = self.session.script.title
+        self.sub_title = self.session.script.meta.author or ""
         self.query_one(CastPane).show(self.session)
         self.query_one(ScriptPane).show(self.session)
         self.query_one(RenderPane).show(self.session)
@@ -127,9 +185,53 @@ class AudiobookApp(App[None]):
             self.notify(e.message, severity="error", timeout=8)
             return
         self._redraw()
+        self._kick()
         note = msg.done or (said if isinstance(said, str) else "")
         if note:
-            self.notify(f"{note} (saved)", timeout=3)
+            self.notify(f"{note} (saved; u undoes)", timeout=3)
+
+    def _step(self, undo: bool) -> None:
+        s = self.session
+        if s is None:
+            return
+        try:
+            done = s.undo() if undo else s.redo()
+        except AudiobookError as e:
+            self.notify(e.message, severity="error", timeout=8)
+            return
+        if not done:
+            self.notify("Nothing to undo." if undo else "Nothing to redo.")
+            return
+        self._redraw()
+        self._kick()
+        self.notify("Undone (U redoes)." if undo else "Redone.", timeout=3)
+
+    def action_undo(self) -> None:
+        self._step(True)
+
+    def action_redo(self) -> None:
+        self._step(False)
+
+    def action_book(self) -> None:
+        """Edit the title, then the author (saved to the sidecar's [book])."""
+        s = self.session
+        if s is None:
+            return
+        meta = s.script.meta
+
+        def got_title(title: str | None) -> None:
+            if title is None:
+                return
+
+            def got_author(author: str | None) -> None:
+                if author is not None:
+                    self.post_message(
+                        Decide(lambda s: s.set_book(title, author), "title and author set")
+                    )
+
+            self.push_screen(PromptScreen("Author:", meta.author or ""), got_author)
+
+        self.push_screen(PromptScreen("Title:", s.script.title), got_title)
 
     def on_preview_ready(self, msg: PreviewReady) -> None:
         if msg.played:
@@ -174,9 +276,16 @@ class AudiobookApp(App[None]):
 
     async def action_quit(self) -> None:
         render = self.query_one(RenderPane)
-        if render.cancel_event is not None:
-            render.cancel_event.set()  # the worker stops after the current line
-        self.exit()
+        if not render.busy:
+            self.exit()
+            return
+
+        async def answer(yes: bool | None) -> None:
+            if yes:
+                await render.stop()
+                self.exit()
+
+        self.push_screen(ConfirmScreen("A render is running. Cancel it and quit? (y/n)"), answer)
 
 
 def run_tui(

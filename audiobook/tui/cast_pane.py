@@ -1,4 +1,9 @@
-"""The Cast tab: who speaks, how much, and in which voice; the narration voice first."""
+"""The Cast tab: who speaks, how much, and in which voice; the narration voice first.
+
+The narration row is a voice, not a person: it reads everything outside quotes and the
+lines nobody was found to say. A first-person narrator is a character like the others
+(marked "narrator, I") who speaks in that same voice unless given another.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class CastPane(Vertical):
     DEFAULT_CSS = """
     CastPane DataTable { height: 1fr; }
     CastPane #cast-detail { height: 2; color: $text-muted; padding: 0 1; }
+    CastPane #cast-unattributed { height: 1; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "voice", "Voice"),
@@ -38,6 +44,7 @@ class CastPane(Vertical):
         Binding("g", "gender", "Gender"),
         Binding("m", "merge", "Merge"),
         Binding("a", "split", "Split alias"),
+        Binding("d", "not_character", "Not a character"),
     ]
 
     def __init__(self, engine: str, **kwargs: object) -> None:
@@ -54,6 +61,7 @@ class CastPane(Vertical):
         table.add_column("Voice", key="voice", width=12)
         table.add_column("Also called", key="aliases")
         yield table
+        yield Static("", id="cast-unattributed")
         yield Static("Analysing the story…", id="cast-detail")
 
     @property
@@ -66,7 +74,6 @@ class CastPane(Vertical):
         self.session = session
         table = self.table
         wanted = [self.follow, self.selected()]
-        self.follow = None
         table.clear()
         lib, narrator = session.library, session.casting.narrator
 
@@ -74,7 +81,7 @@ class CastPane(Vertical):
             v = session.voice_of(name) if name != NARRATION else narrator
             return Text(v.name, style=voice_colour(v, narrator, lib) or "")
 
-        everything = Text("everything outside quotes", style="dim")
+        everything = Text("narration voice: everything outside quotes", style="dim")
         table.add_row(
             Text("Narration", style="bold"),
             str(session.narration_lines()),
@@ -86,9 +93,11 @@ class CastPane(Vertical):
         widest = everything.cell_len
         for c in session.script.characters:
             aliases = ", ".join(c.aliases)
+            name = Text(c.name)
             if c.narrator:
-                aliases = "“I” (first person)" + (f", {aliases}" if aliases else "")
-            table.add_row(c.name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
+                aliases = "“I”: the narrator as a character" + (f", {aliases}" if aliases else "")
+                name.append(" (narrator)", style="dim")
+            table.add_row(name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
             widest = max(widest, Text(aliases).cell_len)
         # DataTable sizes an auto column on its next idle, but caches cells drawn before
         # then at the old width until something else changes: size it now.
@@ -96,8 +105,28 @@ class CastPane(Vertical):
         column.content_width = max(column.content_width, widest)
         keys = [NARRATION, *(c.name for c in session.script.characters)]
         keep = next((k for k in wanted if k in keys), NARRATION)
+        if self.follow in keys or session.settled:  # else: still waiting for the analysis
+            self.follow = None
         table.move_cursor(row=keys.index(keep))
         self._describe()
+        self._unattributed(session)
+
+    def _unattributed(self, session: Session) -> None:
+        line = self.query_one("#cast-unattributed", Static)
+        if not session.settled:
+            line.update(Text("Finding who speaks…", style="italic"))
+            return
+        n = session.unattributed_lines()
+        if not n:
+            line.update("")
+            return
+        line.update(
+            Text.assemble(
+                (f"{n} dialogue line{'s' * (n != 1)} with no speaker", "bold yellow"),
+                f": read in the narration voice ({session.casting.narrator.name}). "
+                "Script tab: n finds them.",
+            )
+        )
 
     def select(self, key: str) -> None:
         """Put the cursor on a character (by name) or on the narration row."""
@@ -119,7 +148,7 @@ class CastPane(Vertical):
         if s is None or key is None:
             return
         v = s.casting.narrator if key == NARRATION else s.voice_of(key)
-        who = "narration" if key == NARRATION else key
+        who = "Narration (outside quotes, and unattributed lines)" if key == NARRATION else key
         self.query_one("#cast-detail", Static).update(
             Text.assemble(
                 (who, "bold"), " is read by ", (v.name, "bold"), f" ({v.gender}): {v.description}"
@@ -220,6 +249,17 @@ class CastPane(Vertical):
                 )
 
         self.app.push_screen(PickerScreen(f"Merge {name} into…", choices), chosen)
+
+    def action_not_character(self) -> None:
+        name = self._character()
+        if name is None:
+            return
+        self.post_message(
+            Decide(
+                lambda s: s.not_a_character(name),
+                f"{name} is not a character; their lines are attributed again",
+            )
+        )
 
     def action_split(self) -> None:
         name = self._character()

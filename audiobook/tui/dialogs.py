@@ -1,4 +1,5 @@
-"""Modal dialogs: a type-to-filter picker, a one-line prompt, and the help screen."""
+"""Modal dialogs: a type-to-filter picker, a one-line prompt, a yes/no question, and
+the help screen."""
 
 from __future__ import annotations
 
@@ -80,6 +81,12 @@ class PickerScreen(ModalScreen[str | None]):
         picked = [
             c for c in self.choices if all(w in f"{c.label} {c.detail}".casefold() for w in words)
         ]
+        # What the user typed exactly first, then what starts with it: "male" is male,
+        # not the first choice that contains it (female).
+        wanted = " ".join(words)
+        picked.sort(
+            key=lambda c: (c.label.casefold() != wanted, not c.label.casefold().startswith(wanted))
+        )
         options: list[Option] = []
         self.shown = []
         for c in picked:
@@ -159,22 +166,54 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or enter is yes; n or esc is no."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: 60; max-width: 95%; height: auto;
+        border: round $warning; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 HELP = """\
 [b]audiobook[/b]: review the cast, fix who says what, pick voices, render.
 Changes are saved at once in STORY.audiobook.toml, which `make` reads too.
 
 [b]Anywhere[/b]  1 2 3 tabs (or click them)   4 pronunciations   tab next pane   ? help   q quit
+          u undo   U redo (every decision)   t title and author
 
 [b]Cast[/b]      ↑ ↓ row   v voice   l or space preview   r rename   g gender
           m  merge into another character (its names are kept as aliases)
           a  split an alias back out into a character of its own
+          d  not a character: its lines go back to attribution
 
 [b]Script[/b]    ← → chapters / lines   n p  next / previous uncertain line
-          enter or s  reassign the speaker (type to filter, or a new name)
+          enter  accept the guess (it stays put, like a fix)
+          s  reassign the speaker (type to filter, or a new name)
           x  skip this passage, or read a skipped one
-          marks: [b black on yellow]?[/] unsure   [b]•[/] your choice   colour = voice
+          marks: [b black on yellow]?[/] unsure   [b]•[/] your choice
+                 [b magenta]↻[/] changed by your last fix   colour = voice
 
 [b]Render[/b]    b whole book   c or enter the highlighted chapter
+          e engine   o output folder
           x or esc  cancel (stops after the line being spoken)
 
 [b]Words[/b]     (key 4) the story's unusual words, most frequent first

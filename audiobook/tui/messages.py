@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.message import Message
 
-from .session import Session
+from .session import Analysis, Session
 
 
 class Decide(Message):
@@ -23,6 +23,14 @@ class StoryLoaded(Message):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self.session = session
+
+
+class Analysed(Message):
+    """A re-analysis finished (it may be stale by now: the session decides)."""
+
+    def __init__(self, result: Analysis) -> None:
+        super().__init__()
+        self.result = result
 
 
 class LoadFailed(Message):

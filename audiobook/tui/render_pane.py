@@ -1,8 +1,11 @@
-"""The Render tab: render the book or one chapter, watch it, cancel it.
+"""The Render tab: choose the engine and output folder, render the book or one
+chapter, watch it, cancel it.
 
 The render runs the core's ``render_story`` in a thread worker; the worker turns its
 progress events into ``RenderUpdate`` messages (a few per second at most) so the UI
-thread only ever redraws.
+thread only ever redraws. A cancelled render leaves behind only what it finished (chapter
+files are written whole or not at all); the side files it started the book folder with
+are removed if no chapter made it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
+from textual.worker import Worker
 
 from audiobook.cast import Casting
 from audiobook.errors import AudiobookError, Cancelled
@@ -29,11 +33,45 @@ from audiobook.model import Script
 from audiobook.progress import Progress, fmt_duration
 from audiobook.render import RenderOptions, render_story
 
+from .dialogs import Choice, PickerScreen, PromptScreen
 from .messages import RenderFinished, RenderUpdate
 from .session import Session
 from .tracker import ChapterTracker
 
 UPDATE_EVERY = 0.1  # seconds between progress messages from the worker
+ENGINES = (
+    Choice("piper", "piper", "the real voices"),
+    Choice("tone", "tone", "beeps in each voice's pitch: a fast check of the whole pipeline"),
+)
+
+
+def snapshot_folder(folder: Path) -> set[str]:
+    """The names in the book folder before a render (none if it does not exist yet)."""
+    try:
+        return {p.name for p in folder.iterdir()}
+    except OSError:
+        return set()
+
+
+def remove_unfinished(
+    folder: Path, top: Path, before: set[str] | None, chapters_made: bool
+) -> None:
+    """After a cancel: no ``.part`` files, and if the render made no chapter, none of
+    the side files (cover, summary, reader list) it added to the folder, nor the
+    folders under ``top`` it leaves empty. What was there before is kept."""
+    if before is None:
+        return
+    for path in snapshot_folder(folder) - before:
+        p = folder / path
+        if p.name.endswith(".part") or (not chapters_made and p.is_file()):
+            with contextlib.suppress(OSError):
+                p.unlink()
+    if not before:
+        with contextlib.suppress(OSError):  # rmdir fails on the first folder not empty
+            for d in [folder, *folder.parents]:  # the book, author (and series) folders
+                if d == top or top not in d.parents:
+                    break
+                d.rmdir()
 
 
 @contextlib.contextmanager
@@ -91,6 +129,8 @@ class RenderPane(Vertical):
         Binding("b", "render_book", "Render book"),
         Binding("c", "render_chapter", "Render chapter"),
         Binding("x", "cancel", "Cancel"),
+        Binding("e", "engine", "Engine"),
+        Binding("o", "out_dir", "Output folder"),
         Binding("escape", "cancel(True)", "Cancel", show=False),
     ]
 
@@ -113,6 +153,7 @@ class RenderPane(Vertical):
         self.cancel_event: threading.Event | None = None
         self.running: set[int] = set()
         self.last_folder: Path | None = None
+        self.worker: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="render-out")
@@ -121,19 +162,27 @@ class RenderPane(Vertical):
             yield Label("Overall", id="overall-label")
             yield ProgressBar(total=100, show_eta=False, id="bar-overall")
         yield Static(
-            "b renders the book, c (or enter) the highlighted chapter.", id="render-status"
+            "b renders the book, c (or enter) the highlighted chapter; "
+            "e picks the engine, o the output folder.",
+            id="render-status",
         )
 
     @property
     def busy(self) -> bool:
         return self.cancel_event is not None
 
+    def folder(self) -> Path | None:
+        if self.session is None:
+            return None
+        meta, title = self.session.script.meta, self.session.script.title
+        return book_folder(self.out_dir.absolute(), meta.author, title, meta.series)
+
     def show(self, session: Session) -> None:
         first = self.session is None or len(session.script.chapters) != len(self.query(ChapterRow))
         self.session = session
-        meta = session.script.meta
-        folder = book_folder(self.out_dir, meta.author, session.script.title, meta.series)
-        self.query_one("#render-out", Static).update(f"Output: {folder}")
+        self.query_one("#render-out", Static).update(
+            f"Engine: {self.engine}    Output: {self.folder()}"
+        )
         if first and not self.busy:
             lv = self.query_one(ListView)
             lv.clear()
@@ -160,6 +209,45 @@ class RenderPane(Vertical):
         self.cancel_event.set()
         self._status("Cancelling: stopping after the line being spoken…")
 
+    async def stop(self) -> None:
+        """Cancel a running render and wait until it has stopped and tidied up."""
+        worker = self.worker
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+            self._status("Cancelling: stopping after the line being spoken…")
+        if worker is not None and not worker.is_finished:
+            await worker.wait()
+
+    def action_engine(self) -> None:
+        if self.busy:
+            self.notify("Not while rendering (x cancels).", severity="warning")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.engine = name
+                for pane in self.app.query("CastPane"):
+                    pane.engine = name  # type: ignore[attr-defined]  # previews use it too
+                if self.session is not None:
+                    self.show(self.session)
+                self.notify(f"Engine: {name}", timeout=3)
+
+        self.app.push_screen(PickerScreen("Render with", ENGINES, current=self.engine), chosen)
+
+    def action_out_dir(self) -> None:
+        if self.busy:
+            self.notify("Not while rendering (x cancels).", severity="warning")
+            return
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.out_dir = Path(path).expanduser()
+                if self.session is not None:
+                    self.show(self.session)
+                self.notify(f"Books go to {self.out_dir.absolute()}", timeout=4)
+
+        self.app.push_screen(PromptScreen("Output folder:", str(self.out_dir.absolute())), chosen)
+
     def _status(self, text: str) -> None:
         self.query_one("#render-status", Static).update(text)
 
@@ -184,7 +272,7 @@ class RenderPane(Vertical):
         what = "the book" if chapters is None else f"chapter {min(chapters) + 1}"
         self._status(f"Rendering {what}…")
         # The script and casting of this moment: later decisions replace them, not edit them.
-        self._run_render(s.path, s.script, s.casting, chapters, self.cancel_event)
+        self.worker = self._run_render(s.path, s.script, s.casting, chapters, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="render", exit_on_error=False)
     def _run_render(
@@ -204,6 +292,8 @@ class RenderPane(Vertical):
             chapters=chapters,
             save_sidecar=False,  # the TUI writes the sidecar itself, on every decision
         )
+        folder = self.folder()
+        before = snapshot_folder(folder) if folder is not None else None
         try:
             tracker = ChapterTracker(script, casting, self.engine, self.cache_dir, chapters)
             last = 0.0
@@ -228,6 +318,13 @@ class RenderPane(Vertical):
                     path, options, progress=on_progress, cancel=cancel, script=script
                 )
         except Cancelled:
+            if folder is not None:
+                remove_unfinished(
+                    folder,
+                    self.out_dir.absolute(),
+                    before,
+                    _any_chapter(folder, before),
+                )
             self.post_message(RenderFinished(cancelled=True))
         except AudiobookError as e:
             self.post_message(RenderFinished(error=str(e)))
@@ -263,3 +360,9 @@ class RenderPane(Vertical):
             n = len(msg.files)
             self._status(f"Done: {n} chapter file{'s' * (n != 1)} in {msg.folder}")
             self.notify(f"Rendered to {msg.folder}", title="Done", timeout=10)
+
+
+def _any_chapter(folder: Path, before: set[str] | None) -> bool:
+    """Whether this render finished a chapter file (it only renames whole ones in)."""
+    new = snapshot_folder(folder) - (before or set())
+    return any(n.endswith((".mp3", ".m4b")) for n in new)

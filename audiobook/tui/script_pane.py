@@ -1,11 +1,14 @@
 """The Script tab: chapters on the left, the story as lines on the right.
 
 Each dialogue line is coloured by the voice that will read it; ``?`` marks the lines
-attribution was unsure of, and ``•`` the ones the user settled.
+attribution was unsure of, ``•`` the ones the user settled, and ``↻`` the ones the last
+fix moved. Redrawing compares each line with what is on screen and repaints only the
+ones that changed, so a fix shows at once even in a long chapter.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import ClassVar
 
 from rich.text import Text
@@ -47,6 +50,8 @@ class ScriptPane(Horizontal):
         self.session: Session | None = None
         self.chapter = 0
         self.shown: list[int] = []  # global segment indexes listed in #lines
+        self._drawn: list[tuple[object, ...]] = []  # what each shown line looks like
+        self._chapter_prompts: list[str] = []
         self._laid_out_width = 0
 
     def compose(self) -> ComposeResult:
@@ -68,32 +73,74 @@ class ScriptPane(Horizontal):
     def show(self, session: Session) -> None:
         self.session = session
         keep = self.current_segment()
+        self._show_chapters(session)
+        if self.shown and self.shown == self._chapter_lines():
+            self._update_lines()
+        else:
+            self._fill_lines(keep.start if keep else None)
+
+    def _show_chapters(self, session: Session) -> None:
+        unsure = Counter(seg.chapter for seg in session.script.segments if uncertain(seg))
+        prompts = [f"{c.index + 1}. {c.title}\0{unsure[c.index]}" for c in session.script.chapters]
+        self.chapter = min(self.chapter, max(0, len(session.script.chapters) - 1))
+        if prompts == self._chapter_prompts:
+            return
+        self._chapter_prompts = prompts
         ol = self.chapters
         ol.set_options(
-            Option(self._chapter_prompt(session, c.index, c.title), id=f"c{c.index}")
+            Option(self._chapter_prompt(c.index, c.title, unsure[c.index]), id=f"c{c.index}")
             for c in session.script.chapters
         )
-        self.chapter = min(self.chapter, max(0, len(session.script.chapters) - 1))
         with ol.prevent(OptionList.OptionHighlighted):
             ol.highlighted = self.chapter
-        self._fill_lines(keep.start if keep else None)
 
-    def _chapter_prompt(self, s: Session, index: int, title: str) -> Text:
-        n = sum(1 for seg in s.script.segments if seg.chapter == index and uncertain(seg))
+    def _chapter_prompt(self, index: int, title: str, unsure: int) -> Text:
         t = Text(f"{index + 1}. {title}")
-        if n:
-            t.append(f" {n}?", style="bold yellow")
+        if unsure:
+            t.append(f" {unsure}?", style="bold yellow")
         return t
+
+    def _chapter_lines(self) -> list[int]:
+        s = self.session
+        if s is None:
+            return []
+        return [i for i, seg in enumerate(s.script.segments) if seg.chapter == self.chapter]
+
+    def _look(self, s: Session, index: int) -> tuple[object, ...]:
+        """Everything a line's drawing depends on."""
+        seg = s.script.segments[index]
+        voice = s.voice_of(seg.speaker).name if seg.kind == "dialogue" else ""
+        return (seg.kind, seg.speaker, seg.sieve, uncertain(seg), voice, index in s.moved)
+
+    def _update_lines(self) -> None:
+        """Repaint the lines whose look changed since they were drawn."""
+        s = self.session
+        if s is None:
+            return
+        width = self._text_width()
+        ol = self.lines
+        for n, i in enumerate(self.shown):
+            look = self._look(s, i)
+            if look != self._drawn[n]:
+                self._drawn[n] = look
+                ol.replace_option_prompt_at_index(
+                    n, self._line_prompt(s, s.script.segments[i], width, i in s.moved)
+                )
+        self._describe()
 
     def _fill_lines(self, keep_start: int | None = None) -> None:
         s = self.session
         if s is None:
             return
         segs = s.script.segments
-        self.shown = [i for i, seg in enumerate(segs) if seg.chapter == self.chapter]
+        self.shown = self._chapter_lines()
+        self._drawn = [self._look(s, i) for i in self.shown]
         ol = self.lines
         width = self._text_width()
-        ol.set_options(Option(self._line_prompt(s, segs[i], width), id=f"s{i}") for i in self.shown)
+        ol.set_options(
+            Option(self._line_prompt(s, segs[i], width, i in s.moved), id=f"s{i}")
+            for i in self.shown
+        )
         at = 0
         if keep_start is not None:
             at = next((n for n, i in enumerate(self.shown) if segs[i].start >= keep_start), 0)
@@ -113,7 +160,7 @@ class ScriptPane(Horizontal):
             cur = self.current_segment()
             self._fill_lines(cur.start if cur else None)
 
-    def _line_prompt(self, s: Session, seg: Segment, width: int) -> Text:
+    def _line_prompt(self, s: Session, seg: Segment, width: int, moved: bool = False) -> Text:
         text = " ".join(seg.text.split())
         marker, who = Text(" "), Text("")
         body = Text(text)
@@ -127,6 +174,8 @@ class ScriptPane(Horizontal):
                 who.stylize(colour)
             if uncertain(seg):
                 marker = Text("?", style="bold black on yellow")
+            elif moved:
+                marker = Text("↻", style="bold magenta")
             elif seg.sieve == "user":
                 marker = Text("•", style="bold")
         elif seg.kind == "heading":
@@ -162,8 +211,15 @@ class ScriptPane(Horizontal):
         if seg.kind != "dialogue":
             detail.update(f"{seg.kind}, read by {s.casting.narrator.name}")
             return
+        if not s.settled and seg.sieve != "user":
+            detail.update("Finding who speaks…")
+            return
         who = seg.speaker or "narration voice"
         how = "your choice" if seg.sieve == "user" else f"{seg.confidence:.2f} {seg.sieve or ''}"
+        if s.was_moved(seg):
+            how += " · changed by your last fix (u undoes)"
+        elif uncertain(seg):
+            how += " · enter accepts, s changes"
         detail.update(
             Text.assemble((who, "bold"), f" · {s.voice_of(seg.speaker).name} · {how.strip()}")
         )
@@ -205,7 +261,7 @@ class ScriptPane(Horizontal):
         if event.option_list.id == "chapters":
             self.lines.focus()
         else:
-            self.action_speaker()
+            self.action_accept()
 
     # --- actions ------------------------------------------------------------------
 
@@ -265,6 +321,23 @@ class ScriptPane(Horizontal):
             ),
             chosen,
         )
+
+    def action_accept(self) -> None:
+        """Agree with the guess: it stays put from now on; go on to the next doubt.
+        On a line already settled, enter changes it instead."""
+        s, seg = self.session, self.current_segment()
+        if s is None or seg is None or seg.kind != "dialogue":
+            return
+        if seg.sieve == "user":
+            self.action_speaker()
+            return
+        label = seg.speaker or "the narration voice"
+        self.post_message(Decide(lambda s: s.accept(seg), f"kept: {label}"))
+        here = self.current_index()
+        after = [i for i in range(here + 1, len(s.script.segments))] if here is not None else []
+        nxt = next((i for i in after if uncertain(s.script.segments[i])), None)
+        if nxt is not None:
+            self.go_to(nxt)
 
     def action_toggle_read(self) -> None:
         seg = self.current_segment()

@@ -148,7 +148,12 @@ class Session:
         return self.sidecar.roster
 
     def narration_lines(self) -> int:
-        return sum(1 for s in self.script.segments if s.kind == "narration")
+        """What the narration voice reads: narration and unattributed dialogue."""
+        return sum(
+            1
+            for s in self.script.segments
+            if s.kind == "narration" or (s.kind == "dialogue" and s.speaker is None)
+        )
 
     def unattributed_lines(self) -> int:
         """Dialogue nobody was found to say: the narration voice reads it."""
@@ -171,6 +176,10 @@ class Session:
         if i == len(self._starts) or self._starts[i] != seg.start:
             raise CastError("that line is no longer in the story")
         return i
+
+    def was_moved(self, seg: Segment) -> bool:
+        """Whether the last decision's re-analysis changed this line."""
+        return bool(self.moved) and self.index_of(seg) in self.moved
 
     def passage_span(self, seg: Segment) -> tuple[int, int]:
         """A passage is the paragraph holding the segment: the unit a listener skips."""

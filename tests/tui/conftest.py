@@ -154,11 +154,18 @@ def make_app(tmp_path: Path) -> Callable[..., AudiobookApp]:
 
 
 async def settle(pilot: Pilot[None]) -> AudiobookApp:
-    """Wait for the story to load (and any other worker) and the screen to settle."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait for the story to load, its re-analyses and any other worker to finish, and
+    the screen to settle: a worker's last message may start another worker."""
     app = pilot.app
     assert isinstance(app, AudiobookApp)
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        idle = not any(w.is_running for w in app.workers)
+        if app.load_error is not None or (
+            idle and app.session is not None and app.session.settled
+        ):
+            break
     return app
 
 

@@ -49,17 +49,17 @@ async def test_change_voice_with_type_to_filter(
         await ready(pilot)
         await select(pilot, "Ned Corliss")
         await pilot.press("v", *"airy", "enter")
-        await pilot.pause()
+        await ready(pilot)
         assert cell(app, "Ned Corliss", "voice") == "joe-airy"
         assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-airy"
         # The narration row changes the narrator voice.
         await select(pilot, NARRATION)
         await pilot.press("v", *"slow", "enter")
-        await pilot.pause()
+        await ready(pilot)
         assert load_sidecar(pinned).narrator_voice == "joe-slow"
         # Esc leaves everything as it was.
         await pilot.press("v", *"bri", "escape")
-        await pilot.pause()
+        await ready(pilot)
         assert load_sidecar(pinned).narrator_voice == "joe-slow"
 
 
@@ -86,7 +86,7 @@ async def test_rename(pinned: Path, make_app: Callable[..., AudiobookApp], ready
         await ready(pilot)
         await select(pilot, "Tobias Hale")
         await pilot.press("r", "ctrl+u", *"Keeper Hale", "enter")
-        await pilot.pause()
+        await ready(pilot)
         assert cell(app, "Keeper Hale", "voice") == "joe-deep"
         saved = load_sidecar(pinned)
         assert [c.name for c in saved.roster or []].count("Keeper Hale") == 1
@@ -102,7 +102,7 @@ async def test_set_gender(
         await ready(pilot)
         await select(pilot, "Ned Corliss")
         await pilot.press("g", *"fem", "enter")
-        await pilot.pause()
+        await ready(pilot)
         assert cell(app, "Ned Corliss", "gender") == "female"
         ned = next(c for c in load_sidecar(pinned).roster or [] if c.name == "Ned Corliss")
         assert ned.gender == "female"
@@ -118,7 +118,7 @@ async def test_merge_then_split(
         ned = int(cell(app, "Ned Corliss", "lines"))
         await select(pilot, "Ned Corliss")
         await pilot.press("m", *"agnes", "enter")
-        await pilot.pause()
+        await ready(pilot)
         table: DataTable[object] = app.query_one("#cast-table", DataTable)
         assert "Ned Corliss" not in [r.key.value for r in table.ordered_rows]
         assert int(cell(app, "Agnes Corliss", "lines")) == before + ned
@@ -126,7 +126,7 @@ async def test_merge_then_split(
         # ...and back out again.
         await select(pilot, "Agnes Corliss")
         await pilot.press("a", *"ned corliss", "enter")
-        await pilot.pause()
+        await ready(pilot)
         assert "Ned Corliss" in [r.key.value for r in table.ordered_rows]
         agnes = next(c for c in load_sidecar(pinned).roster or [] if c.name == "Agnes Corliss")
         assert "Ned Corliss" not in agnes.aliases and "Agnes" in agnes.aliases
@@ -141,6 +141,6 @@ async def test_narration_row_has_no_name_to_edit(
         before = pinned.with_name(pinned.name + ".audiobook.toml").read_text()
         await select(pilot, NARRATION)
         await pilot.press("r", "g", "m", "a")
-        await pilot.pause()
+        await ready(pilot)
         assert len(app.screen_stack) == 1  # no dialog opened
         assert pinned.with_name(pinned.name + ".audiobook.toml").read_text() == before

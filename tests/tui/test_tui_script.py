@@ -59,7 +59,7 @@ async def test_reassign_with_the_picker_persists_and_settles_the_line(
         await pilot.press(*"ned")  # type-to-filter: only Ned Corliss is left
         assert [v for v in app.screen.shown if not v.startswith(NEW)] == ["Ned Corliss"]
         await pilot.press("enter")
-        await pilot.pause()
+        await ready(pilot)
         after = app.session.script.segments[index]
         assert (after.start, after.speaker, after.sieve) == (seg.start, "Ned Corliss", "user")
         assert pane.current_index() == index  # the cursor stays on the line
@@ -73,8 +73,8 @@ async def test_reassign_to_a_new_character_typed_in_the_picker(
     app = make_app(story)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await pilot.press("2", "n", "enter", *"Gull", "enter")
-        await pilot.pause()
+        await pilot.press("2", "n", "s", *"Gull", "enter")
+        await ready(pilot)
         assert app.session is not None
         assert app.session.script.character("Gull") is not None
         assert [f.speaker for f in load_sidecar(story).fixes] == ["Gull"]
@@ -93,17 +93,18 @@ async def test_skip_and_read_a_passage(
         first = app.session.script.segments[pane.current_index() or 0]
         assert first.kind == "skip"  # the title block: not read by default
         await pilot.press("x")
-        await pilot.pause()
+        await ready(pilot)
         assert load_sidecar(pinned).extra["passages"][0]["read"] is True
-        nxt = next(i for i, s in enumerate(app.session.script.segments) if s.kind == "narration")
+        segs = app.session.script.segments
+        nxt = next(i for i, s in enumerate(segs) if s.kind == "narration" and s.sieve != "user")
         pane.go_to(nxt)
         await pilot.press("x")
-        await pilot.pause()
+        await ready(pilot)
         marks = {(m["start"], m["read"]) for m in load_sidecar(pinned).extra["passages"]}
         assert (app.session.script.segments[nxt].start, False) in marks
         assert not app.session.is_read(app.session.script.segments[nxt])
         await pilot.press("x")  # and back: read again, the mark is gone
-        await pilot.pause()
+        await ready(pilot)
         marks = {(m["start"], m["read"]) for m in load_sidecar(pinned).extra["passages"]}
         assert (app.session.script.segments[nxt].start, False) not in marks
 
@@ -154,5 +155,5 @@ async def test_help_opens_and_closes_and_q_quits_with_status_0(
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("q")
-        await pilot.pause()
+        await ready(pilot)
     assert app.return_code == 0
