@@ -83,6 +83,10 @@ def attribute_prepared(
     characters = attribute(
         prepared.doc.text, segs, roster if roster is not None else sc.roster, fixed=fixed
     )
+    # A fix naming "Narrator" can make attribution list that name twice (once for the
+    # fix, once for the first-person narrator it finds): one character per name.
+    seen: set[str] = set()
+    characters = [c for c in characters if not (c.name in seen or seen.add(c.name))]
     return _script(prepared, sc, segs, characters, [_speaker_lost(f) for f in lost])
 
 
@@ -135,10 +139,8 @@ def _passage_lost(p: Passage) -> str:
 def unplaced_notice(where: str | Path, unplaced: Sequence[str]) -> str:
     """One line for every decision the edited story has no place for."""
     n = len(unplaced)
-    return (
-        f"{where}: {n} decision{'s' * (n != 1)} no longer match the story and "
-        f"{'are' if n != 1 else 'is'} not applied: " + "; ".join(unplaced)
-    )
+    verb = "no longer match the story and are" if n != 1 else "no longer matches the story and is"
+    return f"{where}: {n} decision{'s' * (n != 1)} {verb} not applied: " + "; ".join(unplaced)
 
 
 def place_fixes(

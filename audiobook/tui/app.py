@@ -238,7 +238,9 @@ class AudiobookApp(App[None]):
             self.notify(f"Playing {msg.who}.", timeout=3)
         else:
             self.notify(
-                f"No audio player found; the preview of {msg.who} is in {msg.wav}", timeout=12
+                f"Could not play it here (no audio player or sound device): the preview "
+                f"of {msg.who} was written to {msg.wav}",
+                timeout=12,
             )
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -71,7 +71,7 @@ class PickerScreen(ModalScreen[str | None]):
             yield OptionList(id="choices")
 
     def on_mount(self) -> None:
-        self._fill("")
+        self._fill(self.query_one(Input).value)  # keys typed before the list was up count
         if self.current is not None and self.current in self.shown:
             self.query_one(OptionList).highlighted = self.shown.index(self.current)
         self.query_one(Input).focus()
@@ -104,7 +104,8 @@ class PickerScreen(ModalScreen[str | None]):
         ol.highlighted = 0 if options else None
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._fill(event.value)
+        if self.query("#choices"):  # else on_mount fills it
+            self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -2,7 +2,8 @@
 
 A preview is one short line of the character, synthesised with the same engine as the
 render, written as a WAV in the cache folder and handed to whatever audio player the
-system has. No player (a server, a container) is fine: the user is told where the WAV is.
+system has. No player, or a player with no sound device to play on (a server, a
+container), is fine: the user is told where the WAV is instead of that it is playing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ PLAYERS: tuple[tuple[str, ...], ...] = (
     ("ffplay", "-nodisp", "-autoexit", "-loglevel", "quiet"),
 )
 MAX_CHARS = 220  # a preview is a taste, not a chapter
+# A player with no sound device gives up at once; one still running after this plays.
+PLAYER_GRACE = 0.5
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -90,13 +93,14 @@ def find_player() -> list[str] | None:
     return None
 
 
-def play(path: Path) -> bool:
-    """Start playing ``path`` in the background; False if there is no player."""
+def play(path: Path, grace: float = PLAYER_GRACE) -> bool:
+    """Start playing ``path`` in the background; False if there is no player or it
+    failed straight away (no sound device). Waits up to ``grace`` seconds to know."""
     cmd = find_player()
     if cmd is None:
         return False
     try:
-        subprocess.Popen(
+        proc = subprocess.Popen(
             [*cmd, str(path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -105,4 +109,7 @@ def play(path: Path) -> bool:
         )
     except OSError:
         return False
-    return True
+    try:
+        return proc.wait(timeout=grace) == 0
+    except subprocess.TimeoutExpired:
+        return True  # still playing

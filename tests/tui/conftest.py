@@ -137,6 +137,19 @@ def small(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def long_story(story: Path) -> Path:
+    """The benchmark's 15k-character story (the example's chapters, repeated)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tui_open", ROOT / "benchmarks" / "tui_open.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    path: Path = mod.long_story(story.with_name("long.txt"))
+    return path
+
+
+@pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., AudiobookApp]:
     def make(path: Path, **kwargs: object) -> AudiobookApp:
         options: dict[str, object] = {
@@ -162,9 +175,7 @@ async def settle(pilot: Pilot[None]) -> AudiobookApp:
         await app.workers.wait_for_complete()
         await pilot.pause()
         idle = not any(w.is_running for w in app.workers)
-        if app.load_error is not None or (
-            idle and app.session is not None and app.session.settled
-        ):
+        if app.load_error is not None or (idle and app.session is not None and app.session.settled):
             break
     return app
 

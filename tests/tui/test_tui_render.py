@@ -24,20 +24,6 @@ Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]
 BOOK = Path("Ada Finch") / "Two Bells"
 
 
-def long_story(dest: Path) -> Path:
-    """The benchmark's 15k-character story (the example's chapters, repeated)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "tui_open", Path(__file__).resolve().parents[2] / "benchmarks" / "tui_open.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    path: Path = mod.long_story(dest)
-    return path
-
-
 async def test_render_one_chapter(
     small: Path, tmp_path: Path, make_app: Callable[..., AudiobookApp], ready: Ready
 ) -> None:
@@ -82,9 +68,9 @@ async def test_render_whole_book_reports_per_chapter_progress(
 
 
 async def test_cancel_stops_the_render_and_keeps_finished_work(
-    tmp_path: Path, make_app: Callable[..., AudiobookApp], ready: Ready
+    long_story: Path, tmp_path: Path, make_app: Callable[..., AudiobookApp], ready: Ready
 ) -> None:
-    story = long_story(tmp_path / "long.txt")
+    story = long_story
     cancelled = False
 
     app = make_app(story)
@@ -140,14 +126,14 @@ async def test_decisions_made_in_the_ui_drive_a_batch_render(
     assert seg["speaker"] == "Bram" and seg["sieve"] == "user"
 
 
-async def test_open_a_15k_story_shows_the_cast_quickly(tmp_path: Path) -> None:
+async def test_open_a_15k_story_shows_the_cast_quickly(long_story: Path) -> None:
     """The issue's bar is 3 s for a cold start (benchmarks/tui_open.py measures that);
     here, in a warm process on a shared machine, allow the same from app start."""
     import time
 
     from textual.widgets import DataTable
 
-    story = long_story(tmp_path / "long.txt")
+    story = long_story
     assert len(story.read_text(encoding="utf-8")) >= 15_000
     t0 = time.perf_counter()
     app = AudiobookApp(story, engine="tone")
