@@ -85,8 +85,10 @@ def attribute_prepared(
     )
     # A fix naming "Narrator" can make attribution list that name twice (once for the
     # fix, once for the first-person narrator it finds): one character per name.
-    seen: set[str] = set()
-    characters = [c for c in characters if not (c.name in seen or seen.add(c.name))]
+    unique: dict[str, Character] = {}
+    for c in characters:
+        unique.setdefault(c.name, c)
+    characters = list(unique.values())
     return _script(prepared, sc, segs, characters, [_speaker_lost(f) for f in lost])
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from audiobook.sidecar import Sidecar
 
 ENGINE_ENV = "AUDIOBOOK_ENGINE"
+FIRST_DRAW_WAIT = 2.0  # seconds analysis waits for the first screen, at most
 
 
 class AudiobookApp(App[None]):
@@ -80,6 +81,7 @@ class AudiobookApp(App[None]):
         self.load_error: AudiobookError | None = None
         # One analysis at a time: a stale one waiting for the lock gives up.
         self._analysis_lock = threading.Lock()
+        self._first_drawn = threading.Event()
         self._told_unplaced = False
 
     def compose(self) -> ComposeResult:
@@ -111,6 +113,9 @@ class AudiobookApp(App[None]):
             self.post_message(LoadFailed(e))
             return
         self.post_message(StoryLoaded(session))
+        # Attribution holds the GIL for seconds on a novel: let the first screen be
+        # drawn before it starts.
+        self._first_drawn.wait(timeout=FIRST_DRAW_WAIT)
         self._analyse(session, snap)
 
     @work(thread=True, exclusive=True, group="analysis", exit_on_error=False)
@@ -137,6 +142,7 @@ class AudiobookApp(App[None]):
     def on_story_loaded(self, msg: StoryLoaded) -> None:
         self.session = msg.session
         self._redraw()
+        self.call_after_refresh(self._first_drawn.set)
 
     def on_analysed(self, msg: Analysed) -> None:
         s = self.session

@@ -2,7 +2,7 @@
 
 The narration row is a voice, not a person: it reads everything outside quotes and the
 lines nobody was found to say. A first-person narrator is a character like the others
-(marked "narrator, I") who speaks in that same voice unless given another.
+(marked "“I”, the narrator") who speaks in that same voice unless given another.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class CastPane(Vertical):
             v = session.voice_of(name) if name != NARRATION else narrator
             return Text(v.name, style=voice_colour(v, narrator, lib) or "")
 
-        everything = Text("narration voice: everything outside quotes", style="dim")
+        everything = Text("the voice outside quotes", style="dim")
         table.add_row(
             Text("Narration", style="bold"),
             str(session.narration_lines()),
@@ -93,11 +93,9 @@ class CastPane(Vertical):
         widest = everything.cell_len
         for c in session.script.characters:
             aliases = ", ".join(c.aliases)
-            name = Text(c.name)
             if c.narrator:
-                aliases = "“I”: the narrator as a character" + (f", {aliases}" if aliases else "")
-                name.append(" (narrator)", style="dim")
-            table.add_row(name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
+                aliases = "“I”, the narrator" + (f", {aliases}" if aliases else "")
+            table.add_row(c.name, str(c.lines), c.gender, voice_cell(c.name), aliases, key=c.name)
             widest = max(widest, Text(aliases).cell_len)
         # DataTable sizes an auto column on its next idle, but caches cells drawn before
         # then at the old width until something else changes: size it now.

@@ -22,16 +22,20 @@ SIZES = [(80, 24), (120, 40)]
 
 
 def app_for(story: Path) -> AudiobookApp:
-    # A relative output folder: the Render tab shows it, and tmp paths differ per run.
-    app = AudiobookApp(story, engine="tone", out_dir=Path("out"), jobs=1)
+    # A fixed absolute output folder (nothing is rendered): the Render tab shows it, and
+    # tmp paths differ per run.
+    app = AudiobookApp(story, engine="tone", out_dir=Path("/audiobooks"), jobs=1)
     app.animation_level = "none"
     return app
 
 
 def before(*keys: str, row: str | None = None) -> Callable[[Pilot[Any]], Any]:
     async def run(pilot: Pilot[Any]) -> None:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        app = pilot.app
+        assert isinstance(app, AudiobookApp)
+        while app.session is None or not app.session.settled:  # the story, then speakers
+            await app.workers.wait_for_complete()
+            await pilot.pause()
         if row is not None:
             pilot.app.query_one(CastPane).select(row)
         await pilot.press(*keys)
