@@ -105,9 +105,21 @@ def _script(
     characters: list[Character],
     unplaced: list[str],
 ) -> Script:
-    """Apply the passage marks and the book's title/author; assemble the script."""
+    """Apply the passage marks to ``segs``; assemble the script."""
     passages, lost = place_passages(prepared.doc.text, sc.extra.get("passages"))
     _apply(segs, passages)
+    return assemble(prepared, sc, segs, characters, unplaced + [_passage_lost(p) for p in lost])
+
+
+def assemble(
+    prepared: Prepared,
+    sc: Sidecar,
+    segs: list[Segment],
+    characters: list[Character],
+    unplaced: list[str],
+) -> Script:
+    """The script of segments already attributed and marked (e.g. in another process),
+    with the book's title and author from the sidecar."""
     meta = replace(prepared.structure.meta)
     if sc.title:
         meta.title = sc.title
@@ -121,7 +133,7 @@ def _script(
         chapters=prepared.structure.chapters,
         characters=characters,
         segments=segs,
-        unplaced=unplaced + [_passage_lost(p) for p in lost],
+        unplaced=unplaced,
     )
 
 

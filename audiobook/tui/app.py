@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, ListView, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, ListView, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from audiobook.analyze import unplaced_notice
@@ -30,7 +31,7 @@ from .cast_pane import CastPane
 from .dialogs import ConfirmScreen, HelpScreen, PromptScreen
 from .lexicon_pane import LexiconScreen
 from .messages import Analysed, Decide, LoadFailed, PreviewReady, StoryLoaded
-from .render_pane import RenderPane
+from .render_pane import RenderPane, stderr_with_fd
 from .script_pane import ScriptPane
 from .session import Session
 
@@ -47,6 +48,7 @@ class AudiobookApp(App[None]):
     CSS = """
     TabbedContent, ContentSwitcher, TabPane { height: 1fr; }
     TabPane { padding: 0; }
+    #keys { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "tab('cast')", "Cast", show=False),
@@ -82,6 +84,7 @@ class AudiobookApp(App[None]):
         # One analysis at a time: a stale one waiting for the lock gives up.
         self._analysis_lock = threading.Lock()
         self._first_drawn = threading.Event()
+        self._stale: set[str] = set()  # tabs to redraw when they come into view
         self._told_unplaced = False
 
     def compose(self) -> ComposeResult:
@@ -95,9 +98,10 @@ class AudiobookApp(App[None]):
                 yield RenderPane(
                     self.engine, self.out_dir, self.jobs, self.cache_dir, self.voice_dirs
                 )
-        yield Footer()
+        yield Static(id="keys")
 
     def on_mount(self) -> None:
+        self._show_keys(self.query_one(CastPane))
         self.sub_title = f"analysing {self.story.name}…"
         self.query_one(CastPane).table.focus()
         self._load()
@@ -109,6 +113,8 @@ class AudiobookApp(App[None]):
         try:
             session = Session(self.story, voice_dirs=self.voice_dirs, defer=True)
             snap = session.snapshot()
+            with stderr_with_fd():  # the process is started with our stderr
+                session.start_process()
         except AudiobookError as e:
             self.post_message(LoadFailed(e))
             return
@@ -170,13 +176,19 @@ class AudiobookApp(App[None]):
         self.exit(return_code=1)
 
     def _redraw(self) -> None:
+        """Redraw the tab in view; the others when they next come into view."""
         if self.session is None:
             return
         self.title = self.session.script.title
         self.sub_title = self.session.script.meta.author or ""
-        self.query_one(CastPane).show(self.session)
-        self.query_one(ScriptPane).show(self.session)
-        self.query_one(RenderPane).show(self.session)
+        shown = self.query_one(TabbedContent).active
+        self._stale = {"cast", "script", "render"} - {shown}
+        pane = self._pane(shown)
+        if pane is not None:
+            pane.show(self.session)
+        for screen in self.screen_stack:
+            if isinstance(screen, LexiconScreen):
+                screen.show(self.session)
         for screen in self.screen_stack:
             if isinstance(screen, LexiconScreen):
                 screen.show(self.session)
@@ -252,6 +264,26 @@ class AudiobookApp(App[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._focus_pane(event.pane.id or "")
 
+    def _pane(self, name: str) -> CastPane | ScriptPane | RenderPane | None:
+        if name == "cast":
+            return self.query_one(CastPane)
+        if name == "script":
+            return self.query_one(ScriptPane)
+        if name == "render":
+            return self.query_one(RenderPane)
+        return None
+
+    def _show_keys(self, pane: Widget) -> None:
+        """The key line: the tab's keys, then the app's. Not Textual's Footer: it is
+        rebuilt on every focus change (each picker opening and closing), which costs a
+        fix more time than the fix itself."""
+        keys = Text()
+        for binding in [*pane.BINDINGS, *self.BINDINGS]:
+            if isinstance(binding, Binding) and binding.show:
+                key = binding.key_display or binding.key.split(",")[0]
+                keys.append(f"{key} ", style="bold").append(f"{binding.description}  ")
+        self.query_one("#keys", Static).update(keys)
+
     def _focus_pane(self, name: str) -> None:
         target: Widget | None = None
         if name == "cast":
@@ -260,6 +292,12 @@ class AudiobookApp(App[None]):
             target = self.query_one(ScriptPane).lines
         elif name == "render":
             target = self.query_one(RenderPane).query_one(ListView)
+        pane = self._pane(name)
+        if pane is not None:
+            self._show_keys(pane)
+            if self.session is not None and name in self._stale:
+                self._stale.discard(name)
+                pane.show(self.session)
         if target is not None:
             # At once, not via focus(): a key typed right after the tab key must reach
             # the new tab.
@@ -314,7 +352,11 @@ def run_tui(
         voice_dirs=voice_dirs,
         cache_dir=cache_dir,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if app.session is not None:
+            app.session.close()
     if app.load_error is not None:
         raise app.load_error
     return app.return_code or 0

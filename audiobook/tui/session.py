@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from audiobook.analyze import Passage, attribute_prepared, place_passages, prepare, unattributed
+from audiobook.background import AnalysisProcess
 from audiobook.cast import Casting, cast_voices, voice_of_gender
 from audiobook.characters import WordStats
 from audiobook.errors import CastError
@@ -35,6 +36,7 @@ LOW_CONFIDENCE = 0.7
 PASSAGES = "passages"  # sidecar key: [{start, end, read, text}] the user marked skipped/read
 HAND_PICKED = "hand_picked_voices"  # sidecar key: characters whose voice the user chose
 KEEP_SCRIPTS = 10  # undo steps that keep their script; older ones re-analyse when undone
+PROCESS_CHARS = 50_000  # from this long, attribution runs in a process of its own
 
 
 def uncertain(seg: Segment) -> bool:
@@ -84,6 +86,7 @@ class Session:
             list(library) if library is not None else discover_voices(voice_dirs)
         )
         self.defer = defer
+        self._process: AnalysisProcess | None = None
         self.generation = 0
         self.undo_stack: list[State] = []
         self.redo_stack: list[State] = []
@@ -102,10 +105,25 @@ class Session:
     def snapshot(self) -> tuple[int, Sidecar]:
         return self.generation, copy.deepcopy(self.sidecar)
 
+    def start_process(self) -> None:
+        """Attribute in a process of its own from now on, if the story is long enough
+        for attribution in a thread to make the UI stutter."""
+        if self._process is None and len(self.prepared.doc.text) >= PROCESS_CHARS:
+            self._process = AnalysisProcess(self.path)
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
     def analyse(self, snap: tuple[int, Sidecar]) -> Analysis:
-        """Attribute and cast for a snapshot of the decisions; touches no session state."""
+        """Attribute and cast for a snapshot of the decisions; touches no session state
+        (one call at a time when a process attributes)."""
         generation, sc = snap
-        script = attribute_prepared(self.prepared, sc)
+        if self._process is not None:
+            script = self._process.attribute(self.prepared, sc)
+        else:
+            script = attribute_prepared(self.prepared, sc)
         return Analysis(generation, sc, script, cast_voices(script, self.library, sc))
 
     def adopt(self, result: Analysis) -> bool:

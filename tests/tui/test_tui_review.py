@@ -294,6 +294,7 @@ async def test_title_and_author_are_editable(
         saved = load_sidecar(pinned)
         assert (saved.title, saved.author) == ("Gull Light", "W. Aldous")
         assert app.title == "Gull Light" and app.sub_title == "W. Aldous"
+        await pilot.press("3")
         assert "Gull Light" in str(app.query_one("#render-out", Static).render())
 
 
