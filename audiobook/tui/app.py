@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -280,7 +281,7 @@ class AudiobookApp(App[None]):
         keys = Text()
         for binding in [*pane.BINDINGS, *self.BINDINGS]:
             if isinstance(binding, Binding) and binding.show:
-                key = binding.key_display or binding.key.split(",")[0]
+                key = self.get_key_display(replace(binding, key=binding.key.split(",")[0]))
                 keys.append(f"{key} ", style="bold").append(f"{binding.description}  ")
         self.query_one("#keys", Static).update(keys)
 

@@ -37,6 +37,8 @@ class ScriptPane(Horizontal):
     ScriptPane #line-detail { height: 1; color: $text-muted; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The lines list answers enter itself (as "selected"); listed for the key line.
+        Binding("enter", "accept", "Accept"),
         Binding("n", "next_uncertain", "Next ?"),
         Binding("p", "prev_uncertain", "Prev ?"),
         Binding("s", "speaker", "Speaker"),
