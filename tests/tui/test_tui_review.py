@@ -348,3 +348,41 @@ async def test_q_during_a_render_asks_then_cancels_cleanly(
         assert event is None or event.is_set()
     assert app.return_code == 0
     assert_no_unfinished_chapter(tmp_path / "out")
+
+
+def test_a_player_that_cannot_play_is_not_taken_for_playing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No sound device: the player gives up at once, and the user is told where the WAV
+    is rather than that it is playing."""
+    from audiobook.tui.preview import play
+
+    wav = tmp_path / "preview.wav"
+    wav.write_bytes(b"")
+    monkeypatch.setenv("AUDIOBOOK_PLAYER", "false")
+    assert play(wav) is False
+    monkeypatch.setenv("AUDIOBOOK_PLAYER", "true")
+    assert play(wav) is True
+    monkeypatch.setenv("AUDIOBOOK_PLAYER", "none")
+    assert play(wav) is False
+
+
+def test_attribution_in_a_process_of_its_own_gives_the_same_script(
+    pinned: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a long story gets (its attribution must not hold the UI's GIL)."""
+    from audiobook.tui import session as session_module
+
+    here = Session(pinned)
+    monkeypatch.setattr(session_module, "PROCESS_CHARS", 0)
+    there = Session(pinned, defer=True)
+    there.start_process()
+    try:
+        line = next(s for s in there.script.segments if s.kind == "dialogue")
+        there.reassign(line, "Harbour Master")
+        here.reassign(line, "Harbour Master")
+        assert there.adopt(there.analyse(there.snapshot()))
+    finally:
+        there.close()
+    assert there.script.segments == here.script.segments
+    assert [c.name for c in there.script.characters] == [c.name for c in here.script.characters]
