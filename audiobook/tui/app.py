@@ -139,6 +139,10 @@ class AudiobookApp(App[None]):
             except AudiobookError as e:
                 self.call_from_thread(self.notify, e.message, severity="error", timeout=8)
                 return
+            except Exception as e:  # a bug must not leave "finding who speaks" for ever
+                said = f"Analysis failed: {type(e).__name__}: {e}"
+                self.call_from_thread(self.notify, said, severity="error", timeout=12)
+                return
         self.post_message(Analysed(result))
 
     def _kick(self) -> None:

@@ -26,7 +26,7 @@ from audiobook.analyze import Passage, attribute_prepared, place_passages, prepa
 from audiobook.background import AnalysisProcess
 from audiobook.cast import Casting, cast_voices, voice_of_gender
 from audiobook.characters import WordStats
-from audiobook.errors import CastError
+from audiobook.errors import AudiobookError, CastError
 from audiobook.lexicon import Lexicon, Unusual, clean_entry, full_lexicon, unusual_words
 from audiobook.model import Character, Gender, Script, Segment
 from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, save_sidecar
@@ -109,7 +109,10 @@ class Session:
         """Attribute in a process of its own from now on, if the story is long enough
         for attribution in a thread to make the UI stutter."""
         if self._process is None and len(self.prepared.doc.text) >= PROCESS_CHARS:
-            self._process = AnalysisProcess(self.path)
+            try:
+                self._process = AnalysisProcess(self.path)
+            except OSError:  # no processes here: a thread will do, only slower to use
+                self._process = None
 
     def close(self) -> None:
         if self._process is not None:
@@ -120,9 +123,13 @@ class Session:
         """Attribute and cast for a snapshot of the decisions; touches no session state
         (one call at a time when a process attributes)."""
         generation, sc = snap
+        script: Script | None = None
         if self._process is not None:
-            script = self._process.attribute(self.prepared, sc)
-        else:
+            try:
+                script = self._process.attribute(self.prepared, sc)
+            except AudiobookError:  # the process died: attribute here
+                script = None
+        if script is None:
             script = attribute_prepared(self.prepared, sc)
         return Analysis(generation, sc, script, cast_voices(script, self.library, sc))
 
