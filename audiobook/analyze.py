@@ -83,12 +83,6 @@ def attribute_prepared(
     characters = attribute(
         prepared.doc.text, segs, roster if roster is not None else sc.roster, fixed=fixed
     )
-    # A fix naming "Narrator" can make attribution list that name twice (once for the
-    # fix, once for the first-person narrator it finds): one character per name.
-    unique: dict[str, Character] = {}
-    for c in characters:
-        unique.setdefault(c.name, c)
-    characters = list(unique.values())
     return _script(prepared, sc, segs, characters, [_speaker_lost(f) for f in lost])
 
 

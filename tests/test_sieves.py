@@ -1233,3 +1233,22 @@ def test_someone_the_story_never_names_gets_a_voice_of_their_own(
     # With a reviewed cast nobody is invented.
     roster = [Character("Nora Quill", [], "female")]
     assert said(analyze(write_story(text), roster=roster), "Cold night")[0] is None
+
+
+def test_a_fix_naming_the_narrator_is_the_first_person_narrator(
+    write_story: Callable[..., Path],
+) -> None:
+    from audiobook.attribute import attribute
+
+    text = (
+        "I waited by the gate. I was cold and I said nothing for a while.\n\n"
+        '"Are you coming?" asked Nora Quill.\n\n'
+        '"Not yet."\n\n'
+        '"Suit yourself," I said, and I turned away.\n'
+    )
+    s = analyze(write_story(text))
+    line = next(x for x in s.segments if x.kind == "dialogue" and "Not yet" in x.text)
+    cast = attribute(s.text, s.segments, None, fixed={(line.start, line.end): "Narrator"})
+    names = [c.name for c in cast]
+    assert names.count("Narrator") == 1
+    assert next(c for c in cast if c.name == "Narrator").narrator

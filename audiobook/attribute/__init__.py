@@ -75,6 +75,12 @@ def attribute(
         # them, a discovered one learns the name as an alias.
         named = _narrator_name(text, segments, NameIndex(chars, extra))
         owner = next((c for c in chars if c.name == named), None)
+        # A fix may already have named the voice "Narrator": that is the narrator.
+        fixed_narrator = next((c for c in chars if c.name == NARRATOR_NAME), None)
+        if owner is None and fixed_narrator is not None:
+            owner = fixed_narrator
+            if named:
+                owner.aliases.append(named)
         if owner is not None:
             owner.narrator, narrator = True, owner.name
         else:
