@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .attribute import attribute
+from .attribution_confidence import calibrate
 from .load import load
 from .model import Character, Script, Segment
 from .segment import segment
@@ -33,12 +34,9 @@ def analyze(
     sc = sidecar if sidecar is not None else load_sidecar(path)
     structure = build(doc, read_front_matter=read_front_matter)
     segs = segment(doc, structure)
-    characters = attribute(
-        doc.text,
-        segs,
-        roster if roster is not None else sc.roster,
-        fixed=match_fixes(segs, sc.fixes),
-    )
+    cast = roster if roster is not None else sc.roster
+    characters = attribute(doc.text, segs, cast, fixed=match_fixes(segs, sc.fixes))
+    calibrate(doc.text, segs, characters, roster_given=cast is not None)
     apply_passages(segs, sc.extra.get("passages"))
     meta = structure.meta
     if sc.title:
