@@ -149,18 +149,22 @@ def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def describe(name: str) -> str:
     if name.startswith(SIEVE_PREFIX):
-        return f"the line was placed by the {name[len(SIEVE_PREFIX):]} sieve"
+        return f"the line was placed by the {name[len(SIEVE_PREFIX) :]} sieve"
     return FEATURES.get(name, "")
 
 
 def write_table(path: Path, names: Sequence[str], w: np.ndarray, meta: dict[str, object]) -> None:
-    table = {
-        **meta,
-        "weights": {n: {"w": round(float(v), 4), "why": describe(n)} for n, v in zip(names, w)},
-    }
+    """The table as JSON with one weight per line, so a diff of two fits reads well."""
+    head = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items()]
+    rows = [
+        f"  {json.dumps(n)}: " + json.dumps({"w": round(float(v), 4), "why": describe(n)})
+        for n, v in zip(names, w, strict=True)
+    ]
+    text = "{\n" + "\n".join(head) + '\n "weights": {\n' + ",\n".join(rows) + "\n }\n}\n"
+    json.loads(text)  # the hand-made layout must still be JSON
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    part.write_text(text, encoding="utf-8")
     os.replace(part, path)
 
 
@@ -179,7 +183,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pdnc", type=Path, default=SHARED / "pdnc")
     ap.add_argument("--folds", type=Path, default=ROOT / "benchmarks" / "folds")
-    ap.add_argument("--out", type=Path, default=ROOT / "audiobook" / "data" / "attribution_weights.json")
+    shipped = ROOT / "audiobook" / "data" / "attribution_weights.json"
+    ap.add_argument("--out", type=Path, default=shipped)
     ap.add_argument("--l2", type=float, default=5.0, help="ridge penalty on each weight")
     ap.add_argument("--cache", type=Path, default=None, help="keep analysed scripts here")
     ap.add_argument("--only", nargs="*", default=None)
@@ -189,7 +194,8 @@ def main() -> int:
         novels = [n for n in novels if n.name in a.only]
     t0 = time.perf_counter()
     runs = [scored_lines(n, r, a.cache) for n in novels for r in (False, True)]
-    print(f"analysed {len(novels)} novels twice in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    took = time.perf_counter() - t0
+    print(f"analysed and scored {len(novels)} novels twice in {took:.1f} s", file=sys.stderr)
     names = ["bias", *sorted({k for r in runs for f in r.feats for k in f} - {"bias"})]
     x, y = design(runs, names)
     w = fit(x, y, a.l2, names)
@@ -210,13 +216,15 @@ def main() -> int:
             xr, yr = design([r], names)
             pooled[r.roster] += zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)
             plain[r.roster] += zip(predict(xr, w).tolist(), map(bool, yr), strict=True)
-            print(f"{nov.name:30s} {'roster' if r.roster else 'plain ':6s} "
-                  + summary(list(zip(predict(xr, fold).tolist(), map(bool, yr), strict=True))))
+            print(
+                f"{nov.name:30s} {'roster' if r.roster else 'plain ':6s} "
+                + summary(list(zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)))
+            )
     for roster in (False, True):
         label = "--roster" if roster else "discovered"
         print(f"{'ALL fitted':14s} {label:10s} {summary(plain[roster])}")
         print(f"{'ALL LOO':14s} {label:10s} {summary(pooled[roster])}")
-    print("weights: " + " ".join(f"{n}={v:+.2f}" for n, v in zip(names, w)))
+    print("weights: " + " ".join(f"{n}={v:+.2f}" for n, v in zip(names, w, strict=True)))
     return 0 if math.isfinite(float(w.sum())) else 1
 
 
