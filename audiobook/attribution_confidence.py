@@ -130,7 +130,8 @@ class _Names:
         self.names: list[str] = []
         if not forms:
             return
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, forms)) + r")\b")
+        # The lookahead skips the alternation at every lowercase position: much faster.
+        pattern = re.compile(r"\b(?=[A-Z])(?:" + "|".join(map(re.escape, forms)) + r")\b")
         for m in pattern.finditer(text):
             self.starts.append(m.start())
             self.names.append(owner[m.group()] or "")
@@ -186,6 +187,7 @@ class _Scene:
         self.everyone: set[str] = set().union(*self.forms.values())
         self.narrator = next((c.name for c in characters if c.narrator), None)
         self.titled = {c.name for c in characters if _mixed_titles(c)}
+        self.own_name: dict[str, re.Pattern[str]] = {}
         placed = [s for s in segments if s.kind == "dialogue" and s.speaker]
         self.lines = Counter(s.speaker for s in placed)
         self.total = max(1, len(placed))
@@ -203,15 +205,15 @@ class _Scene:
 
     def _tag(self, text: str, seg: Segment, speech_verbs: frozenset[str]) -> _Tag:
         par = self.pars[seg.paragraph]
-        i = par.index(seg)
+        i = next(k for k, s in enumerate(par) if s is seg)
         after = par[i + 1] if i + 1 < len(par) and par[i + 1].kind == "narration" else None
         before = par[i - 1] if i > 0 and par[i - 1].kind == "narration" else None
         words = set(_tag_words(text, seg, after, before).lower().split())
         own = self.forms.get(seg.speaker or "", set())
-        verb = bool(words & speech_verbs)
+        verb = not speech_verbs.isdisjoint(words)
         return _Tag(
-            verb, verb and bool(own & words), verb and bool(_PRONOUNS & words),
-            bool((self.everyone - own) & words),
+            verb, verb and not own.isdisjoint(words), verb and not _PRONOUNS.isdisjoint(words),
+            any(w in self.everyone and w not in own for w in words),
         )  # fmt: skip
 
     def _named_in_paragraph(self, seg: Segment) -> bool:
@@ -222,18 +224,25 @@ class _Scene:
             if s.kind == "dialogue" and s.speaker
         )
 
+    def _says_own_name(self, seg: Segment) -> bool:
+        own = self.forms.get(seg.speaker or "")
+        if not own:
+            return False
+        if seg.speaker not in self.own_name:
+            alt = "|".join(map(re.escape, sorted(own, key=len, reverse=True)))
+            self.own_name[seg.speaker or ""] = re.compile(rf"\b(?:{alt})\b", re.IGNORECASE)
+        return self.own_name[seg.speaker or ""].search(seg.text) is not None
+
     def features(self, seg: Segment, roster_given: bool) -> dict[str, float]:
         who = seg.speaker or ""
         par = self.pars[seg.paragraph]
         tag = self.tags[id(seg)]
-        own = self.forms.get(who, set())
         t = self.turn_pos[seg.paragraph]
         prev1 = self.speaker[self.turns[t - 1]] if _adjacent(self.turns, t, 1) else None
         prev2 = self.speaker[self.turns[t - 2]] if _adjacent(self.turns, t, 2) else None
         recent = {self.speaker[p] for p in self.turns[max(0, t - RECENT_TURNS) : t]} - {None}
         p0 = self.par_ids[max(0, self.par_pos[seg.paragraph] - NEAR_PARAGRAPHS)]
         near = set(self.names.between(self.pars[p0][0].start, par[-1].end)) - {""}
-        quoted = {w.lower() for w in _WORD.findall(seg.text)}
         return {
             "bias": 1.0,
             SIEVE_PREFIX + (seg.sieve or "none"): 1.0,
@@ -253,7 +262,7 @@ class _Scene:
             "duet": float(len(recent | {who}) <= 2 and prev2 == who and prev1 not in (None, who)),
             "names_near": min(1.0, len(near) / 5),
             "speaker_near": float(who in near),
-            "calls_self": float(bool(own & quoted)),
+            "calls_self": float(self._says_own_name(seg)),
             "mixed_titles": float(who in self.titled),
             "share": self.lines[who] / self.total,
             "quote_len": min(1.0, math.log1p(len(seg.text)) / 8),
