@@ -39,8 +39,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(SHARED / "eval"))
+import score_pdnc  # noqa: E402
 from pdnc_bench import roster_for  # noqa: E402
-from score_pdnc import NARRATORS, calibration_table, load_gold, score  # noqa: E402
+from score_pdnc import calibration_table, score  # noqa: E402
 
 from audiobook.analyze import analyze  # noqa: E402
 from audiobook.attribute import speech_verbs  # noqa: E402
@@ -59,6 +60,23 @@ class Lines:
     roster: bool
     feats: list[dict[str, float]]
     right: list[bool]
+
+
+def repair_narrators(pdnc: Path) -> list[str]:
+    """The scorer gives a narrator-flagged speaker the character its NARRATORS table
+    names; where that is an alias rather than the annotation's main name (Styles:
+    "Hastings" for "Mr. Hastings") every narrator line would count wrong. Point those
+    entries at the main name the alias belongs to; return what was changed."""
+    fixed = []
+    for novel, name in list(score_pdnc.NARRATORS.items()):
+        if not (pdnc / novel / "character_info.csv").exists():
+            continue
+        chars, alias_ix, main_ix, _ = score_pdnc.load_gold(pdnc / novel)
+        ids = alias_ix.get(score_pdnc.norm(name), set())
+        if name not in main_ix and len(ids) == 1:
+            score_pdnc.NARRATORS[novel] = chars[next(iter(ids))]
+            fixed.append(f"{novel}: {name} -> {chars[next(iter(ids))]}")
+    return fixed
 
 
 def analysed(novel: Path, with_roster: bool, cache: Path | None) -> Script:
@@ -86,11 +104,6 @@ def scored_lines(novel: Path, with_roster: bool, cache: Path | None) -> Lines:
         script.text, script.segments, script.characters, with_roster, speech_verbs()
     )
     number = {id(seg): k for k, (seg, _) in enumerate(rows)}
-    # The scorer maps a narrator-flagged speaker to its NARRATORS entry; where that
-    # entry is not the annotation's name for the narrator (Styles: "Hastings" vs
-    # "Mr. Hastings") every narrator line would count wrong, so there the narrator is
-    # matched by name and aliases like everyone else.
-    flag_ok = novel.name not in NARRATORS or NARRATORS[novel.name] in load_gold(novel)[2]
     as_json = {
         "segments": [
             {
@@ -103,7 +116,7 @@ def scored_lines(novel: Path, with_roster: bool, cache: Path | None) -> Lines:
             for s in script.segments
         ],
         "characters": [
-            {"name": c.name, "aliases": list(c.aliases), "narrator": c.narrator and flag_ok}
+            {"name": c.name, "aliases": list(c.aliases), "narrator": c.narrator}
             for c in script.characters
         ],
     }
@@ -192,6 +205,8 @@ def main() -> int:
     novels = sorted(p for p in a.pdnc.iterdir() if (p / "quotation_info.csv").exists())
     if a.only:
         novels = [n for n in novels if n.name in a.only]
+    for change in repair_narrators(a.pdnc):
+        print(f"scorer's narrator repaired: {change}", file=sys.stderr)
     t0 = time.perf_counter()
     runs = [scored_lines(n, r, a.cache) for n in novels for r in (False, True)]
     took = time.perf_counter() - t0

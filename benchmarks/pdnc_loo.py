@@ -3,7 +3,7 @@
 
 Usage (from the project root):
     PYTHONPATH=$PWD python benchmarks/pdnc_loo.py [--fit] [--folds DIR] [--only NAME ...]
-        [--mode plain|roster|both]
+        [--mode plain|roster|both] [--repair-narrators]
 
 For every PDNC novel X it runs ``../shared/eval/pdnc_bench.py --only X`` twice: with the
 shipped table ("plain": fitted on all fourteen novels, X among them) and with
@@ -13,7 +13,8 @@ modes (discovered, and ``--roster``). ``--fit`` (or missing fold tables) runs
 attribution, quote_f1, ECE (recomputed from the pooled calibration bins the bench
 prints, as ``score_pdnc.calibration_table`` does), and the lines stated >= 0.9: their
 share of the attributed lines and how many of them are right. Attribution itself does
-not depend on the table; only the stated confidence does.
+not depend on the table; only the stated confidence does. ``--repair-narrators`` scores
+the first-person narrator as the fit does (see ``fit_attribution.repair_narrators``).
 """
 
 from __future__ import annotations
@@ -71,13 +72,26 @@ class Run:
         }
 
 
-def bench(novel: str, roster: bool, weights: Path | None) -> Run:
+# The bench, with the scorer's narrator table repaired first (see
+# fit_attribution.repair_narrators): it runs in the same process, so the patch holds.
+_REPAIRED = f"""
+import runpy, sys
+sys.path[:0] = [{str(ROOT / "benchmarks")!r}, {str(BENCH.parent)!r}]
+from fit_attribution import repair_narrators
+repair_narrators(__import__("pathlib").Path({str(PDNC)!r}))
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def bench(novel: str, roster: bool, weights: Path | None, repair: bool) -> Run:
     cmd = "audiobook script {text} --json" + (" --characters {roster}" if roster else "")
     if weights is not None:
         cmd = f"env AUDIOBOOK_ATTRIBUTION_WEIGHTS={shlex.quote(str(weights))} {cmd}"
-    argv = [sys.executable, str(BENCH), "--only", novel, "--cmd", cmd]
-    if roster:
-        argv.append("--roster")
+    args = ["--only", novel, "--cmd", cmd, *(["--roster"] if roster else [])]
+    argv = [sys.executable, str(BENCH), *args]
+    if repair:
+        argv = [sys.executable, "-c", _REPAIRED, str(BENCH), *args]
     p = subprocess.run(argv, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit(f"{novel}: pdnc_bench failed: {(p.stdout + p.stderr).strip()[-300:]}")
@@ -107,6 +121,11 @@ def main() -> int:
     ap.add_argument("--fit", action="store_true", help="refit the tables first")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--mode", choices=("plain", "roster", "both"), default="both")
+    ap.add_argument(
+        "--repair-narrators",
+        action="store_true",
+        help="score a first-person narrator by the annotation's main name (as the fit does)",
+    )
     a = ap.parse_args()
     novels = sorted(p.name for p in PDNC.iterdir() if (p / "quotation_info.csv").exists())
     novels = [n for n in novels if not a.only or n in a.only]
@@ -122,8 +141,8 @@ def main() -> int:
         )
         total_plain, total_loo = Run(), Run()
         for novel in novels:
-            plain = bench(novel, roster, None)
-            loo = bench(novel, roster, (a.folds / f"{novel}.json").resolve())
+            plain = bench(novel, roster, None, a.repair_narrators)
+            loo = bench(novel, roster, (a.folds / f"{novel}.json").resolve(), a.repair_narrators)
             show(novel, plain, loo)
             total_plain.add(plain)
             total_loo.add(loo)
