@@ -46,7 +46,7 @@ FEATURES: dict[str, str] = {
     "is_narrator": "the line is given to the first-person narrator",
     "tag_next": "a speech verb within four words of the quote, in its paragraph",
     "pronoun_in_tag": "a speech verb and a pronoun within four words of the quote (he said)",
-    "other_in_tag": "a cast name other than the speaker's is among those words",
+    "other_in_tag": "a cast name other than the speaker's within four words of the quote",
     "par_named": "this or another quote of its paragraph, same speaker, has a naming tag",
     "mixed_titles": "the speaker's names carry two titles (Miss X, Mrs. X): maybe two people",
     "par_tagged": "another quote of the same paragraph has a speech-verb tag",
