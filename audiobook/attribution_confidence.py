@@ -78,7 +78,8 @@ class Weights:
 
 
 def weights_from_json(data: object, where: str | Path) -> Weights:
-    """``{"weights": {name: {"w": float, "why": str}}}`` (``why`` optional)."""
+    """``{"weights": {name: {"w": float, "why": str}}}`` (``why`` optional; a bare
+    number for the entry will do)."""
     table = data.get("weights") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise AttributionError('weights file needs a non-empty "weights" table', where)
