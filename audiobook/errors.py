@@ -42,6 +42,10 @@ class CastError(AudiobookError):
     """The sidecar or a roster file is malformed, or names an unknown voice."""
 
 
+class AttributionError(AudiobookError):
+    """The attribution weights file (confidence table) is missing or malformed."""
+
+
 class VoiceError(AudiobookError):
     """A voice model is missing, corrupt or incomplete."""
 

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 
 from ..characters import NameIndex, first_person_narrator
 from ..model import Character, Segment
+from .confidence import calibrate
 from .discover import _enrich, _narrator_name, discover_characters
 from .scene import CONFIDENCE, NARRATOR_NAME
 from .sieves import Attributor
@@ -99,6 +100,9 @@ def attribute(
     if roster is None:
         chars = [c for c in chars if c.lines or c.narrator]
     chars.sort(key=lambda c: (not c.narrator, -c.lines, c.name))
+    # The sieves' confidences say which rule decided; the fitted table says how often
+    # such a line is right.
+    calibrate(text, segments, chars, roster_given=roster is not None)
     return chars
 
 

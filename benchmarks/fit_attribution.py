@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Fit the attribution confidence table on the annotated PDNC novels.
+
+Usage (from the project root, with the worktree on the path):
+    PYTHONPATH=$PWD python benchmarks/fit_attribution.py [--pdnc DIR] [--folds DIR]
+        [--out PATH] [--l2 X] [--cache DIR] [--only NAME ...]
+
+Every novel is analysed in-process twice (cast discovered, and the gold cast given as
+``pdnc_bench.py --roster`` gives it), each placed line's features are read with
+``audiobook.attribute.confidence.line_features`` and each line is marked right or
+wrong by ``../shared/eval/score_pdnc.py``. An L2-regularised logistic regression
+(Newton's method, numpy) is fitted on all of it and written to ``--out`` (default: the
+shipped ``audiobook/data/attribution_weights.json``); one table per novel, fitted on the
+others, goes to ``--folds`` (default ``benchmarks/folds/``, git-ignored) for
+``benchmarks/pdnc_loo.py``. The annotations are only read here: nothing of them but the
+fitted numbers is written.
+
+It also prints an in-process leave-one-novel-out estimate (each novel scored with its
+fold's table): ECE and the share and accuracy of lines stated >= 0.9. ``--cache DIR``
+keeps the analysed scripts between runs, for trying features without re-analysing (do
+not use it after changing the attribution rules).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pickle
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(SHARED / "eval"))
+import score_pdnc  # noqa: E402
+from pdnc_bench import roster_for  # noqa: E402
+from score_pdnc import calibration_table, score  # noqa: E402
+
+from audiobook.analyze import analyze  # noqa: E402
+from audiobook.attribute import speech_verbs  # noqa: E402
+from audiobook.attribute.confidence import FEATURES, SIEVE_PREFIX, line_features  # noqa: E402
+from audiobook.model import Script  # noqa: E402
+from audiobook.sidecar import parse_roster  # noqa: E402
+
+SURE = 0.9  # "stated >= 0.9": the lines the review queue may skip
+
+
+@dataclass
+class Lines:
+    """One analysis run's scored lines: feature dicts and whether each was right."""
+
+    novel: str
+    roster: bool
+    feats: list[dict[str, float]]
+    right: list[bool]
+
+
+def repair_narrators(pdnc: Path) -> list[str]:
+    """The scorer gives a narrator-flagged speaker the character its NARRATORS table
+    names; where that is an alias rather than the annotation's main name (Styles:
+    "Hastings" for "Mr. Hastings") every narrator line would count wrong. Point those
+    entries at the main name the alias belongs to; return what was changed."""
+    fixed = []
+    for novel, name in list(score_pdnc.NARRATORS.items()):
+        if not (pdnc / novel / "character_info.csv").exists():
+            continue
+        chars, alias_ix, main_ix, _ = score_pdnc.load_gold(pdnc / novel)
+        ids = alias_ix.get(score_pdnc.norm(name), set())
+        if name not in main_ix and len(ids) == 1:
+            score_pdnc.NARRATORS[novel] = chars[next(iter(ids))]
+            fixed.append(f"{novel}: {name} -> {chars[next(iter(ids))]}")
+    return fixed
+
+
+def analysed(novel: Path, with_roster: bool, cache: Path | None) -> Script:
+    key = cache / f"{novel.name}.{'roster' if with_roster else 'plain'}.pickle" if cache else None
+    if key is not None and key.exists():
+        with open(key, "rb") as f:
+            return pickle.load(f)  # our own cache file, written just below
+    text = novel / "novel_text.txt"
+    roster = parse_roster(roster_for(novel), text) if with_roster else None
+    script = analyze(text, roster=roster)
+    if key is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        with open(key, "wb") as f:
+            pickle.dump(script, f)
+    return script
+
+
+def scored_lines(novel: Path, with_roster: bool, cache: Path | None) -> Lines:
+    """Features of every placed line, and whether the scorer counts its quote right.
+
+    The scorer reports (confidence of the quote's main segment, right?) pairs; giving
+    each line its own number as "confidence" tells us which line each pair is about."""
+    script = analysed(novel, with_roster, cache)
+    rows = line_features(
+        script.text, script.segments, script.characters, with_roster, speech_verbs()
+    )
+    number = {id(seg): k for k, (seg, _) in enumerate(rows)}
+    as_json = {
+        "segments": [
+            {
+                "kind": s.kind,
+                "start": s.start,
+                "end": s.end,
+                "speaker": s.speaker,
+                "confidence": float(number.get(id(s), -1)),
+            }
+            for s in script.segments
+        ],
+        "characters": [
+            {"name": c.name, "aliases": list(c.aliases), "narrator": c.narrator}
+            for c in script.characters
+        ],
+    }
+    out = Lines(novel.name, with_roster, [], [])
+    for k, ok in score(novel, as_json)["calibration"]:
+        if k >= 0:
+            out.feats.append(rows[int(k)][1])
+            out.right.append(bool(ok))
+    return out
+
+
+def design(runs: Sequence[Lines], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    col = {n: i for i, n in enumerate(names)}
+    feats = [f for r in runs for f in r.feats]
+    x = np.zeros((len(feats), len(names)))
+    for i, f in enumerate(feats):
+        for k, v in f.items():
+            if k in col:
+                x[i, col[k]] = v
+    y = np.array([ok for r in runs for ok in r.right], dtype=float)
+    return x, y
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float, names: Sequence[str]) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method (the bias is not shrunk)."""
+    penalty = np.full(len(names), l2)
+    penalty[list(names).index("bias")] = 0.0
+    w = np.zeros(len(names))
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ (p - y) + penalty * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+
+
+def describe(name: str) -> str:
+    if name.startswith(SIEVE_PREFIX):
+        return f"the line was placed by the {name[len(SIEVE_PREFIX) :]} sieve"
+    return FEATURES.get(name, "")
+
+
+def write_table(path: Path, names: Sequence[str], w: np.ndarray, meta: dict[str, object]) -> None:
+    """The table as JSON with one weight per line, so a diff of two fits reads well."""
+    head = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items()]
+    rows = [
+        f"  {json.dumps(n)}: " + json.dumps({"w": round(float(v), 4), "why": describe(n)})
+        for n, v in zip(names, w, strict=True)
+    ]
+    text = "{\n" + "\n".join(head) + '\n "weights": {\n' + ",\n".join(rows) + "\n }\n}\n"
+    json.loads(text)  # the hand-made layout must still be JSON
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
+def summary(pairs: Sequence[tuple[float, bool]]) -> str:
+    """ECE and the lines stated >= 0.9 (share, accuracy), as the bench computes them."""
+    _, ece = calibration_table(pairs)
+    sure = [ok for c, ok in pairs if c >= SURE]
+    acc = sum(ok for _, ok in pairs) / max(1, len(pairs))
+    return (
+        f"lines={len(pairs):6d} right={acc:.3f} ece={ece:.3f} "
+        f"sure={len(sure) / max(1, len(pairs)):.3f} sure_right={sum(sure) / max(1, len(sure)):.3f}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pdnc", type=Path, default=SHARED / "pdnc")
+    ap.add_argument("--folds", type=Path, default=ROOT / "benchmarks" / "folds")
+    shipped = ROOT / "audiobook" / "data" / "attribution_weights.json"
+    ap.add_argument("--out", type=Path, default=shipped)
+    ap.add_argument("--l2", type=float, default=5.0, help="ridge penalty on each weight")
+    ap.add_argument("--cache", type=Path, default=None, help="keep analysed scripts here")
+    ap.add_argument("--only", nargs="*", default=None)
+    a = ap.parse_args()
+    novels = sorted(p for p in a.pdnc.iterdir() if (p / "quotation_info.csv").exists())
+    if a.only:
+        novels = [n for n in novels if n.name in a.only]
+    for change in repair_narrators(a.pdnc):
+        print(f"scorer's narrator repaired: {change}", file=sys.stderr)
+    t0 = time.perf_counter()
+    runs = [scored_lines(n, r, a.cache) for n in novels for r in (False, True)]
+    took = time.perf_counter() - t0
+    print(f"analysed and scored {len(novels)} novels twice in {took:.1f} s", file=sys.stderr)
+    names = ["bias", *sorted({k for r in runs for f in r.feats for k in f} - {"bias"})]
+    x, y = design(runs, names)
+    w = fit(x, y, a.l2, names)
+    meta = {
+        "about": "attribution confidence: P(line right) = 1 / (1 + exp(-sum(w * feature)))",
+        "fitted_on": [n.name for n in novels],
+        "lines": len(y),
+        "l2": a.l2,
+    }
+    write_table(a.out, names, w, meta)
+    pooled: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
+    plain: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
+    for nov in novels:
+        rest = [r for r in runs if r.novel != nov.name]
+        fold = fit(*design(rest, names), a.l2, names)
+        write_table(a.folds / f"{nov.name}.json", names, fold, {**meta, "left_out": nov.name})
+        for r in (r for r in runs if r.novel == nov.name):
+            xr, yr = design([r], names)
+            pooled[r.roster] += zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)
+            plain[r.roster] += zip(predict(xr, w).tolist(), map(bool, yr), strict=True)
+            print(
+                f"{nov.name:30s} {'roster' if r.roster else 'plain ':6s} "
+                + summary(list(zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)))
+            )
+    for roster in (False, True):
+        label = "--roster" if roster else "discovered"
+        print(f"{'ALL fitted':14s} {label:10s} {summary(plain[roster])}")
+        print(f"{'ALL LOO':14s} {label:10s} {summary(pooled[roster])}")
+    print("weights: " + " ".join(f"{n}={v:+.2f}" for n, v in zip(names, w, strict=True)))
+    return 0 if math.isfinite(float(w.sum())) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

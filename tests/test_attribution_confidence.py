@@ -1,0 +1,147 @@
+"""The fitted confidence: a probability per line, from a table the user can swap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audiobook.analyze import analyze
+from audiobook.attribute import speech_verbs
+from audiobook.attribute.confidence import (
+    FEATURES,
+    SIEVE_PREFIX,
+    WEIGHTS_ENV,
+    line_features,
+    load_weights,
+)
+from audiobook.cli import main
+from audiobook.errors import AttributionError
+from audiobook.model import Script, Segment
+from audiobook.sidecar import Sidecar, SpeakerFix, save_sidecar, sidecar_path
+
+# Two people talk, one names the other, then a third joins and the talk goes untagged.
+SCENE = (
+    "Nora Quill set the kettle on the stove while Ansel Brooke stamped the snow off.\n\n"
+    '"Tea, then," said Nora.\n\n'
+    '"If it is hot," Ansel said, "I will drink anything you pour."\n\n'
+    '"It is always hot, Ansel."\n\n'
+    '"Then pour."\n\n'
+    "The door banged and Wenna Hale came in with the post.\n\n"
+    '"Three letters and a parcel."\n\n'
+    '"For me?"\n\n'
+    '"For nobody you know."\n'
+)
+
+
+def line(script: Script, words: str) -> Segment:
+    return next(s for s in script.segments if s.kind == "dialogue" and words in s.text)
+
+
+def table(tmp_path: Path, weights: object, name: str = "w.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(weights), encoding="utf-8")
+    return path
+
+
+def test_shipped_table_loads_and_knows_the_sieves() -> None:
+    w = load_weights()
+    assert "bias" in w.values
+    assert SIEVE_PREFIX + "tag-name" in w.values
+    assert set(FEATURES) <= set(w.values)
+
+
+def test_confidence_is_a_probability_and_a_naming_tag_beats_a_guess(
+    write_story: Callable[..., Path],
+) -> None:
+    s = analyze(write_story(SCENE))
+    placed = [x for x in s.segments if x.kind == "dialogue" and x.speaker]
+    assert placed and all(0.0 <= x.confidence <= 1.0 for x in placed)
+    tagged = line(s, "Tea, then")
+    assert (tagged.speaker, tagged.sieve) == ("Nora Quill", "tag-name")
+    untagged = [x for x in placed if not (x.sieve or "").startswith("tag-")]
+    assert untagged and all(x.confidence < tagged.confidence for x in untagged)
+
+
+def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path]) -> None:
+    s = analyze(write_story(SCENE))
+    feats = dict(
+        (seg.text, f)
+        for seg, f in line_features(s.text, s.segments, s.characters, False, speech_verbs())
+    )
+    tea = next(f for text, f in feats.items() if "Tea, then" in text)
+    assert tea["tag_next"] == 1.0 and tea["par_named"] == 1.0
+    assert tea[SIEVE_PREFIX + "tag-name"] == 1.0
+    pour = next(f for text, f in feats.items() if text.startswith("Then pour"))
+    assert pour["tag_next"] == 0.0 and pour["par_named"] == 0.0
+    calls = next(f for text, f in feats.items() if "always hot" in text)
+    assert calls["calls_self"] == 0.0  # Nora calls Ansel by name: not her own
+    for f in feats.values():
+        assert set(f) - set(FEATURES) <= {k for k in f if k.startswith(SIEVE_PREFIX)}
+
+
+def test_environment_table_replaces_the_shipped_one(
+    write_story: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = write_story(SCENE)
+    monkeypatch.setenv(WEIGHTS_ENV, str(table(tmp_path, {"weights": {"bias": {"w": -5}}})))
+    low = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    assert low and max(low) < 0.01
+    monkeypatch.setenv(WEIGHTS_ENV, str(table(tmp_path, {"weights": {"bias": 5}}, "up.json")))
+    high = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    assert min(high) > 0.99
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        json.dumps({"weights": {}}),
+        json.dumps({"weights": {"bias": {"w": "high"}}}),
+        json.dumps({"weights": {"bias": {"w": float("nan")}}}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_malformed_table_is_a_clear_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    bad = tmp_path / "weights.json"
+    bad.write_text(content, encoding="utf-8")
+    monkeypatch.setenv(WEIGHTS_ENV, str(bad))
+    with pytest.raises(AttributionError) as err:
+        load_weights()
+    assert str(bad) in str(err.value)
+
+
+def test_missing_table_through_the_cli_is_one_line_not_a_traceback(
+    write_story: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = write_story(SCENE)
+    missing = tmp_path / "nowhere.json"
+    monkeypatch.setenv(WEIGHTS_ENV, str(missing))
+    r = CliRunner().invoke(main, ["script", str(story), "--json"])
+    assert r.exit_code != 0
+    assert str(missing) in r.output
+    assert "Traceback" not in r.output
+
+
+def test_user_fixes_keep_full_confidence(write_story: Callable[..., Path]) -> None:
+    story = write_story(SCENE)
+    first = line(analyze(story), "Tea, then")
+    quiet = line(analyze(story), "Then pour")
+    save_sidecar(
+        Sidecar(
+            path=sidecar_path(story),
+            fixes=[
+                SpeakerFix(first.start, first.end, "Ansel Brooke", first.text),
+                SpeakerFix(quiet.start, quiet.end, None, quiet.text),
+            ],
+        )
+    )
+    s = analyze(story)
+    for words, who in (("Tea, then", "Ansel Brooke"), ("Then pour", None)):
+        seg = line(s, words)
+        assert (seg.speaker, seg.sieve, seg.confidence) == (who, "user", 1.0)
