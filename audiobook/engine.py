@@ -38,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Bump when post-processing (trim, gaps, headroom, pitch method) changes: it is part
 # of the cache key, so old cached audio is not mixed with new.
-PROCESSING_VERSION = "2"  # 2: voices levelled to VOICE_LUFS
+# 2: voices levelled to VOICE_LUFS; 3: tempo scales the whole length, pitch moved by PSOLA
+PROCESSING_VERSION = "3"
 
 KEEP_EDGE_SECONDS = 0.05  # silence kept at each end of a segment; pauses are ours
 SENTENCE_GAP_SECONDS = 0.25  # between sentences inside one segment (plus both edges)
@@ -52,8 +53,13 @@ _SILENCE_DB = -40.0  # below the segment peak counts as silence when trimming
 # Piper's output length is not proportional to length_scale: every phoneme id (and the
 # pads between them) lasts at least one frame, so about a third of the length does not
 # scale (measured on joe: duration ~ b * (length_scale + 0.35)). Without this correction
-# high variants came out ~10% shorter and low ones ~9% longer than the base voice.
+# high variants came out ~10% shorter and low ones ~9% longer than the base voice, and
+# a speed of 1.25 only ~15% shorter instead of 20%.
 _UNSCALED_LENGTH = 0.35
+# Pitch analysis range for moving a line's median pitch: from below a deep man's
+# (joe reads at ~89 Hz) to above the highest pitch a made voice starts from.
+PITCH_FLOOR_HZ = 60.0
+PITCH_CEILING_HZ = 400.0
 
 # Levelling. The reference text is what every voice is measured on; joe reads it at
 # REFERENCE_LUFS (mean of 6 runs), and every voice is brought 4 dB below that, so a
@@ -109,6 +115,31 @@ def shift_pitch(x: np.ndarray, ratio: Fraction) -> np.ndarray:
 
     # length * den/num = length / ratio
     return np.asarray(resample_poly(x, ratio.denominator, ratio.numerator), dtype=np.float32)
+
+
+_PRAAT_LOCK = threading.Lock()  # Praat keeps global state: one call at a time
+
+
+def retune(x: np.ndarray, rate: int, f0: float) -> np.ndarray:
+    """``x`` with its median pitch moved to ``f0`` Hz, its formants and length kept:
+    Praat's PSOLA, as its "Change gender" with a formant ratio of 1. Audio too short or
+    with no voiced sound to analyse is returned as it is (it has no pitch to move)."""
+    if x.size == 0:
+        return x
+    import warnings
+
+    import parselmouth
+    from parselmouth.praat import call
+
+    sound = parselmouth.Sound(np.asarray(x, dtype=np.float64), sampling_frequency=rate)
+    with _PRAAT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no voiced segments": nothing to move, fine
+        try:
+            out = call(sound, "Change gender", PITCH_FLOOR_HZ, PITCH_CEILING_HZ, 1.0, f0, 1, 1)
+        except parselmouth.PraatError:
+            return x
+    y = np.asarray(out.values[0], dtype=np.float32)
+    return y[: x.size] if y.size >= x.size else np.pad(y, (0, x.size - y.size))
 
 
 def split_phonemes(phonemes: list[str], limit: int = MAX_PHONEMES) -> list[list[str]]:
@@ -262,7 +293,8 @@ class PiperEngine:
         return to_int16(audio * np.float32(10 ** (self.gain_db(voice) / 20)))
 
     def synthesize_float(self, text: str, voice: Voice) -> np.ndarray:
-        """The voice as Piper makes it (pitch and tempo applied, not levelled), float32."""
+        """The voice as Piper makes it (pitch, median pitch and tempo applied, not
+        levelled), float32."""
         from piper.config import SynthesisConfig
 
         # "[[ ... ]]" is Piper's raw phoneme input: only lexicon entries put it there
@@ -270,10 +302,11 @@ class PiperEngine:
         model = self.load(voice)
         rate = model.config.sample_rate
         ratio = pitch_ratio(voice.pitch)
-        # Synthesize `ratio` times slower, then resample back: pitch moves, length doesn't.
-        r = float(ratio)
-        base_scale = model.config.length_scale / max(voice.tempo, 0.1)
-        length_scale = max(0.1, base_scale * r + _UNSCALED_LENGTH * (r - 1))
+        # Synthesize `ratio` times slower, then resample back: pitch and formants move,
+        # length doesn't. The tempo divides the whole length, unscaled part included.
+        stretch = float(ratio) / max(voice.tempo, 0.1)
+        unscaled = _UNSCALED_LENGTH
+        length_scale = max(0.1, (model.config.length_scale + unscaled) * stretch - unscaled)
         syn = SynthesisConfig(
             speaker_id=voice.speaker_id,
             length_scale=length_scale,
@@ -297,7 +330,8 @@ class PiperEngine:
                     parts.append(audio)
         if not parts:
             return np.zeros(0, dtype=np.float32)
-        return np.concatenate(parts)
+        audio = np.concatenate(parts)
+        return audio if voice.f0 is None else retune(audio, rate, voice.f0)
 
     def gain_db(self, voice: Voice) -> float:
         """The level correction for ``voice``: its own, else measured once and kept."""
@@ -370,6 +404,7 @@ def level_key(voice: Voice) -> str:
         voice.speaker_id,
         round(voice.pitch, 4),
         round(voice.tempo, 4),
+        voice.f0,
         voice.noise_scale,
         voice.noise_w,
         REFERENCE_TEXT,
@@ -403,7 +438,8 @@ def _store_level(key: str, gain: float) -> None:
 
 class ToneEngine:
     """Fake engine: a sine per word, ~55 ms per character, a one-character silent gap
-    between words; frequency follows the voice pitch, length the voice tempo."""
+    between words; frequency follows the voice's pitch (its median pitch, if it has
+    one), length its tempo."""
 
     name = "tone"
     BASE_HZ = 180.0
@@ -417,7 +453,7 @@ class ToneEngine:
         return voice.sample_rate
 
     def frequency(self, voice: Voice) -> float:
-        return self.BASE_HZ * 2 ** (voice.pitch / 12)
+        return voice.f0 if voice.f0 is not None else self.BASE_HZ * 2 ** (voice.pitch / 12)
 
     def synthesize(self, text: str, voice: Voice) -> np.ndarray:
         words = text.split()

@@ -121,6 +121,7 @@ class RenderOptions:
     # Audio cache cap in MB (0: none); None: $AUDIOBOOK_CACHE_MAX_MB, else the default.
     cache_max_mb: float | None = None
     scheduler: str | None = None  # issue 9: a Dask scheduler (cluster.py); None: local pool
+    speed: float = 1.0  # every voice reads this much faster (times the sidecar's own)
 
 
 @dataclass
@@ -446,7 +447,7 @@ def _render_story(
     script = script or analyze(path, read_front_matter=options.read_front_matter)
     with sidecar_lock(path):  # another run's save must not be lost between load and save
         sidecar = load_sidecar(path)
-        casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar)
+        casting = cast_voices(script, discover_voices(options.voice_dirs), sidecar, options.speed)
         if options.save_sidecar:
             try:
                 save_sidecar(sidecar)

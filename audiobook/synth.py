@@ -105,6 +105,7 @@ def _key(
         "speaker": v.speaker_id,
         "pitch": round(v.pitch, 4),
         "tempo": round(v.tempo, 4),
+        "f0": v.f0,
         "noise_scale": v.noise_scale,
         "noise_w": v.noise_w,
         "rate": v.sample_rate,

@@ -58,6 +58,8 @@ def voice_json(v: Voice) -> dict[str, Any]:
         "source": v.source,
         "pitch": v.pitch,
         "tempo": v.tempo,
+        "f0": v.f0,  # Hz, the median pitch of a made voice; None: the model's own
+        "formant_ratio": round(v.formant_ratio, 3),
         "noise_scale": v.noise_scale,
         "noise_w": v.noise_w,
         "speaker_id": v.speaker_id,

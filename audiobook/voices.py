@@ -1,18 +1,26 @@
-"""Which voices exist: the bundled joe voice, its pitch/tempo variants, and Piper models
+"""Which voices exist: the bundled joe voice, the voices made from it, and Piper models
 the user dropped into ``./voices/``, the user data dir or extra folders.
 
 Only reads ``.onnx.json`` files (and an optional ``voices.toml`` of user settings):
 importing this never loads piper or onnxruntime, and a corrupt ``.onnx`` is only
 noticed when the engine loads it (it raises ``VoiceError``).
 
-Single-speaker models get the same recipe variants as joe, so one installed voice goes
-far; multi-speaker models already bring many voices and get none.
+A made voice moves two things a listener uses to tell speakers apart, separately: the
+vocal tract (formants, by synthesising slower and resampling back, which also raises
+the pitch) and the pitch itself (Praat's PSOLA, which keeps the formants). Women's
+formants are ~15-20% above men's and their pitch about an octave higher; moving both
+together, as resampling alone does, gives the sped-up-tape sound instead of a woman.
+
+Single-speaker male (or unknown) models get the same recipes as joe, so one installed
+voice goes far; female models and multi-speaker models get none (the recipes start
+from a man's voice; many speakers are better than any made voice).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +37,7 @@ from audiobook.schema import Reader
 log = logging.getLogger(__name__)
 
 DEFAULT_VOICE: str = "joe"
+TYPICAL_MODEL_F0 = 90.0  # Hz, see Voice.semitones
 
 
 @dataclass(frozen=True)
@@ -39,8 +48,11 @@ class Voice:
     model: Path  # .onnx
     config: Path  # .onnx.json
     speaker_id: int | None = None
-    pitch: float = 0.0  # semitones, applied without changing duration
-    tempo: float = 1.0  # speaking-rate multiplier (>1 faster)
+    # Semitones by resampling, without changing duration: moves the pitch and the
+    # formants together (the formant ratio is 2 ** (pitch / 12)).
+    pitch: float = 0.0
+    tempo: float = 1.0  # speaking-rate multiplier (>1 faster): Piper's length scale
+    f0: float | None = None  # Hz: each line's median pitch moved here, formants kept
     noise_scale: float | None = None
     noise_w: float | None = None
     gender: Gender = "unknown"
@@ -53,90 +65,114 @@ class Voice:
     # measures it on first use (voices we have not measured offline).
     gain_db: float | None = None
 
+    @property
+    def formant_ratio(self) -> float:
+        """How far the vocal tract is scaled from the model's (1.0: the model's own)."""
+        return float(2 ** (self.pitch / 12))
+
+    @property
+    def semitones(self) -> float:
+        """About how far this voice's pitch sits above its model's (a moved median is
+        compared with a man's typical ~90 Hz: joe reads at ~89 Hz)."""
+        if self.f0 is None:
+            return self.pitch
+        return 12 * math.log2(self.f0 / TYPICAL_MODEL_F0)
+
+    @property
+    def made(self) -> bool:
+        """Made from a model by processing (a stand-in), rather than the model as trained."""
+        return self.pitch != 0 or self.f0 is not None or self.tempo != 1 or (
+            self.noise_scale is not None or self.noise_w is not None
+        )
+
 
 @dataclass(frozen=True)
 class VariantRecipe:
-    """How to derive a distinct-sounding voice from one model."""
+    """How to make another speaker from one male model (see the module docstring)."""
 
     suffix: str
-    pitch: float
+    gender: Gender
+    formant: float  # vocal-tract ratio; by resampling, so also the pitch before PSOLA
+    f0: float | None  # Hz, the median pitch; None: as the resampling leaves it
     tempo: float = 1.0
-    noise_scale: float | None = None
-    noise_w: float | None = None
     description: str = ""
 
+    @property
+    def pitch(self) -> float:
+        return round(12 * math.log2(self.formant), 3)
 
-# Neighbouring pitches are 1.5 semitones apart: Piper's prosody moves a sentence's
-# median pitch by up to ~0.4 st from run to run, so this keeps neighbours >= 1 st apart
-# as heard (benchmarks/voices_pitch.py measures it); tempo and noise settings separate
-# them further. Kept within -4.5..+9 st: beyond that the formant shift that comes with
-# resampling makes speech sound processed.
+
+# Chosen by measurement (benchmarks/voices_quality.py on 22 sentences): every one
+# keeps DNSMOS OVRL within 0.30 of plain joe and the recogniser's word error rate
+# within 5 points; women at a median pitch of 175-240 Hz with formants 10-22% above
+# joe's, men 75-140 Hz at 0.90-1.05. Neighbours of one gender differ by >= 1.5
+# semitones of pitch or >= 5% of formants. Lowering is what hurts most: a vocal tract
+# more than ~7% longer than joe's, or a pitch far below his, muffles the words.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
-    VariantRecipe("deep", -4.5, 0.94, description="deep, unhurried"),
-    VariantRecipe("low", -3.0, description="lower"),
-    VariantRecipe("slow", -1.5, 0.88, noise_w=0.6, description="slightly lower, measured"),
-    VariantRecipe("brisk", 1.5, 1.08, description="slightly higher, quicker"),
-    VariantRecipe("bright", 3.0, 1.03, description="higher, bright"),
-    VariantRecipe("soft", 4.5, 0.95, noise_scale=0.45, description="higher, soft and even"),
-    VariantRecipe("high", 6.0, description="high"),
-    VariantRecipe("light", 7.5, 1.04, description="very high, light"),
-    VariantRecipe("airy", 9.0, 0.97, description="highest, airy"),
+    VariantRecipe("deep", "male", 0.93, 78.0, 0.96, "deep, unhurried"),
+    VariantRecipe("older", "male", 0.96, 100.0, 0.94, "older, measured"),
+    VariantRecipe("young", "male", 1.05, 125.0, 1.04, "younger, lighter"),
+    VariantRecipe("alto", "female", 1.10, 185.0, description="alto"),
+    VariantRecipe("warm", "female", 1.16, 185.0, 0.97, description="low and warm"),
+    VariantRecipe("bright", "female", 1.13, 210.0, 1.03, description="mezzo, bright"),
+    VariantRecipe("clear", "female", 1.21, 205.0, description="clear"),
+    VariantRecipe("high", "female", 1.19, 235.0, description="high"),
 )
 
-# Gain (dB) that brings joe and each of its variants to engine.VOICE_LUFS (4 dB below
-# joe's natural level) on the engine's reference text: measured offline with
-# `benchmarks/voices_pitch.py --calibrate --runs 6` (sd of one run ~0.1 LU). Higher
-# variants read louder because resampling moves their formants into the ear's most
-# sensitive band, hence the trend with pitch.
+# Gain (dB) that brings joe and each voice made from it to engine.VOICE_LUFS (4 dB
+# below joe's natural level) on the engine's reference text: measured offline with
+# `benchmarks/voices_quality.py --calibrate` (sd of one run ~0.1 LU).
 BUNDLED_GAIN_DB: dict[str, float] = {
     "": -4.0,
-    "deep": -3.6,
-    "low": -3.7,
-    "slow": -3.9,
-    "brisk": -4.0,
-    "bright": -4.2,
-    "soft": -4.5,
-    "high": -4.6,
-    "light": -5.0,
-    "airy": -5.3,
+    "deep": -4.0,
+    "older": -4.0,
+    "young": -4.0,
+    "alto": -4.0,
+    "warm": -4.0,
+    "bright": -4.0,
+    "clear": -4.0,
+    "high": -4.0,
 }
 
-# A shift this large moves a voice across the usual male/female speaking ranges.
-_CROSS_GENDER_SEMITONES = 4.0
+# Voices earlier versions made, and the nearest voice now: a sidecar that names one
+# keeps working (with a note) instead of failing the render.
+RETIRED_VOICES: dict[str, str] = {
+    "low": "deep",
+    "slow": "older",
+    "brisk": "young",
+    "soft": "warm",
+    "light": "high",
+    "airy": "high",
+}
+
+_LANGUAGE_NAMES = {"en_US": "US English", "en_GB": "British English"}
 
 
-def _variant_gender(base: Gender, pitch: float) -> Gender:
-    """Gender hint for casting when one model must play everyone: high variants of
-    a male model read as female, low variants of a female model as male."""
-    if base == "male":
-        return "female" if pitch >= _CROSS_GENDER_SEMITONES else "male"
-    if base == "female":
-        return "male" if pitch <= -_CROSS_GENDER_SEMITONES else "female"
-    if pitch >= _CROSS_GENDER_SEMITONES:
-        return "female"
-    return "male" if pitch <= -2.0 else "unknown"
+def _describe(base: Voice, gender: Gender, what: str) -> str:
+    """"US English female, made from joe: alto" — what a listener will hear."""
+    language = _LANGUAGE_NAMES.get(base.language, base.language)
+    return f"{language} {gender}, made from {base.name}: {what}"
 
 
 def variants_of(base: Voice) -> list[Voice]:
-    """The recipe variants of ``base`` (not including ``base`` itself); their level is
-    measured by the engine on first use (``gain_db=None``)."""
-    out = []
-    for r in VARIANT_RECIPES:
-        desc = f"{base.description or base.name}, {r.description}".strip(", ")
-        out.append(
-            replace(
-                base,
-                name=f"{base.name}-{r.suffix}",
-                pitch=base.pitch + r.pitch,
-                tempo=base.tempo * r.tempo,
-                noise_scale=r.noise_scale if r.noise_scale is not None else base.noise_scale,
-                noise_w=r.noise_w if r.noise_w is not None else base.noise_w,
-                gender=_variant_gender(base.gender, r.pitch),
-                description=desc,
-                gain_db=None,
-            )
+    """The voices made from ``base`` (not including ``base`` itself); their level is
+    measured by the engine on first use (``gain_db=None``). None for a female model:
+    the recipes start from a man's voice."""
+    if base.gender == "female":
+        return []
+    return [
+        replace(
+            base,
+            name=f"{base.name}-{r.suffix}",
+            pitch=base.pitch + r.pitch,
+            f0=r.f0,
+            tempo=base.tempo * r.tempo,
+            gender=r.gender,
+            description=_describe(base, r.gender, r.description),
+            gain_db=None,
         )
-    return out
+        for r in VARIANT_RECIPES
+    ]
 
 
 def _norm_gender(value: object) -> Gender:
@@ -285,7 +321,7 @@ def bundled_voices() -> list[Voice]:
         quality=str(cfg["audio"].get("quality", "medium")),
         sample_rate=int(cfg["audio"]["sample_rate"]),
         source="bundled",
-        description="joe: US English male (bundled)",
+        description="US English male: joe, the bundled Piper voice",
         gain_db=BUNDLED_GAIN_DB[""],
     )
     variants = [
@@ -387,13 +423,21 @@ def discover_voices(extra_dirs: Sequence[Path] = ()) -> list[Voice]:
 
 
 def find_voice(name: str, voices: Sequence[Voice]) -> Voice:
-    """The voice called ``name`` (exact, then case-insensitive), else ``VoiceError``."""
+    """The voice called ``name`` (exact, then case-insensitive; a retired made voice
+    stands for its successor), else ``VoiceError``."""
     for v in voices:
         if v.name == name:
             return v
     folded = [v for v in voices if v.name.casefold() == name.casefold()]
     if len(folded) == 1:
         return folded[0]
+    base, _, suffix = name.rpartition("-")
+    successor = RETIRED_VOICES.get(suffix.casefold())
+    if base and successor:
+        for v in voices:
+            if v.name.casefold() == f"{base}-{successor}".casefold():
+                log.warning("voice %s is no longer made; %s speaks instead", name, v.name)
+                return v
     names = [v.name for v in voices]
     shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
     raise VoiceError(f"unknown voice '{name}' (known: {shown or 'none'})")
