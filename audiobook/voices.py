@@ -109,14 +109,14 @@ class VariantRecipe:
 # semitones of pitch or >= 5% of formants. Lowering is what hurts most: a vocal tract
 # more than ~7% longer than joe's, or a pitch far below his, muffles the words.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
-    VariantRecipe("deep", "male", 0.93, 78.0, 0.96, "deep, unhurried"),
-    VariantRecipe("older", "male", 0.96, 100.0, 0.94, "older, measured"),
-    VariantRecipe("young", "male", 1.05, 125.0, 1.04, "younger, lighter"),
-    VariantRecipe("alto", "female", 1.10, 185.0, description="alto"),
-    VariantRecipe("warm", "female", 1.16, 185.0, 0.97, description="low and warm"),
-    VariantRecipe("bright", "female", 1.13, 210.0, 1.03, description="mezzo, bright"),
+    VariantRecipe("deep", "male", 0.95, 80.0, 0.97, "deep, unhurried"),
+    VariantRecipe("older", "male", 0.97, 100.0, 0.95, "older, measured"),
+    VariantRecipe("young", "male", 1.04, 122.0, 1.04, "younger, lighter"),
+    VariantRecipe("alto", "female", 1.10, 180.0, description="alto"),
+    VariantRecipe("warm", "female", 1.16, 182.0, 0.97, description="low and warm"),
+    VariantRecipe("bright", "female", 1.13, 205.0, 1.03, description="mezzo, bright"),
     VariantRecipe("clear", "female", 1.21, 205.0, description="clear"),
-    VariantRecipe("high", "female", 1.19, 235.0, description="high"),
+    VariantRecipe("high", "female", 1.19, 232.0, description="high"),
 )
 
 # Gain (dB) that brings joe and each voice made from it to engine.VOICE_LUFS (4 dB
