@@ -81,8 +81,11 @@ class Voice:
     @property
     def made(self) -> bool:
         """Made from a model by processing (a stand-in), rather than the model as trained."""
-        return self.pitch != 0 or self.f0 is not None or self.tempo != 1 or (
-            self.noise_scale is not None or self.noise_w is not None
+        return (
+            self.pitch != 0
+            or self.f0 is not None
+            or self.tempo != 1
+            or (self.noise_scale is not None or self.noise_w is not None)
         )
 
 
@@ -99,7 +102,7 @@ class VariantRecipe:
 
     @property
     def pitch(self) -> float:
-        return round(12 * math.log2(self.formant), 3)
+        return 12 * math.log2(self.formant)
 
 
 # Chosen by measurement (benchmarks/voices_quality.py on 22 sentences): every one
@@ -148,10 +151,14 @@ RETIRED_VOICES: dict[str, str] = {
 _LANGUAGE_NAMES = {"en_US": "US English", "en_GB": "British English"}
 
 
+def _who(language: str, gender: Gender) -> str:
+    """ "US English female", "de_DE voice": what a listener will hear, said plainly."""
+    return f"{_LANGUAGE_NAMES.get(language, language)} {'voice' if gender == 'unknown' else gender}"
+
+
 def _describe(base: Voice, gender: Gender, what: str) -> str:
-    """"US English female, made from joe: alto" — what a listener will hear."""
-    language = _LANGUAGE_NAMES.get(base.language, base.language)
-    return f"{language} {gender}, made from {base.name}: {what}"
+    """ "US English female, made from joe: alto"."""
+    return f"{_who(base.language, gender)}, made from {base.name}: {what}"
 
 
 def variants_of(base: Voice) -> list[Voice]:
@@ -275,7 +282,7 @@ def voices_from_model(
         quality=str(quality),
         sample_rate=int(cfg["audio"]["sample_rate"]),
         source=source,
-        description=f"{model.stem} ({source})",
+        description=f"{_who(str(language), gender)}: {model.stem} ({source})",
     )
     n = int(cfg.get("num_speakers", 1))
     if n <= 1:
@@ -297,7 +304,7 @@ def voices_from_model(
                 name=name,
                 speaker_id=sid,
                 gender=g,
-                description=f"{model.stem} speaker {speaker} ({source})",
+                description=f"{_who(base.language, g)}: {model.stem} speaker {speaker} ({source})",
             )
         )
     return out

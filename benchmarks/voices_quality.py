@@ -278,7 +278,8 @@ def checks(rows: list[Row]) -> list[tuple[str, bool]]:
         fit = [
             r
             for r in group
-            if f0s[0] <= r.f0 <= f0s[1] and ratios[0] - 1e-9 <= r.voice.formant_ratio <= ratios[1]
+            if f0s[0] <= r.f0 <= f0s[1]
+            and ratios[0] <= round(r.voice.formant_ratio, 3) <= ratios[1]
         ]
         out.append(
             (
