@@ -87,7 +87,7 @@ def test_recast_redoes_only_that_characters_lines_and_chapters(story: Path, tmp_
     text = side.read_text(encoding="utf-8")
     # The stationmaster speaks two lines, both in chapter 2.
     voice = next(ln for ln in text.splitlines() if ln.startswith('"the stationmaster"'))
-    side.write_text(text.replace(voice, '"the stationmaster" = "joe-brisk"'), encoding="utf-8")
+    side.write_text(text.replace(voice, '"the stationmaster" = "joe-young"'), encoding="utf-8")
     again, lines2, hits2 = render_story(story, options(tmp_path, jobs=2))
     assert lines2 - hits2 == 2
     after = stamps(book.folder)

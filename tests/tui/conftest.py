@@ -91,8 +91,8 @@ def pinned(story: Path) -> Path:
             voices={
                 "Marguerite Hale": "joe-bright",
                 "Tobias Hale": "joe-deep",
-                "Agnes Corliss": "joe-soft",
-                "Ned Corliss": "joe-low",
+                "Agnes Corliss": "joe-warm",
+                "Ned Corliss": "joe-older",
             },
             roster=[
                 Character("Marguerite Hale", ["Marguerite"], "female", narrator=True),

@@ -48,19 +48,19 @@ async def test_change_voice_with_type_to_filter(
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         await select(pilot, "Ned Corliss")
-        await pilot.press("v", *"airy", "enter")
+        await pilot.press("v", *"high", "enter")
         await ready(pilot)
-        assert cell(app, "Ned Corliss", "voice") == "joe-airy"
-        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-airy"
+        assert cell(app, "Ned Corliss", "voice") == "joe-high"
+        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-high"
         # The narration row changes the narrator voice.
         await select(pilot, NARRATION)
-        await pilot.press("v", *"slow", "enter")
+        await pilot.press("v", *"older", "enter")
         await ready(pilot)
-        assert load_sidecar(pinned).narrator_voice == "joe-slow"
+        assert load_sidecar(pinned).narrator_voice == "joe-older"
         # Esc leaves everything as it was.
         await pilot.press("v", *"bri", "escape")
         await ready(pilot)
-        assert load_sidecar(pinned).narrator_voice == "joe-slow"
+        assert load_sidecar(pinned).narrator_voice == "joe-older"
 
 
 async def test_preview_writes_a_wav_of_the_characters_line(
@@ -72,7 +72,7 @@ async def test_preview_writes_a_wav_of_the_characters_line(
         await select(pilot, "Agnes Corliss")
         await pilot.press("l")
         await ready(pilot)
-        wavs = list((tmp_path / "cache" / "previews").glob("joe-soft-*.wav"))
+        wavs = list((tmp_path / "cache" / "previews").glob("joe-warm-*.wav"))
         assert len(wavs) == 1
         with wave.open(str(wavs[0])) as w:
             assert w.getnframes() > w.getframerate() // 2  # a real line, not a blip

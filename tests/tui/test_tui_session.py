@@ -52,11 +52,11 @@ def test_merge_keeps_aliases_and_split_undoes_it(pinned: Path) -> None:
 
 def test_set_gender_recasts_only_a_voice_that_no_longer_fits(pinned: Path) -> None:
     s = Session(pinned)
-    s.set_gender("Ned Corliss", "female")  # joe-low is male
+    s.set_gender("Ned Corliss", "female")  # joe-older is male
     assert s.script.character("Ned Corliss").gender == "female"  # type: ignore[union-attr]
     assert s.casting.voices["Ned Corliss"].gender in ("female", "unknown")
-    s.set_gender("Agnes Corliss", "unknown")  # joe-soft still fits "unknown"
-    assert load_sidecar(pinned).voices["Agnes Corliss"] == "joe-soft"
+    s.set_gender("Agnes Corliss", "unknown")  # joe-warm still fits "unknown"
+    assert load_sidecar(pinned).voices["Agnes Corliss"] == "joe-warm"
 
 
 def test_reassign_is_a_fix_that_wins_and_a_new_name_joins_the_cast(pinned: Path) -> None:
