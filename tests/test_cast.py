@@ -231,3 +231,16 @@ def test_example_story_cast_is_distinct_from_narrator_and_partners() -> None:
         assert casting.voices[a].name != casting.voices[b].name, (a, b)
     voiced = {casting.voices[n].name for n in speakers - first_person}
     assert len(voiced) == len(speakers - first_person)  # ten voices: nobody shares
+
+
+def test_speeds_multiply_each_voices_tempo_and_keep_its_name() -> None:
+    lib = bundled_voices()
+    chars = [Character("Ann", gender="female", lines=5), Character("Bob", gender="male", lines=4)]
+    sidecar = Sidecar(path=Path("s.toml"), speeds={"Ann": 1.2}, narrator_speed=0.9)
+    casting = cast_voices(_script(chars), lib, sidecar, speed=1.25)
+    by_name = {v.name: v for v in lib}
+    ann, bob = casting.voices["Ann"], casting.voices["Bob"]
+    assert ann.tempo == pytest.approx(by_name[ann.name].tempo * 1.25 * 1.2)
+    assert bob.tempo == pytest.approx(by_name[bob.name].tempo * 1.25)
+    assert casting.narrator.tempo == pytest.approx(1.25 * 0.9)
+    assert sidecar.voices == {"Ann": ann.name, "Bob": bob.name}  # names, not speeds
