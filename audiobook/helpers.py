@@ -18,9 +18,10 @@ from multiprocessing.context import BaseContext
 # engine and the export path. (No scipy: ~1.4 s to import, so assemble does its
 # filters in numpy.)
 PRELOAD = ["audiobook.synth", "audiobook.export", "onnxruntime", "piper.voice", "mutagen.id3"]
-# Imported last, for the piper engine only: loads the bundled voice's model, which
-# the workers then share (copy-on-write) instead of each loading it.
-WARM = "audiobook.warm"
+# Imported last, for the piper engine only: Praat (~0.4 s to import; the voices made
+# from joe move their pitch with it), then the bundled voice's model, which the
+# workers then share (copy-on-write) instead of each loading it.
+WARM = ["parselmouth", "audiobook.warm"]
 
 
 def stderr_fd() -> int:
@@ -57,7 +58,7 @@ def context(engine: str = "piper") -> BaseContext:
     server preloads when this call is the one that starts it."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        preload = PRELOAD + ([WARM] if engine == "piper" else [])
+        preload = PRELOAD + (WARM if engine == "piper" else [])
         ctx.set_forkserver_preload(preload)  # no effect once the server runs
         return ctx
     return multiprocessing.get_context("spawn")
