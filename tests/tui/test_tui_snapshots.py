@@ -63,7 +63,7 @@ def test_render_screen(pinned: Path, snap_compare: Any, size: tuple[int, int]) -
 
 
 def test_voice_picker(pinned: Path, snap_compare: Any) -> None:
-    run = before("v", *"soft", row="Agnes Corliss")
+    run = before("v", *"warm", row="Agnes Corliss")
     assert snap_compare(app_for(pinned), terminal_size=(80, 24), run_before=run)
 
 
