@@ -187,6 +187,7 @@ def main() -> None:
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.option(
     "--speed",
+    "reading_speed",
     type=click.FloatRange(0.8, 1.5),
     default=1.0,
     show_default=True,
@@ -209,7 +210,7 @@ def make(
     series_part: str | None,
     scheduler: str | None,
     debug: bool,
-    speed: float,
+    reading_speed: float,
 ) -> None:
     """Render STORIES (files or folders, searched recursively) into tagged chapter MP3s
     (or one M4B per book), with cover, description and synced subtitles."""
@@ -260,7 +261,7 @@ def make(
         series=series,
         series_part=series_part,
         scheduler=scheduler,
-        speed=speed,
+        speed=reading_speed,
     )
     bar = StderrBar()
 
