@@ -109,11 +109,12 @@ class VariantRecipe:
 # keeps DNSMOS OVRL within 0.30 of plain joe and the recogniser's word error rate
 # within 5 points; women at a median pitch of 175-240 Hz with formants 10-22% above
 # joe's, men 75-140 Hz at 0.90-1.05. Neighbours of one gender differ by >= 1.5
-# semitones of pitch or >= 5% of formants. Lowering is what hurts most: a vocal tract
-# more than ~7% longer than joe's, or a pitch far below his, muffles the words.
+# semitones of pitch or >= 5% of formants. Lengthening joe's vocal tract is what
+# hurts: formants at 0.95 and 0.97 of his raised the word error rate by 10 and 7
+# points (0.98: 5), so the deeper men keep his formants and only lower the pitch.
 VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
-    VariantRecipe("deep", "male", 0.95, 80.0, 0.97, "deep, unhurried"),
-    VariantRecipe("older", "male", 0.97, 100.0, 0.95, "older, measured"),
+    VariantRecipe("deep", "male", 1.00, 78.0, 0.97, "deeper pitch, unhurried"),
+    VariantRecipe("older", "male", 1.00, 104.0, 0.95, "older, slower"),
     VariantRecipe("young", "male", 1.04, 122.0, 1.04, "younger, lighter"),
     VariantRecipe("alto", "female", 1.10, 180.0, description="alto"),
     VariantRecipe("warm", "female", 1.16, 182.0, 0.97, description="low and warm"),
@@ -123,18 +124,20 @@ VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
 )
 
 # Gain (dB) that brings joe and each voice made from it to engine.VOICE_LUFS (4 dB
-# below joe's natural level) on the engine's reference text: measured offline with
-# `benchmarks/voices_quality.py --calibrate` (sd of one run ~0.1 LU).
+# below joe's natural level): -4 less each voice's loudness against joe's on the 22
+# sentences of `benchmarks/voices_quality.py` (its LU column; `--calibrate` measures
+# the same on the engine's reference text instead). Women read louder: their
+# resonances sit where the ear is most sensitive.
 BUNDLED_GAIN_DB: dict[str, float] = {
     "": -4.0,
-    "deep": -4.0,
-    "older": -4.0,
-    "young": -4.0,
-    "alto": -4.0,
-    "warm": -4.0,
-    "bright": -4.0,
-    "clear": -4.0,
-    "high": -4.0,
+    "deep": -2.8,
+    "older": -3.7,
+    "young": -3.8,
+    "alto": -4.7,
+    "warm": -4.8,
+    "bright": -4.7,
+    "clear": -5.0,
+    "high": -5.2,
 }
 
 # Voices earlier versions made, and the nearest voice now: a sidecar that names one
