@@ -120,7 +120,6 @@ VARIANT_RECIPES: tuple[VariantRecipe, ...] = (
     VariantRecipe("warm", "female", 1.16, 182.0, 0.97, description="low and warm"),
     VariantRecipe("bright", "female", 1.13, 205.0, 1.03, description="mezzo, bright"),
     VariantRecipe("clear", "female", 1.21, 205.0, description="clear"),
-    VariantRecipe("high", "female", 1.19, 232.0, description="high"),
 )
 
 # Gain (dB) that brings joe and each voice made from it to engine.VOICE_LUFS (4 dB
@@ -137,7 +136,6 @@ BUNDLED_GAIN_DB: dict[str, float] = {
     "warm": -4.8,
     "bright": -4.7,
     "clear": -5.0,
-    "high": -5.2,
 }
 
 # Voices earlier versions made, and the nearest voice now: a sidecar that names one
@@ -147,8 +145,9 @@ RETIRED_VOICES: dict[str, str] = {
     "slow": "older",
     "brisk": "young",
     "soft": "warm",
-    "light": "high",
-    "airy": "high",
+    "high": "clear",  # 1.19 formants at 232 Hz: 5.2 WER points over joe in one run
+    "light": "clear",
+    "airy": "clear",
 }
 
 _LANGUAGE_NAMES = {"en_US": "US English", "en_GB": "British English"}

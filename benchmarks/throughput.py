@@ -40,7 +40,7 @@ STORY = ROOT / "tests" / "fixtures" / "stories" / "two-parts.txt"
 # The installed command next to this Python (what a user runs), else the module.
 _SCRIPT = Path(sys.executable).with_name("audiobook")
 AUDIOBOOK = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "audiobook.cli"]
-SPARE_VOICES = ["joe-young", "joe-warm", "joe-deep", "joe-older", "joe-bright", "joe-high"]
+SPARE_VOICES = ["joe-young", "joe-warm", "joe-deep", "joe-older", "joe-bright", "joe-clear"]
 
 
 def load() -> str:

@@ -153,7 +153,7 @@ def test_scene_mates_share_last() -> None:
 
 def test_with_only_joe_women_get_the_women_made_from_him() -> None:
     lib = bundled_voices()
-    chars = [Character(f"W{i}", gender="female", lines=20 - i) for i in range(5)]
+    chars = [Character(f"W{i}", gender="female", lines=20 - i) for i in range(4)]
     chars += [Character(f"M{i}", gender="male", lines=17 - 2 * i) for i in range(3)]
     by_name = {v.name: v for v in lib}
     got = _cast(_script(chars), lib)

@@ -207,13 +207,13 @@ def test_joe_runs_on_a_prepared_copy_of_its_model(piper: PiperEngine) -> None:
 @pytest.mark.voice
 def test_joe_variants_differ_in_pitch_not_length(piper: PiperEngine) -> None:
     voices = bundled_voices()
-    v_high, v_deep = find_voice("joe-high", voices), find_voice("joe-deep", voices)
+    v_high, v_deep = find_voice("joe-clear", voices), find_voice("joe-deep", voices)
     high, deep = piper.synthesize(SENTENCE, v_high), piper.synthesize(SENTENCE, v_deep)
     # the pitch shift must not change the length (beyond the variants' own tempo)
     assert len(high) * v_high.tempo == pytest.approx(len(deep) * v_deep.tempo, rel=0.15)
     f_high, f_deep = yin_median_f0(high, 22050), yin_median_f0(deep, 22050)
-    # 8 semitones apart = x1.59; Piper's own prosody varies from run to run
-    assert f_high / f_deep > 1.25
+    # 205 Hz against 78 Hz (x2.6); Piper's own prosody varies from run to run
+    assert f_high / f_deep > 2.0
 
 
 @pytest.mark.voice
@@ -232,14 +232,14 @@ def test_joe_variants_are_as_loud_as_the_narrator(piper: PiperEngine) -> None:
     on a sentence other than the reference text the gains were measured on."""
     voices = bundled_voices()
     levels = {}
-    for name in ("joe", "joe-deep", "joe-high"):  # the extremes of the range
+    for name in ("joe", "joe-deep", "joe-clear"):  # the extremes of the range
         pcm = piper.synthesize(SENTENCE, find_voice(name, voices))
         assert np.abs(pcm.astype(np.int32)).max() < PEAK_LIMIT * 32767  # never limited
         levels[name] = loudness(pcm / 32768, 22050)
     reference = loudness(piper.synthesize(REFERENCE_TEXT, voices[0]) / 32768, 22050)
     assert reference == pytest.approx(VOICE_LUFS, abs=0.6)  # the calibration holds
     assert levels["joe-deep"] == pytest.approx(levels["joe"], abs=1.0)
-    assert levels["joe-high"] == pytest.approx(levels["joe"], abs=1.0)
+    assert levels["joe-clear"] == pytest.approx(levels["joe"], abs=1.0)
 
 
 def test_loudness_of_silence_and_short_audio_is_minus_infinity() -> None:

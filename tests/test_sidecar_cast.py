@@ -18,7 +18,7 @@ def test_roundtrip_keeps_unknown_keys(tmp_path: Path) -> None:
         path=sidecar_path(story),
         title="T",
         narrator_voice="joe",
-        voices={"Ann": "joe-high"},
+        voices={"Ann": "joe-clear"},
         roster=[Character("Ann Lee", ["Ann"], "female")],
         fixes=[SpeakerFix(3, 9, "Ann Lee", "hello")],
         extra={"mine": {"k": 1}},
@@ -26,7 +26,7 @@ def test_roundtrip_keeps_unknown_keys(tmp_path: Path) -> None:
     save_sidecar(sc)
     back = load_sidecar(story)
     assert back.title == "T" and back.narrator_voice == "joe"
-    assert back.voices == {"Ann": "joe-high"}
+    assert back.voices == {"Ann": "joe-clear"}
     assert back.roster is not None and back.roster[0].aliases == ["Ann"]
     assert back.fixes == [SpeakerFix(3, 9, "Ann Lee", "hello")]
     assert back.extra == {"mine": {"k": 1}}

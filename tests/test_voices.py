@@ -98,7 +98,7 @@ def test_retired_voices_still_resolve_to_their_successor(caplog: pytest.LogCaptu
     voices = bundled_voices()
     with caplog.at_level(logging.WARNING, logger="audiobook.voices"):
         airy = find_voice("joe-airy", voices)
-    assert airy.name == "joe-high" and "joe-airy is no longer made" in caplog.text
+    assert airy.name == "joe-clear" and "joe-airy is no longer made" in caplog.text
     assert find_voice("JOE-LOW", voices).name == "joe-deep"
     with pytest.raises(VoiceError, match="unknown voice 'joe-nobody'"):
         find_voice("joe-nobody", voices)
@@ -130,7 +130,7 @@ def test_discovers_models_in_voices_user_and_extra_dirs(isolated: Path) -> None:
     assert voices["en_US-user-low"].source == "user"
     assert voices["de_DE-thing-high"].language == "de_DE"
     assert voices["de_DE-thing-high"].source == str(isolated / "extra")
-    assert "joe" in voices and "joe-high" in voices
+    assert "joe" in voices and "joe-clear" in voices
 
 
 def test_bad_models_are_skipped_with_warning(
@@ -176,7 +176,7 @@ def test_multi_speaker_without_map_uses_numbers(isolated: Path) -> None:
 
 def test_find_voice() -> None:
     voices = bundled_voices()
-    assert find_voice("joe-high", voices).pitch > 0
+    assert find_voice("joe-clear", voices).pitch > 0
     assert find_voice("JOE-Deep", voices).name == "joe-deep"
     with pytest.raises(VoiceError) as info:
         find_voice("nobody", voices)
@@ -382,7 +382,7 @@ def test_made_voices_of_a_tiny_voice_sing_at_their_median_pitch(isolated: Path) 
     engine = PiperEngine()
     base = engine.synthesize("A line to say.", voices["solo"])
     assert dominant_hz(base, 22050) == pytest.approx(22050 / 128, rel=0.02)
-    for name in ("solo-high", "solo-alto"):
+    for name in ("solo-clear", "solo-alto"):
         made = engine.synthesize("A line to say.", voices[name])
         assert _median_f0(made, 22050) == pytest.approx(voices[name].f0, rel=0.03), name
 
@@ -414,7 +414,7 @@ def test_voices_json_lists_at_least_eight_voices(isolated: Path) -> None:
     listed = json.loads(out)
     names = [v["name"] for v in listed]
     assert len(names) == len(set(names)) >= 8
-    assert names[0] == "joe" and {"joe-deep", "joe-high", "joe-alto"} <= set(names)
+    assert names[0] == "joe" and {"joe-deep", "joe-clear", "joe-alto"} <= set(names)
     joe = listed[0]
     assert joe["gender"] == "male" and joe["sample_rate"] == 22050 and joe["source"] == "bundled"
     alto = listed[names.index("joe-alto")]
@@ -475,7 +475,7 @@ def test_install_copies_a_voice_into_the_user_library(isolated: Path) -> None:
     listed = {v["name"]: v for v in json.loads(run("voices", "--json")[1])}
     assert listed["en_GB-tiny-x_low"]["source"] == "user"
     assert listed["en_GB-tiny-x_low"]["language"] == "en_GB"
-    assert "en_GB-tiny-x_low-high" in listed
+    assert "en_GB-tiny-x_low-clear" in listed
     # the same files again: nothing to do; different ones under the name: refused
     code, text, _ = run("voices", "install", str(model.with_name(model.name + ".json")))
     assert code == 0 and "already installed" in text

@@ -48,10 +48,10 @@ async def test_change_voice_with_type_to_filter(
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
         await select(pilot, "Ned Corliss")
-        await pilot.press("v", *"high", "enter")
+        await pilot.press("v", *"clear", "enter")
         await ready(pilot)
-        assert cell(app, "Ned Corliss", "voice") == "joe-high"
-        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-high"
+        assert cell(app, "Ned Corliss", "voice") == "joe-clear"
+        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-clear"
         # The narration row changes the narrator voice.
         await select(pilot, NARRATION)
         await pilot.press("v", *"older", "enter")
