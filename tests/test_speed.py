@@ -77,7 +77,7 @@ def test_bad_speed_in_the_sidecar_is_one_clear_error(tmp_path: Path, value: str)
     story = tmp_path / "s.txt"
     story.write_text("Hello.\n", encoding="utf-8")
     sidecar_path(story).write_text(f'[cast.speed]\n"Pell" = {value}\n', encoding="utf-8")
-    with pytest.raises(CastError, match=r"speed of Pell must be a number from 0\.5 to 2\.0"):
+    with pytest.raises(CastError, match=r"cast\.speed\.Pell: expected a number from 0\.5 to 2"):
         load_sidecar(story)
 
 
