@@ -186,12 +186,12 @@ async def test_a_gender_change_recasts_unless_the_voice_was_chosen(
         assert app.session.casting.voices["Tobias Hale"].gender == "female"
         assert load_sidecar(pinned).voices["Tobias Hale"] != "joe-deep"
         cast.select("Ned Corliss")
-        await pilot.press("v", *"joe-low", "enter")  # chosen by hand...
+        await pilot.press("v", *"joe-young", "enter")  # chosen by hand...
         await ready(pilot)
         await pilot.press("g", *"female", "enter")  # ...so it stays
         await ready(pilot)
         assert app.session.character("Ned Corliss").gender == "female"
-        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-low"
+        assert load_sidecar(pinned).voices["Ned Corliss"] == "joe-young"
 
 
 async def test_the_gender_picker_takes_an_exact_match_first(
