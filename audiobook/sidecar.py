@@ -194,7 +194,7 @@ def _document(path: Path, data: dict[str, Any]) -> str:
 # (Every other table we write, like [cast.characters] or [lexicon], is ours entirely.)
 OWN_SUBKEYS: dict[str, frozenset[str]] = {
     "book": frozenset({"title", "author"}),
-    "cast": frozenset({"narrator", "characters"}),
+    "cast": frozenset({"narrator", "characters", "narrator_speed", "speed"}),
 }
 
 

@@ -31,6 +31,13 @@ NARRATION = "\0narration"  # row key of the narration voice (no character has th
 GENDERS: tuple[Gender, ...] = ("female", "male", "unknown")
 
 
+# Reading speeds offered (Piper's length scale: 1.25 reads a quarter faster).
+SPEED_CHOICES = [
+    (0.8, "slower"), (0.9, "a little slower"), (1.0, "the voice's own"),
+    (1.1, "a little faster"), (1.25, "faster"), (1.5, "much faster"),
+]  # fmt: skip
+
+
 class CastPane(Vertical):
     DEFAULT_CSS = """
     CastPane DataTable { height: 1fr; }
@@ -45,6 +52,7 @@ class CastPane(Vertical):
         Binding("m", "merge", "Merge"),
         Binding("a", "split", "Split alias"),
         Binding("d", "not_character", "Not a character"),
+        Binding("s", "speed", "Speed"),
     ]
 
     def __init__(self, engine: str, **kwargs: object) -> None:
@@ -147,9 +155,14 @@ class CastPane(Vertical):
             return
         v = s.casting.narrator if key == NARRATION else s.voice_of(key)
         who = "Narration (outside quotes, and unattributed lines)" if key == NARRATION else key
+        speed = s.speed_of(None if key == NARRATION else key)
         self.query_one("#cast-detail", Static).update(
             Text.assemble(
-                (who, "bold"), " is read by ", (v.name, "bold"), f" ({v.gender}): {v.description}"
+                (who, "bold"),
+                " is read by ",
+                (v.name, "bold"),
+                f" ({v.gender}): {v.description}",
+                f", at {speed:g}× speed" if speed != 1 else "",
             )
         )
 
@@ -179,6 +192,24 @@ class CastPane(Vertical):
                 )
 
         title = f"Voice for {'the narration' if who is None else who}"
+        self.app.push_screen(PickerScreen(title, choices, current=current), chosen)
+
+    def action_speed(self) -> None:
+        s, key = self.session, self.selected()
+        if s is None or key is None:
+            return
+        who = None if key == NARRATION else key
+        current = f"{s.speed_of(who):g}"
+        choices = [Choice(f"{x:g}", f"{x:g}× {note}") for x, note in SPEED_CHOICES]
+
+        def chosen(value: str | None) -> None:
+            if value:
+                label = "narration" if who is None else who
+                self.post_message(
+                    Decide(lambda s: s.set_speed(who, float(value)), f"{label}: speed {value}")
+                )
+
+        title = f"Speed for {'the narration' if who is None else who}"
         self.app.push_screen(PickerScreen(title, choices, current=current), chosen)
 
     def action_preview(self) -> None:

@@ -325,6 +325,26 @@ class Session:
 
         self._decide(change, reattribute=False)
 
+    def set_speed(self, speaker: str | None, speed: float) -> None:
+        """How fast a character (``speaker`` None: the narration) reads: Piper's length
+        scale, saved as ``[cast.speed]`` / ``narrator_speed``; 1.0 is the voice's own."""
+
+        def change() -> None:
+            kept = None if abs(speed - 1.0) < 1e-9 else speed
+            if speaker is None:
+                self.sidecar.narrator_speed = kept
+            elif kept is None:
+                self.sidecar.speeds.pop(speaker, None)
+            else:
+                self.sidecar.speeds[speaker] = kept
+
+        self._decide(change, reattribute=False)
+
+    def speed_of(self, speaker: str | None) -> float:
+        if speaker is None:
+            return self.sidecar.narrator_speed or 1.0
+        return self.sidecar.speeds.get(speaker, 1.0)
+
     def _set_hand_picked(self, name: str, picked: bool) -> None:
         names = [n for n in self.hand_picked() if n != name] + ([name] if picked else [])
         if names:

@@ -144,3 +144,29 @@ async def test_narration_row_has_no_name_to_edit(
         await ready(pilot)
         assert len(app.screen_stack) == 1  # no dialog opened
         assert pinned.with_name(pinned.name + ".audiobook.toml").read_text() == before
+
+
+async def test_speed_per_character_is_saved_and_recast(
+    pinned: Path, make_app: Callable[..., AudiobookApp], ready: Ready
+) -> None:
+    app = make_app(pinned)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await select(pilot, "Ned Corliss")
+        await pilot.press("s", *"1.25", "enter")
+        await ready(pilot)
+        assert load_sidecar(pinned).speeds == {"Ned Corliss": 1.25}
+        assert app.session is not None
+        # The voice the render uses reads faster (Piper's length scale), others don't.
+        cast = app.session.casting.voices["Ned Corliss"]
+        own = next(v for v in app.session.library if v.name == cast.name)
+        assert abs(cast.tempo - own.tempo * 1.25) < 1e-9
+        await select(pilot, NARRATION)
+        await pilot.press("s", *"0.9", "enter")
+        await ready(pilot)
+        assert load_sidecar(pinned).narrator_speed == 0.9
+        # Back to the voice's own speed: the entry goes.
+        await select(pilot, "Ned Corliss")
+        await pilot.press("s", *"own", "enter")
+        await ready(pilot)
+        assert load_sidecar(pinned).speeds == {}
