@@ -302,13 +302,14 @@ class Conversation(SceneModel):
         """`"Who are you?" he asked.` with no man named anywhere before: someone the
         story never names, who gets a voice of their own ("He", "She") before the
         conversation alternates with them."""
+        turn_of = {id(q): t for t in turns for q in t.quotes}
         for seg, g, barred in self.open_sex:
             if seg.speaker is not None or self._last_of_sex(seg.start, g, barred):
                 continue
             name = self._unnamed_label(seg.start, g)
             if name not in self.invented:
                 self.invented[name] = Character(name=name, gender=g)  # type: ignore[arg-type]
-            turn = next((t for t in turns if seg in t.quotes), None)
+            turn = turn_of.get(id(seg))
             if turn is not None:
                 turn.assign(name, "unnamed")
             else:
