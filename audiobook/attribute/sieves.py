@@ -16,6 +16,7 @@ from .tags import (
     _CONTINUING,
     _OPEN_DETERMINERS,
     _SENTENCE_BREAK,
+    Tag,
     _head_noun,
     clean_nominal,
     tag_after,
@@ -118,30 +119,9 @@ class Attributor(Conversation):
                 continue
             if seg.sieve == "user":
                 continue
-            nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
-            prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
-            tag = None
-            clause = ""  # the sentence the tag stands in
-            if nxt is not None and self._adjacent(seg, nxt):
-                # `"…," Name frowned` or `"…!" pouted Name`; after "!" a capital may
-                # start a new sentence (`"Stop!" Mary stared.`).
-                open_quote = bool(re.search(r"[,—–\-…]\W*$", seg.text)) or bool(
-                    re.search(r"[!?]\W*$", seg.text) and re.match(r"\s*[a-z]", nxt.text)
-                )
-                tag = tag_after(nxt.text, open_quote)
-                clause = _SENTENCE_BREAK.split(nxt.text.strip())[0]
-            if tag is None and prv is not None and self._adjacent(prv, seg):
-                tag = tag_before(prv.text)
-            if tag is None and i == 0 and turn.lead is not None:
-                # "...laid aside his book, and said,\n\n"I have often observed..."":
-                # older texts put the speech in a paragraph of its own.
-                lead = turn.lead.text
-                if re.search(r"[,:—–\-]\s*$", lead):
-                    tag = tag_before(lead)
-                    if not turn.beat_before:
-                        # "'Certainly,' he replied. … but he soon afterwards said,": the
-                        # paragraph before was a turn, and its speaker may go on.
-                        exclude = None
+            tag, clause, goes_on = self._find_tag(turn, i)
+            if goes_on:
+                exclude = None
             if tag is None:
                 self._self_named(seg)
                 continue
@@ -170,15 +150,9 @@ class Attributor(Conversation):
                 # "…," she added: whoever spoke last goes on, if the pronoun fits.
                 spoken = [q for q in segs[:i] if q.kind == "dialogue" and q.speaker]
                 prior = (spoken[-1].speaker, spoken[-1].end) if spoken else last
-                if (
-                    prior is not None
-                    and prior[0] is not None
-                    and seg.start - prior[1] < CONTINUE_REACH
-                    and self.index.gender(prior[0]) == g
-                    and prior[0] not in addressed
-                    and not self._someone_else(prior[0], g, prior[1], seg.start)
-                ):
-                    name, sieve = prior[0], "tag-pronoun"
+                who, end = prior if prior is not None else (None, 0)
+                if who is not None and self._goes_on(who, end, g, seg.start, addressed):
+                    name, sieve = who, "tag-pronoun"
                     first = False
             if sieve == "tag-epithet":  # "said the old lady": found like "she"
                 phrase = clean_nominal(tag.who)
@@ -197,23 +171,7 @@ class Attributor(Conversation):
             elif sieve == "tag-nominal" and (
                 tag.who.split()[0].lower() in _OPEN_DETERMINERS or re.match(r"\S+['’]s\s", tag.who)
             ):
-                # "said the stranger", "said her cousin": someone on stage we can't
-                # name. The conversation may still place the line, but "her cousin"
-                # is not whoever "her" is; a line nobody places stays unresolved.
-                self.open_tags.append(seg)
-                phrase = clean_nominal(tag.who)
-                head = _head_noun(phrase).lower() if phrase else ""
-                if head in GENDERED_NOUNS:  # "said the young lady": a woman
-                    turn.barred |= self._of_other_sex(GENDERED_NOUNS[head])
-                pos = _POSSESSIVE.match(tag.who)
-                if pos and (held := self.index.resolve(pos.group("owner"))) is not None:
-                    turn.barred.add(held)  # "Oliver's benefactress" is not Oliver
-                owner = tag.who.split()[0].lower()
-                if owner in ("his", "her"):
-                    g = "male" if owner == "his" else "female"
-                    possessor = self._pronoun(g, seg.start, None)
-                    if possessor is not None:
-                        turn.barred.add(possessor)
+                self._someone_on_stage(seg, tag, turn)
             elif sieve in ("tag-epithet", "tag-pronoun") and g is not None:
                 # "said the young lady", "she said" with nobody of that sex in sight:
                 # whoever the conversation gives it to, it is a woman, and not "I".
@@ -226,6 +184,68 @@ class Attributor(Conversation):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
                 seg.sieve = "tag-unresolved"
+
+    def _find_tag(self, turn: Turn, i: int) -> tuple[Tag | None, str, bool]:
+        """The tag of the turn's ``i``-th segment (a quote), the sentence it stands in,
+        and whether the one who spoke the turn before may be going on."""
+        segs, seg = turn.segs, turn.segs[i]
+        nxt = segs[i + 1] if i + 1 < len(segs) and segs[i + 1].kind == "narration" else None
+        prv = segs[i - 1] if i > 0 and segs[i - 1].kind == "narration" else None
+        clause = ""  # the sentence after the quote, where a tag after it stands
+        if nxt is not None and self._adjacent(seg, nxt):
+            # `"…," Name frowned` or `"…!" pouted Name`; after "!" a capital may
+            # start a new sentence (`"Stop!" Mary stared.`).
+            open_quote = bool(re.search(r"[,—–\-…]\W*$", seg.text)) or bool(
+                re.search(r"[!?]\W*$", seg.text) and re.match(r"\s*[a-z]", nxt.text)
+            )
+            clause = _SENTENCE_BREAK.split(nxt.text.strip())[0]
+            tag = tag_after(nxt.text, open_quote)
+            if tag is not None:
+                return tag, clause, False
+        if prv is not None and self._adjacent(prv, seg):
+            tag = tag_before(prv.text)
+            if tag is not None:
+                return tag, clause, False
+        if i == 0 and turn.lead is not None:
+            # "...laid aside his book, and said,\n\n"I have often observed..."":
+            # older texts put the speech in a paragraph of its own.
+            lead = turn.lead.text
+            if re.search(r"[,:—–\-]\s*$", lead):
+                # "'Certainly,' he replied. … but he soon afterwards said,": the
+                # paragraph before was a turn, and its speaker may go on.
+                return tag_before(lead), clause, not turn.beat_before
+        return None, clause, False
+
+    def _goes_on(
+        self, name: str, end: int, gender: str, at: int, addressed: frozenset[str]
+    ) -> bool:
+        """Whether "she added" at ``at`` is ``name`` (who spoke last, up to ``end``) going
+        on: close by, of that sex, not spoken to, and nobody else of that sex came in
+        between."""
+        return (
+            at - end < CONTINUE_REACH
+            and self.index.gender(name) == gender
+            and name not in addressed
+            and not self._someone_else(name, gender, end, at)
+        )
+
+    def _someone_on_stage(self, seg: Segment, tag: Tag, turn: Turn) -> None:
+        """ "said the stranger", "said her cousin": someone on stage we can't name. The
+        conversation may still place the line, but "her cousin" is not whoever "her"
+        is; a line nobody places stays unresolved."""
+        self.open_tags.append(seg)
+        phrase = clean_nominal(tag.who)
+        head = _head_noun(phrase).lower() if phrase else ""
+        if head in GENDERED_NOUNS:  # "said the young lady": a woman
+            turn.barred |= self._of_other_sex(GENDERED_NOUNS[head])
+        pos = _POSSESSIVE.match(tag.who)
+        if pos and (held := self.index.resolve(pos.group("owner"))) is not None:
+            turn.barred.add(held)  # "Oliver's benefactress" is not Oliver
+        owner = tag.who.split()[0].lower()
+        if owner in ("his", "her"):
+            possessor = self._pronoun("male" if owner == "his" else "female", seg.start, None)
+            if possessor is not None:
+                turn.barred.add(possessor)
 
     def _of_other_sex(self, gender: str | None) -> set[str]:
         """Everyone in the cast of the other sex than ``gender``."""
