@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from ..characters import (
     GENDERED_NOUNS,
@@ -232,7 +232,7 @@ class Conversation(SceneModel):
         if self.narrator and one != self.narrator:
             return self.narrator  # a first-person narrator is in every scene
         at = run[0].quotes[0].start
-        since = max((b for b in self.breaks if b < at), default=-1)
+        since = self._scene_start(at - 1)  # the last break before the run
         lo = bisect.bisect_left(self.recent, since, key=lambda r: r.offset)
         hi = bisect.bisect_left(self.recent, at, key=lambda r: r.offset)
         if not any(r.name for r in self.recent[lo:hi]):
@@ -298,11 +298,10 @@ class Conversation(SceneModel):
                 return r.name
         return None
 
-    def _unnamed_speakers(self, turns: Sequence[Turn]) -> None:
+    def _unnamed_speakers(self, turn_of: Mapping[int, Turn]) -> None:
         """`"Who are you?" he asked.` with no man named anywhere before: someone the
         story never names, who gets a voice of their own ("He", "She") before the
         conversation alternates with them."""
-        turn_of = {id(q): t for t in turns for q in t.quotes}
         for seg, g, barred in self.open_sex:
             if seg.speaker is not None or self._last_of_sex(seg.start, g, barred):
                 continue
@@ -327,11 +326,10 @@ class Conversation(SceneModel):
                 label = f"the {noun}"
         return label
 
-    def _salient_fallback(self, turns: Sequence[Turn]) -> None:
+    def _salient_fallback(self, turn_of: Mapping[int, Turn]) -> None:
         """A line no rule could place is, more often than not, spoken by the person the
         story mentioned last who did not speak the line before and is not spoken to
         (the narrator's voice is wrong for it every time)."""
-        barred = {id(q): t.barred for t in turns for q in t.quotes}
         sexed = {id(seg) for seg, _, _ in self.open_sex}  # "she said": had their chance
         prev: Segment | None = None
         by_paragraph: dict[int, str] = {}
@@ -341,7 +339,8 @@ class Conversation(SceneModel):
             if seg.speaker is None and seg.sieve is None and id(seg) not in sexed:
                 name = by_paragraph.get(seg.paragraph)
                 if name is None:
-                    name = self._last_mentioned(seg, prev, barred.get(id(seg), set()))
+                    turn = turn_of.get(id(seg))
+                    name = self._last_mentioned(seg, prev, turn.barred if turn else set())
                 if name is not None:
                     seg.speaker, seg.sieve = name, "salient"
                     seg.confidence = CONFIDENCE["salient"]
@@ -352,9 +351,7 @@ class Conversation(SceneModel):
     def _last_mentioned(
         self, seg: Segment, prev: Segment | None, silent: set[str]
     ) -> str | None:
-        barred = silent | {
-            n for m in _vocatives(seg.text) if (n := self.index.resolve(m.group("name")))
-        }
+        barred = silent | self._addressed(seg.text)
         if prev is not None and prev.paragraph != seg.paragraph and prev.speaker:
             barred.add(prev.speaker)
         for r in reversed(self.recent[: self._index_at(seg.start)]):

@@ -39,6 +39,7 @@ from .scene import (
     Turn,
     _has_speech_verb,
     _is_subject,
+    _vocatives,
 )
 from .tags import (
     _FAMILY_TITLE,
@@ -613,6 +614,12 @@ class SceneModel:
             else:
                 out.append(list(by_par[p]))
         return out
+
+    def _addressed(self, quote: str) -> frozenset[str]:
+        """Whom a quote calls by name: nobody speaks to themselves."""
+        return frozenset(
+            n for m in _vocatives(quote) if (n := self.index.resolve(m.group("name"))) is not None
+        )
 
     def _scene_start(self, at: int) -> int:
         i = bisect.bisect_right(self.breaks, at)

@@ -11,7 +11,7 @@ from ..characters import (
 )
 from ..model import Segment
 from .conversation import Conversation
-from .scene import _POSSESSIVE, _SELF_NAMED, BRIDGE, CONFIDENCE, CONTINUE_REACH, Turn, _vocatives
+from .scene import _POSSESSIVE, _SELF_NAMED, BRIDGE, CONFIDENCE, CONTINUE_REACH, Turn
 from .tags import (
     _CONTINUING,
     _OPEN_DETERMINERS,
@@ -82,8 +82,9 @@ class Attributor(Conversation):
             if prev_speaker:
                 self._remember(segs[-1].end, prev_speaker)
         self._unify_quotations()
+        turn_of = {id(q): t for t in turns for q in t.quotes}  # each quote's turn
         if self.invent:
-            self._unnamed_speakers(turns)
+            self._unnamed_speakers(turn_of)
         self._conversation(turns)
         self._unify_quotations()
         for seg, g, barred in self.open_sex:
@@ -96,7 +97,7 @@ class Attributor(Conversation):
         for seg in self.open_tags:
             if seg.speaker is None:
                 seg.sieve = "tag-unresolved"
-        self._salient_fallback(turns)
+        self._salient_fallback(turn_of)
 
     def _tags(
         self,
@@ -128,11 +129,7 @@ class Attributor(Conversation):
             # Only a reply excludes the last speaker: not a later quote of this
             # paragraph, nor the next part of one long quotation.
             first = not any(q.kind == "dialogue" for q in segs[:i]) and not seg.continued
-            addressed = frozenset(
-                n
-                for m in _vocatives(seg.text)
-                if (n := self.index.resolve(m.group("name"))) is not None
-            )
+            addressed = self._addressed(seg.text)
             # `"Going to London?" said the strange boy, when Oliver had concluded`:
             # whoever the tag names besides the speaker is not the speaker.
             others: set[str] = set()
