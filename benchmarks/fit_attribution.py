@@ -24,13 +24,14 @@ not use it after changing the attribution rules).
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import os
 import pickle
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,17 @@ from score_pdnc import calibration_table, score  # noqa: E402
 
 from audiobook.analyze import analyze  # noqa: E402
 from audiobook.attribute import speech_verbs  # noqa: E402
-from audiobook.attribute.confidence import FEATURES, SIEVE_PREFIX, line_features  # noqa: E402
+from audiobook.attribute.confidence import (  # noqa: E402
+    FEATURES,
+    SIEVE_PREFIX,
+    WEIGHTS_ENV,
+    line_features,
+)
+from audiobook.attribute.partner import (  # noqa: E402
+    OTHER_VOICE_FEATURES,
+    OTHER_VOICE_LOG,
+    OtherVoiceChoice,
+)
 from audiobook.model import Script  # noqa: E402
 from audiobook.sidecar import parse_roster  # noqa: E402
 
@@ -79,7 +90,12 @@ def repair_narrators(pdnc: Path) -> list[str]:
     return fixed
 
 
-def analysed(novel: Path, with_roster: bool, cache: Path | None) -> Script:
+def analysed(
+    novel: Path, with_roster: bool, cache: Path | None, table: Path | None = None
+) -> Script:
+    """The novel's script; ``table``: the weights file attribution reads meanwhile."""
+    if table is not None:
+        os.environ[WEIGHTS_ENV] = str(table)
     key = cache / f"{novel.name}.{'roster' if with_roster else 'plain'}.pickle" if cache else None
     if key is not None and key.exists():
         with open(key, "rb") as f:
@@ -94,12 +110,14 @@ def analysed(novel: Path, with_roster: bool, cache: Path | None) -> Script:
     return script
 
 
-def scored_lines(novel: Path, with_roster: bool, cache: Path | None) -> Lines:
+def scored_lines(
+    novel: Path, with_roster: bool, cache: Path | None, table: Path | None = None
+) -> Lines:
     """Features of every placed line, and whether the scorer counts its quote right.
 
     The scorer reports (confidence of the quote's main segment, right?) pairs; giving
     each line its own number as "confidence" tells us which line each pair is about."""
-    script = analysed(novel, with_roster, cache)
+    script = analysed(novel, with_roster, cache, table)
     rows = line_features(
         script.text, script.segments, script.characters, with_roster, speech_verbs()
     )
@@ -126,6 +144,75 @@ def scored_lines(novel: Path, with_roster: bool, cache: Path | None) -> Lines:
             out.feats.append(rows[int(k)][1])
             out.right.append(bool(ok))
     return out
+
+
+@dataclass
+class Choice:
+    """One recorded other-voice decision: candidate features, which one was right, and
+    how many lines rode on it."""
+
+    novel: str
+    x: np.ndarray
+    right: np.ndarray
+    lines: int
+
+
+def recorded_choices(novel: Path) -> list[Choice]:
+    """Every other-voice decision in the novel (gold cast, the rule deciding), with the
+    annotated speaker of the lines it placed: the candidate most of them belong to."""
+    log: list[OtherVoiceChoice] = []
+    token = OTHER_VOICE_LOG.set(log)
+    try:
+        text = novel / "novel_text.txt"
+        analyze(text, roster=parse_roster(roster_for(novel), text))
+    finally:
+        OTHER_VOICE_LOG.reset(token)
+    _, _, _, quotes = score_pdnc.load_gold(novel)
+    spans = sorted((q["spans"][0][0], q["spans"][0][1], q["speaker_name"]) for q in quotes)
+    starts = [a for a, _, _ in spans]
+    names = list(OTHER_VOICE_FEATURES)
+    out = []
+    for c in log:
+        votes: dict[str, int] = {}
+        for a, b in c.lines:
+            i = bisect.bisect_right(starts, b) - 1
+            for s0, s1, who in spans[max(0, i - 3) : i + 2]:
+                if min(b, s1) > max(a, s0) and who != c.one:
+                    votes[who] = votes.get(who, 0) + 1
+                    break
+        gold = max(votes, key=lambda k: votes[k]) if votes else None
+        if gold is None or gold not in c.candidates:
+            continue  # nothing to learn: no candidate was right
+        people = list(c.candidates)
+        x = np.array([[c.candidates[p][f] for f in names] for p in people])
+        out.append(Choice(novel.name, x, np.array([p == gold for p in people]), len(c.lines)))
+    return out
+
+
+def fit_choice(choices: Sequence[Choice], l2: float, steps: int = 200) -> np.ndarray:
+    """Conditional logit over each decision's candidates (softmax of w . x), weighted by
+    the lines at stake (capped, so one long run does not decide alone); gradient
+    ascent with an L2 penalty."""
+    w = np.zeros(len(OTHER_VOICE_FEATURES))
+    total = sum(min(c.lines, 8) for c in choices) or 1
+    for _ in range(steps):
+        grad = -l2 * w
+        for c in choices:
+            z = c.x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            grad += min(c.lines, 8) * (c.x.T @ (c.right / c.right.sum() - p))
+        w += 2.0 * grad / total
+    return w
+
+
+def choice_right(choices: Sequence[Choice], w: np.ndarray | None) -> int:
+    """Lines whose other voice is right under ``w`` (None: the rule's pick)."""
+    col = list(OTHER_VOICE_FEATURES).index("rule")
+    return sum(
+        c.lines * bool(c.right[int(np.argmax(c.x[:, col] if w is None else c.x @ w))])
+        for c in choices
+    )
 
 
 def design(runs: Sequence[Lines], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -166,14 +253,29 @@ def describe(name: str) -> str:
     return FEATURES.get(name, "")
 
 
-def write_table(path: Path, names: Sequence[str], w: np.ndarray, meta: dict[str, object]) -> None:
+def write_table(
+    path: Path,
+    names: Sequence[str],
+    w: np.ndarray,
+    meta: dict[str, object],
+    other_voice: np.ndarray,
+) -> None:
     """The table as JSON with one weight per line, so a diff of two fits reads well."""
     head = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items()]
-    rows = [
-        f"  {json.dumps(n)}: " + json.dumps({"w": round(float(v), 4), "why": describe(n)})
-        for n, v in zip(names, w, strict=True)
-    ]
-    text = "{\n" + "\n".join(head) + '\n "weights": {\n' + ",\n".join(rows) + "\n }\n}\n"
+
+    def rows(names: Sequence[str], w: np.ndarray, why: Callable[[str], str]) -> str:
+        return ",\n".join(
+            f"  {json.dumps(n)}: " + json.dumps({"w": round(float(v), 4), "why": why(n)})
+            for n, v in zip(names, w, strict=True)
+        )
+
+    voice = rows(list(OTHER_VOICE_FEATURES), other_voice, OTHER_VOICE_FEATURES.__getitem__)
+    text = (
+        "{\n"
+        + "\n".join(head)
+        + f'\n "weights": {{\n{rows(names, w, describe)}\n }},'
+        + f'\n "other_voice": {{\n{voice}\n }}\n}}\n'
+    )
     json.loads(text)  # the hand-made layout must still be JSON
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
@@ -192,6 +294,28 @@ def summary(pairs: Sequence[tuple[float, bool]]) -> str:
     )
 
 
+def fit_other_voice(novels: Sequence[Path], folds: Path, l2: float) -> dict[str, np.ndarray]:
+    """The other-voice table fitted on all novels (key "") and on all but each one;
+    each novel's fold table is written at once (with no confidence weights yet), so
+    the confidence fit reads lines attributed as that novel's leave-one-out run would."""
+    choices = {n.name: recorded_choices(n) for n in novels}
+    everything = [c for cs in choices.values() for c in cs]
+    out = {"": fit_choice(everything, l2)}
+    rule = fitted = 0
+    for nov in novels:
+        rest = [c for name, cs in choices.items() if name != nov.name for c in cs]
+        out[nov.name] = fit_choice(rest, l2)
+        mine = choices[nov.name]
+        before, after = choice_right(mine, None), choice_right(mine, out[nov.name])
+        rule, fitted = rule + before, fitted + after
+        print(f"{nov.name:30s} other voice: lines right {before:4d} -> {after:4d} (LOO)")
+        meta = {"about": "other-voice fold table, confidence not fitted yet"}
+        zero = np.zeros(1)
+        write_table(folds / f"{nov.name}.json", ["bias"], zero, meta, out[nov.name])
+    print(f"{'ALL':30s} other voice: lines right {rule:4d} -> {fitted:4d} (LOO)")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pdnc", type=Path, default=SHARED / "pdnc")
@@ -208,9 +332,15 @@ def main() -> int:
     for change in repair_narrators(a.pdnc):
         print(f"scorer's narrator repaired: {change}", file=sys.stderr)
     t0 = time.perf_counter()
-    runs = [scored_lines(n, r, a.cache) for n in novels for r in (False, True)]
+    voices = fit_other_voice(novels, a.folds, a.l2)
+    runs = [
+        scored_lines(n, r, a.cache, a.folds / f"{n.name}.json")
+        for n in novels
+        for r in (False, True)
+    ]
+    os.environ.pop(WEIGHTS_ENV, None)
     took = time.perf_counter() - t0
-    print(f"analysed and scored {len(novels)} novels twice in {took:.1f} s", file=sys.stderr)
+    print(f"analysed and scored {len(novels)} novels three times in {took:.1f} s", file=sys.stderr)
     names = ["bias", *sorted({k for r in runs for f in r.feats for k in f} - {"bias"})]
     x, y = design(runs, names)
     w = fit(x, y, a.l2, names)
@@ -220,13 +350,19 @@ def main() -> int:
         "lines": len(y),
         "l2": a.l2,
     }
-    write_table(a.out, names, w, meta)
+    write_table(a.out, names, w, meta, voices[""])
     pooled: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
     plain: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
     for nov in novels:
         rest = [r for r in runs if r.novel != nov.name]
         fold = fit(*design(rest, names), a.l2, names)
-        write_table(a.folds / f"{nov.name}.json", names, fold, {**meta, "left_out": nov.name})
+        write_table(
+            a.folds / f"{nov.name}.json",
+            names,
+            fold,
+            {**meta, "left_out": nov.name},
+            voices[nov.name],
+        )
         for r in (r for r in runs if r.novel == nov.name):
             xr, yr = design([r], names)
             pooled[r.roster] += zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)

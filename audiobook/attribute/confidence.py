@@ -21,7 +21,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -72,6 +72,9 @@ class Weights:
 
     values: Mapping[str, float]
     source: str
+    # Whom a two-person run of replies is with: candidate feature -> weight (see
+    # ``conversation.OTHER_VOICE_FEATURES``); empty: the hand rule alone decides.
+    other_voice: Mapping[str, float] = field(default_factory=dict)
 
     def probability(self, feats: Mapping[str, float]) -> float:
         z = sum(self.values.get(k, 0.0) * v for k, v in feats.items())
@@ -79,18 +82,25 @@ class Weights:
 
 
 def weights_from_json(data: object, where: str | Path) -> Weights:
-    """``{"weights": {name: {"w": float, "why": str}}}`` (``why`` optional; a bare
-    number for the entry will do)."""
+    """``{"weights": {name: {"w": float, "why": str}}, "other_voice": {…}}`` (``why``
+    optional; a bare number for the entry will do; ``other_voice`` optional)."""
     table = data.get("weights") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise AttributionError('weights file needs a non-empty "weights" table', where)
+    choice = data.get("other_voice", {}) if isinstance(data, dict) else {}
+    if not isinstance(choice, dict):
+        raise AttributionError('"other_voice" must be a table of weights', where)
+    return Weights(_numbers(table, where), str(where), _numbers(choice, where))
+
+
+def _numbers(table: Mapping[object, object], where: str | Path) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, entry in table.items():
         w = entry.get("w") if isinstance(entry, dict) else entry
         if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w):
             raise AttributionError(f"weight {name!r} must be a finite number", where)
         out[str(name)] = float(w)
-    return Weights(out, str(where))
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,9 @@ from ..characters import (
     split_honorific,
 )
 from ..model import Character, Segment
+from .confidence import load_weights
 from .model import SceneModel
+from .partner import choose_other_voice
 from .scene import (
     _ADDRESS,
     _PERSON_NOUN,
@@ -210,12 +212,24 @@ class Conversation(SceneModel):
             elif prev == me and i >= 2 and run[i - 2].speaker not in (None, me):
                 t.assign(run[i - 2].speaker, "conversation")  # type: ignore[arg-type]
 
+    def _turn_index(self) -> dict[int, int]:
+        """Where each turn stands in ``self.turns``, by identity."""
+        if len(self._turn_at) != len(self.turns):
+            self._turn_at = {id(t): k for k, t in enumerate(self.turns)}
+        return self._turn_at
+
     def _turns_before(self, turn: Turn) -> list[Turn]:
         """The few turns just before ``turn``."""
-        i = next(k for k, t in enumerate(self.turns) if t is turn)
+        i = self._turn_index()[id(turn)]
         return self.turns[max(0, i - 6) : i]
 
     def _other_voice(self, run: list[Turn], one: str) -> str | None:
+        """Whom ``one`` talks with in a run of replies: the hand rule's pick weighed
+        against the other cues by the fitted table (``partner.py``)."""
+        rule = self._other_voice_rule(run, one)
+        return choose_other_voice(self, run, one, rule, load_weights().other_voice)
+
+    def _other_voice_rule(self, run: list[Turn], one: str) -> str | None:
         """Whom ``one`` talks with in a run of replies: whom their lines call by name;
         else the first-person narrator; else the last person who acts in the narration
         just before it ("Jane and Elizabeth were alone"); else whoever spoke last before
@@ -348,9 +362,7 @@ class Conversation(SceneModel):
             if seg.speaker is not None:
                 prev = seg
 
-    def _last_mentioned(
-        self, seg: Segment, prev: Segment | None, silent: set[str]
-    ) -> str | None:
+    def _last_mentioned(self, seg: Segment, prev: Segment | None, silent: set[str]) -> str | None:
         barred = silent | self._addressed(seg.text)
         if prev is not None and prev.paragraph != seg.paragraph and prev.speaker:
             barred.add(prev.speaker)

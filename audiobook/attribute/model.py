@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -77,7 +77,9 @@ class SceneModel:
     debut: dict[str, int] = field(default_factory=dict)  # where each name first appears
     invent: bool = False  # may give a voice to someone the story never names
     invented: dict[str, Character] = field(default_factory=dict)
-
+    # Who traded tagged lines with whom (``partner.py``), counted once turns are known.
+    _partner_counts: dict[str, Counter[str]] | None = None
+    _turn_at: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A cast member known by a description ("The Stranger", "the visitor") is

@@ -80,7 +80,6 @@ class Referent:
     kin: bool = False  # "my father": the narrator's relative, whom we can't name
 
 
-
 @cache
 def _speaking_only() -> frozenset[str]:
     """Verbs of speaking only ("nodded", "laughed" are things people do as well)."""
