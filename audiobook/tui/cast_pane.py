@@ -19,13 +19,13 @@ from textual.widgets.data_table import ColumnKey
 
 from audiobook.errors import AudiobookError
 from audiobook.model import Gender
+from audiobook.preview import play, preview_text, render_preview
+from audiobook.review import Session
 from audiobook.voices import Voice
 
 from .dialogs import Choice, PickerScreen, PromptScreen
 from .messages import Decide, PreviewReady
 from .palette import voice_colour
-from .preview import play, preview_text, render_preview
-from .session import Session
 
 NARRATION = "\0narration"  # row key of the narration voice (no character has this name)
 GENDERS: tuple[Gender, ...] = ("female", "male", "unknown")

@@ -20,13 +20,13 @@ from textual.widgets import DataTable, Footer, Header, Static
 from audiobook.errors import AudiobookError
 from audiobook.lexicon import Entry
 from audiobook.normalize import normalize
+from audiobook.preview import play, render_preview
+from audiobook.review import Session
 from audiobook.speech import spoken_text
 from audiobook.voices import Voice
 
 from .dialogs import PromptScreen
 from .messages import Decide, PreviewReady
-from .preview import play, render_preview
-from .session import Session
 
 CONTEXT_CHARS = 110
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.message import Message
 
-from .session import Analysis, Session
+from audiobook.review import Analysis, Session
 
 
 class Decide(Message):

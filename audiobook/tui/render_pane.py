@@ -32,10 +32,10 @@ from audiobook.export import book_folder
 from audiobook.model import Script
 from audiobook.progress import Progress, fmt_duration
 from audiobook.render import RenderOptions, render_story
+from audiobook.review import Session
 
 from .dialogs import Choice, PickerScreen, PromptScreen
 from .messages import RenderFinished, RenderUpdate
-from .session import Session
 from .tracker import ChapterTracker
 
 UPDATE_EVERY = 0.1  # seconds between progress messages from the worker

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
-from .errors import AudiobookError, printable
+from audiobook import __version__
+from audiobook.errors import AudiobookError, printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -216,15 +216,15 @@ def make(
     (or one M4B per book), with cover, description and synced subtitles."""
     jobs = _jobs(jobs)
     if scheduler is None and jobs > 1:
-        from .helpers import start_helpers
+        from audiobook.helpers import start_helpers
 
         # First thing: the fork server imports the engine and loads the bundled voice
         # while this process imports the rest and reads the stories.
         start_helpers(engine)
-    from .cover import read_cover_file
-    from .load import find_stories
-    from .progress import StderrBar, fmt_duration
-    from .render import RenderOptions, render
+    from audiobook.cover import read_cover_file
+    from audiobook.load import find_stories
+    from audiobook.progress import StderrBar, fmt_duration
+    from audiobook.render import RenderOptions, render
 
     if readalong and fmt == "m4b":
         raise click.UsageError("--readalong needs the chapter files: use --format mp3 or epub")
@@ -240,7 +240,7 @@ def make(
         where = ", ".join(printable(s) for s in stories)
         raise click.UsageError(f"no stories found in {where} (.txt, .md, .html, .htm, .epub)")
     if scheduler is not None:  # issue 9: reach the cluster (or start one) before any work
-        from .cluster import connect
+        from audiobook.cluster import connect
 
         try:
             connect(scheduler)
@@ -274,7 +274,7 @@ def make(
             click.echo("".join(traceback.format_exception(err.__cause__)), err=True, nl=False)
 
     if scheduler is not None:  # issue 9: several stories at once keep a cluster busy
-        from .cluster import render_library as render
+        from audiobook.cluster import render_library as render
     report = render(paths, opts, progress=bar, on_error=on_error)
     bar.finish()
     for book in report.books:
@@ -309,10 +309,10 @@ def make(
 @errors_to_exit
 def script(story: Path, as_json: bool, roster_file: Path | None, read_front_matter: bool) -> None:
     """Analyse STORY: chapters, characters, and who says each line."""
-    from .analyze import analyze, script_json
-    from .errors import CastError
-    from .fsutil import read_regular
-    from .sidecar import parse_roster
+    from audiobook.analyze import analyze, script_json
+    from audiobook.errors import CastError
+    from audiobook.fsutil import read_regular
+    from audiobook.sidecar import parse_roster
 
     roster = None
     if roster_file is not None:
@@ -385,8 +385,8 @@ def _voice_dirs(own: tuple[Path, ...]) -> tuple[Path, ...]:
 @errors_to_exit
 def voices_list(as_json: bool, voice_dirs: tuple[Path, ...]) -> None:
     """List installed voices and the variants made from them (the default)."""
-    from .voicecmd import voice_json
-    from .voices import discover_voices
+    from audiobook.voicecmd import voice_json
+    from audiobook.voices import discover_voices
 
     found = discover_voices(_voice_dirs(voice_dirs))
     if as_json:
@@ -419,7 +419,7 @@ def voices_preview(
     voice_name: str, text: str, out: Path | None, voice_dirs: tuple[Path, ...], engine: str
 ) -> None:
     """Speak TEXT with VOICE into a WAV file, levelled as in a render."""
-    from .voicecmd import preview
+    from audiobook.voicecmd import preview
 
     dest = out or Path(voice_name.replace("#", "_").replace("/", "_") + ".wav")
     voice, seconds = preview(
@@ -442,7 +442,7 @@ def voices_preview(
 def voices_install(source: str, force: bool, dest: Path | None) -> None:
     """Add a voice: a downloaded NAME.onnx (with NAME.onnx.json beside it), a folder of
     them, or a name like en_US-lessac-medium fetched from the Piper voices repository."""
-    from .voicecmd import install
+    from audiobook.voicecmd import install
 
     done = install(source, dest, force=force)
     for stem in done.already:
@@ -485,8 +485,8 @@ _story_option = click.option(
 @errors_to_exit
 def lexicon_add(word: str, said: str, story: Path | None) -> None:
     """Say WORD as RESPELLING ("Kal El") or as phonemes ("[[ kˈæl ˈɛl ]]")."""
-    from .lexicon import add_user_entry, clean_entry
-    from .sidecar import load_sidecar, save_sidecar
+    from audiobook.lexicon import add_user_entry, clean_entry
+    from audiobook.sidecar import load_sidecar, save_sidecar
 
     word, said = clean_entry(word, said)
     if story is not None:
@@ -506,7 +506,7 @@ def lexicon_add(word: str, said: str, story: Path | None) -> None:
 @errors_to_exit
 def lexicon_list(story: Path | None, unusual: bool, as_json: bool) -> None:
     """List every entry in force, with its level (built-in, user, story)."""
-    from .lexicon import full_lexicon, story_lexicon, unusual_words
+    from audiobook.lexicon import full_lexicon, story_lexicon, unusual_words
 
     if unusual and story is None:
         raise click.UsageError("--unusual needs --story STORY")
@@ -514,7 +514,7 @@ def lexicon_list(story: Path | None, unusual: bool, as_json: bool) -> None:
     entries = [{"word": e.word, "said": e.said, "level": e.level} for e in lex]
     words: list[dict[str, Any]] = []
     if unusual and story is not None:
-        from .analyze import analyze
+        from audiobook.analyze import analyze
 
         words = [
             {"word": u.word, "count": u.count, "said": u.entry.said if u.entry else None}
@@ -557,7 +557,7 @@ def lexicon_test(
     """Say WORD (or a phrase) with the narration voice into a WAV, as a render would."""
     import re
 
-    from .lexicon import speak_word
+    from audiobook.lexicon import speak_word
 
     dest = out or Path(re.sub(r"[^\w.-]+", "_", word).strip("_") + ".wav")
     said, voice, seconds = speak_word(word, dest, story=story, voice_dirs=voice_dirs, engine=engine)
@@ -584,7 +584,7 @@ def cache_group() -> None:
 @errors_to_exit
 def cache_info_cmd(cache_dir: Path | None, as_json: bool) -> None:
     """Where the cache is, what it holds and its size cap."""
-    from .cachecmd import cache_info
+    from audiobook.cachecmd import cache_info
 
     info = cache_info(cache_dir)
     if as_json:
@@ -604,7 +604,7 @@ def cache_info_cmd(cache_dir: Path | None, as_json: bool) -> None:
 @errors_to_exit
 def cache_clear_cmd(cache_dir: Path | None, models: bool) -> None:
     """Delete all cached speech (the next render synthesises everything again)."""
-    from .cachecmd import cache_clear, clear_models
+    from audiobook.cachecmd import cache_clear, clear_models
 
     entries, size = cache_clear(cache_dir)
     click.echo(f"removed {entries} cached lines ({size / 2**20:.1f} MB)")
@@ -624,7 +624,7 @@ def cache_clear_cmd(cache_dir: Path | None, models: bool) -> None:
 @errors_to_exit
 def cache_prune_cmd(cache_dir: Path | None, max_mb: float | None) -> None:
     """Shrink the cache to its cap now, least recently used lines first."""
-    from .cachecmd import cache_prune
+    from audiobook.cachecmd import cache_prune
 
     entries, size = cache_prune(cache_dir, max_mb)
     click.echo(f"removed {entries} cached lines ({size / 2**20:.1f} MB)")
@@ -671,11 +671,7 @@ def tui(
 
     `audiobook STORY` does the same. Every decision is saved to STORY.audiobook.toml.
     """
-    from .tui import run_tui  # Textual is only imported here, never by the core
+    from audiobook.tui.app import run_tui  # Textual is only imported here, never by the core
 
     jobs = None if jobs is None else _jobs(jobs)
     sys.exit(run_tui(story, engine=engine, out_dir=out_dir, jobs=jobs, voice_dirs=voice_dirs))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
