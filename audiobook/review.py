@@ -258,17 +258,18 @@ class Session:
 
     def undo(self) -> bool:
         """Put back the decisions, script and cast from before the last decision."""
-        if not self.undo_stack:
-            return False
-        self.redo_stack.append(self._state())
-        self._restore(self.undo_stack.pop())
-        return True
+        return self._step(self.undo_stack, self.redo_stack)
 
     def redo(self) -> bool:
-        if not self.redo_stack:
+        return self._step(self.redo_stack, self.undo_stack)
+
+    def _step(self, back: list[State], forth: list[State]) -> bool:
+        """Go back to the newest state on ``back``, keeping this one on ``forth`` so the
+        step can be taken again the other way; False if ``back`` is empty."""
+        if not back:
             return False
-        self.undo_stack.append(self._state())
-        self._restore(self.redo_stack.pop())
+        forth.append(self._state())
+        self._restore(back.pop())
         return True
 
     def _restore(self, state: State) -> None:

@@ -6,8 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.message import Message
+from textual.widget import Widget
 
+from audiobook.errors import AudiobookError
+from audiobook.preview import play, render_preview
 from audiobook.review import Analysis, Session
+from audiobook.voices import Voice
 
 
 class Decide(Message):
@@ -45,6 +49,19 @@ class PreviewReady(Message):
         self.wav = wav
         self.played = played
         self.who = who
+
+
+def send_preview(widget: Widget, text: str, voice: Voice, engine: str, who: str) -> None:
+    """In a worker thread: make the preview and start playing it, then tell the app
+    (``PreviewReady``), or say on screen why it could not be made."""
+    try:
+        wav = render_preview(text, voice, engine)
+    except (AudiobookError, OSError) as e:
+        widget.app.call_from_thread(
+            widget.notify, f"Preview failed: {e}", severity="error", timeout=8
+        )
+        return
+    widget.post_message(PreviewReady(wav, play(wav), who))
 
 
 class RenderUpdate(Message):
