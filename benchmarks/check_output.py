@@ -1,4 +1,4 @@
-"""Does a rendered book keep the output promises (issue 6)? Decodes every chapter as a
+"""Does a rendered book keep the output promises ("What you get" in the README)? Decodes every chapter as a
 player would and measures it.
 
 For each chapter file it prints integrated loudness (BS.1770, pyloudnorm), true peak
