@@ -1,9 +1,10 @@
 """Command line: ``audiobook make``, ``audiobook script``, ``audiobook voices``...
 
 The CLI only adapts: it parses options, calls the core, and turns an ``AudiobookError``
-into one line on stderr and an exit status (0 all done, 1 some input failed, 2 usage,
-130 interrupted, 143 stopped). That turning happens in one place, the group below, for
-every command. Heavy modules are imported inside commands so ``--help`` is instant.
+into one line on stderr and an exit status (0 all done, 1 some input failed, 2 usage or
+nothing could start, 130 interrupted, 143 stopped). That turning happens in one place,
+the group below, for every command. Heavy modules are imported inside commands so
+``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from audiobook.errors import AudiobookError
 from .cache import cache_group
 from .lexicon import lexicon
 from .make import make
-from .options import say_error
+from .options import CannotStart, say_error
 from .script import script
 from .tui import tui
 from .voices import voices
@@ -56,6 +57,9 @@ class _StoryGroup(click.Group):
             signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except CannotStart as e:
+            say_error(e.err)
+            sys.exit(2)
         except AudiobookError as e:
             say_error(e)
             sys.exit(1)

@@ -28,18 +28,14 @@ def warn(text: str) -> None:
     click.echo(f"audiobook: warning: {printable(text)}", err=True)
 
 
-class CannotStart(click.ClickException):
+class CannotStart(Exception):
     """An error found before any work that makes the whole command pointless (an
-    unreachable cluster): one line and exit 2, like a usage error."""
-
-    exit_code = 2
+    unreachable cluster): the group shows it as one line and exits 2, like a usage
+    error, not 1 (some input failed)."""
 
     def __init__(self, err: AudiobookError) -> None:
         super().__init__(str(err))
         self.err = err
-
-    def show(self, file: Any = None) -> None:
-        say_error(self.err)
 
 
 def worker_count(jobs: int | None) -> int:
