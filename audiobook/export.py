@@ -17,7 +17,7 @@ import signal
 import subprocess
 import tempfile
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -355,6 +355,15 @@ def _tag(part: Path, audio: ChapterAudio, tags: TrackTags) -> None:
     id3.save(part, v2_version=3)
 
 
+def _decode_command(path: Path, rate: int | None = None) -> list[str]:
+    """ffmpeg decoding the file's first audio stream to mono float32 on stdout."""
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-ac", "1"]
+    if rate is not None:
+        cmd += ["-ar", str(rate)]
+    return [*cmd, "-f", "f32le", "-"]
+
+
 def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     """Decode an audio file as a player would (encoder delay and padding removed):
     mono float32 in [-1, 1] and its sample rate."""
@@ -367,10 +376,8 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     rate = getattr(getattr(info, "info", None), "sample_rate", 0)
     if not rate:
         raise ExportError("cannot read audio: unknown format", path)
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
-    cmd += ["-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, check=False)
+        proc = subprocess.run(_decode_command(path), capture_output=True, check=False)
     except OSError as exc:
         raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
     if proc.returncode != 0:
@@ -379,35 +386,10 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32), int(rate)
 
 
-def decoded_true_peak(path: Path) -> float:
-    """True peak (dBTP) of the decoded file, streamed: a whole book need not fit in
-    memory."""
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
-    cmd += ["-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
-    meter = TruePeakMeter()
-    try:
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
-            assert proc.stdout is not None
-            tail = b""
-            while chunk := proc.stdout.read(1 << 22):
-                chunk = tail + chunk
-                whole = len(chunk) // 4 * 4
-                tail = chunk[whole:]
-                meter.add(np.frombuffer(chunk[:whole], dtype="<f4"))
-    except OSError as exc:
-        raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
-    if proc.returncode != 0:
-        raise ExportError("cannot decode", path)
-    return meter.dbtp()
-
-
-def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
-    """(true peak dBTP, integrated loudness LUFS) of the file decoded as a player
-    would, measured as it streams out of the decoder: no chapter-sized array."""
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path)]
-    cmd += ["-map", "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"]
-    peaks = TruePeakMeter()
-    meter = LoudnessMeter(rate)
+def _decoded(path: Path, rate: int | None = None) -> Iterator[np.ndarray]:
+    """The file decoded as a player would, mono float32 (resampled to ``rate``), in
+    blocks as ffmpeg streams them: a whole book need not fit in memory."""
+    cmd = _decode_command(path, rate)
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
             assert proc.stdout is not None
@@ -418,12 +400,29 @@ def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
                 tail = chunk[whole:]
                 x = np.frombuffer(chunk[:whole], dtype="<f4")
                 if x.size:
-                    peaks.add(x)
-                    meter.add(x)
+                    yield x
     except OSError as exc:
         raise ExportError(f"cannot run ffmpeg: {_reason(exc)}", path) from None
     if proc.returncode != 0:
         raise ExportError("cannot decode", path)
+
+
+def decoded_true_peak(path: Path) -> float:
+    """True peak (dBTP) of the decoded file."""
+    meter = TruePeakMeter()
+    for x in _decoded(path):
+        meter.add(x)
+    return meter.dbtp()
+
+
+def decoded_levels(path: Path, rate: int) -> tuple[float, float]:
+    """(true peak dBTP, integrated loudness LUFS) of the file decoded as a player
+    would, measured as it streams out of the decoder: no chapter-sized array."""
+    peaks = TruePeakMeter()
+    meter = LoudnessMeter(rate)
+    for x in _decoded(path, rate):
+        peaks.add(x)
+        meter.add(x)
     return peaks.dbtp(), meter.loudness()
 
 

@@ -209,15 +209,7 @@ def rewrite(model_bytes: bytes) -> bytes | None:
         return None
     g = m.graph
     inits = {t.name: t for t in g.initializer}
-    scalars = {name for name, t in inits.items() if _elements(t) == 1}
-    for node in g.node:
-        if node.op_type == "Constant" and len(node.attribute) == 1:
-            a = node.attribute[0]
-            if a.name in ("value_float", "value_int") or (
-                a.name == "value" and _elements(a.t) == 1
-            ):
-                scalars.add(node.output[0])
-
+    scalars = _scalar_names(g)
     weights4: dict[str, str] = {}  # 3-D weight -> its 4-D initializer
     four: dict[str, str] = {}  # 3-D tensor -> the 4-D tensor it is the squeeze of
     squeezed: set[str] = set()  # 3-D tensors that exist in the new graph
@@ -239,25 +231,10 @@ def rewrite(model_bytes: bytes) -> bytes | None:
     for node in g.node:
         w = inits.get(node.input[1]) if len(node.input) > 1 else None
         if node.op_type in ("Conv", "ConvTranspose") and w is not None and len(w.dims) == 3:
-            if w.name not in weights4:  # same data, one more unit axis: no copy of values
-                w4 = pb.TensorProto()
-                w4.CopyFrom(w)
-                w4.name = f"{w.name}__4d"
-                w4.dims[:] = [w.dims[0], w.dims[1], 1, w.dims[2]]
-                g.initializer.append(w4)
-                weights4[w.name] = w4.name
+            if w.name not in weights4:
+                weights4[w.name] = _weight4(pb, g, w)
             y = node.output[0]
-            new = _node(pb, node.op_type, [as4(node.input[0]), weights4[w.name], *node.input[2:]],
-                        [f"{y}__4d"], node.name)  # fmt: skip
-            for a in node.attribute:
-                a4 = new.attribute.add()
-                a4.CopyFrom(a)
-                if a.name in ("kernel_shape", "strides", "dilations", "output_padding",
-                              "output_shape"):  # fmt: skip
-                    a4.ints[:] = [1, *a.ints]
-                elif a.name == "pads" and len(a.ints) == 2:
-                    a4.ints[:] = [0, a.ints[0], 0, a.ints[1]]
-            out_nodes.append(new)
+            out_nodes.append(_conv2d(pb, node, as4(node.input[0]), weights4[w.name]))
             four[y] = f"{y}__4d"
             n_conv += 1
             continue
@@ -284,14 +261,59 @@ def rewrite(model_bytes: bytes) -> bytes | None:
         return None
     g.initializer.append(pb.TensorProto(name=_AXIS, data_type=pb.TensorProto.INT64, dims=[1],
                                         int64_data=[2]))  # fmt: skip
-    used = {i for n in out_nodes for i in n.input}
+    _replace_nodes(g, out_nodes)
+    return bytes(m.SerializeToString())
+
+
+def _scalar_names(g: Any) -> set[str]:
+    """Initializers and Constant outputs of one element: an elementwise op may take
+    them with a 4-D tensor (they broadcast the same either way)."""
+    scalars = {t.name for t in g.initializer if _elements(t) == 1}
+    for node in g.node:
+        if node.op_type == "Constant" and len(node.attribute) == 1:
+            a = node.attribute[0]
+            if a.name in ("value_float", "value_int") or (
+                a.name == "value" and _elements(a.t) == 1
+            ):
+                scalars.add(node.output[0])
+    return scalars
+
+
+def _weight4(pb: Any, g: Any, w: Any) -> str:
+    """A 3-D conv weight as a new 4-D initializer: same data, one more unit axis (no
+    copy of values); its name."""
+    w4 = pb.TensorProto()
+    w4.CopyFrom(w)
+    w4.name = f"{w.name}__4d"
+    w4.dims[:] = [w.dims[0], w.dims[1], 1, w.dims[2]]
+    g.initializer.append(w4)
+    return str(w4.name)
+
+
+def _conv2d(pb: Any, node: Any, x4: str, w4: str) -> Any:
+    """The 2-D form of a 1-D Conv/ConvTranspose: its attributes get the unit axis."""
+    y = node.output[0]
+    new = _node(pb, node.op_type, [x4, w4, *node.input[2:]], [f"{y}__4d"], node.name)
+    for a in node.attribute:
+        a4 = new.attribute.add()
+        a4.CopyFrom(a)
+        if a.name in ("kernel_shape", "strides", "dilations", "output_padding",
+                      "output_shape"):  # fmt: skip
+            a4.ints[:] = [1, *a.ints]
+        elif a.name == "pads" and len(a.ints) == 2:
+            a4.ints[:] = [0, a.ints[0], 0, a.ints[1]]
+    return new
+
+
+def _replace_nodes(g: Any, nodes: list[Any]) -> None:
+    """The graph's nodes become ``nodes``; initializers nothing reads any more go."""
+    used = {i for n in nodes for i in n.input}
     kept = [t for t in g.initializer if t.name in used]
     del g.initializer[:]
     g.initializer.extend(kept)
     del g.node[:]
-    g.node.extend(out_nodes)
+    g.node.extend(nodes)
     del g.value_info[:]  # shapes inside changed; onnxruntime infers them again
-    return bytes(m.SerializeToString())
 
 
 def _same_output(original: Any, rewritten: Any) -> bool:
@@ -334,52 +356,21 @@ def unblock(model_bytes: bytes) -> bytes:
     g = m.graph
     inits = {t.name for t in g.initializer}
     scalars = {t.name for t in g.initializer if _elements(t) == 1}
-    blocked: dict[str, str] = {}  # plain tensor -> its blocked form
-    channels: dict[str, int] = {}  # plain tensor -> its (unpadded) channel count
-    exists = {i.name for i in g.input} | inits  # plain tensors in the new graph
-    rename: dict[str, str] = {}
-    made_blocked: dict[str, str] = {}  # plain tensor -> a blocked form the model makes
-    out: list[Any] = []
-
-    def reorder(op: str, src: str, dst: str, c: int | None = None) -> None:
-        node = _node(pb, op, [src], [dst])
-        node.domain = _NCHWC
-        if c is not None:
-            a = node.attribute.add()
-            a.name, a.type, a.i = "channels", pb.AttributeProto.INT, c
-        out.append(node)
-
-    def plain(name: str) -> str:
-        name = rename.get(name, name)
-        if name in blocked and name not in exists:
-            reorder("ReorderOutput", blocked[name], name, channels[name])
-            exists.add(name)
-        return name
-
-    def to_blocked(name: str, c: int) -> str:
-        if name not in blocked and name in made_blocked:
-            blocked[name], channels[name] = made_blocked[name], c
-        if name not in blocked:
-            reorder("ReorderInput", plain(name), f"{name}__blocked")
-            blocked[name], channels[name] = f"{name}__blocked", c
-        return blocked[name]
-
-    def flag(node: Any, attr: str) -> int:
-        return next((a.i for a in node.attribute if a.name == attr), 0)
-
+    lay = _Layouts(pb, {i.name for i in g.input} | inits)
+    blocked, channels, rename = lay.blocked, lay.channels, lay.rename
     for node in g.node:
         ins = [rename.get(i, i) for i in node.input]
-        if node.domain == _NCHWC and not flag(node, "channels_last"):
+        if node.domain == _NCHWC and not _flag(node, "channels_last"):
             if node.op_type == "ReorderOutput":
-                blocked[node.output[0]], channels[node.output[0]] = ins[0], flag(node, "channels")
+                blocked[node.output[0]], channels[node.output[0]] = ins[0], _flag(node, "channels")
                 continue
             if node.op_type == "ReorderInput" and ins[0] in blocked:
                 rename[node.output[0]] = blocked[ins[0]]
                 continue
             if node.op_type == "ReorderInput":  # kept, and reused by to_blocked
-                node.input[:] = [plain(i) for i in ins]
-                out.append(node)
-                made_blocked.setdefault(ins[0], node.output[0])
+                node.input[:] = [lay.plain(i) for i in ins]
+                lay.out.append(node)
+                lay.made_blocked.setdefault(ins[0], node.output[0])
                 continue
         if (
             not node.domain
@@ -392,21 +383,62 @@ def unblock(model_bytes: bytes) -> bytes:
         ):
             c = next(channels[i] for i in ins if i in blocked)
             y = node.output[0]
-            new = _node(pb, node.op_type, [i if i in scalars else to_blocked(i, c) for i in ins],
-                        [f"{y}__blocked"], node.name)  # fmt: skip
+            xs = [i if i in scalars else lay.to_blocked(i, c) for i in ins]
+            new = _node(pb, node.op_type, xs, [f"{y}__blocked"], node.name)
             new.attribute.extend(node.attribute)
-            out.append(new)
+            lay.out.append(new)
             blocked[y], channels[y] = f"{y}__blocked", c
             continue
-        node.input[:] = [plain(i) for i in ins]
-        out.append(node)
-        exists.update(node.output)
+        node.input[:] = [lay.plain(i) for i in ins]
+        lay.out.append(node)
+        lay.exists.update(node.output)
     for o in g.output:
-        plain(o.name)
-    out = _fuse_sums(out, {o.name for o in g.output} | inits)
+        lay.plain(o.name)
+    out = _fuse_sums(lay.out, {o.name for o in g.output} | inits)
     del g.node[:]
     g.node.extend(out)
     return bytes(m.SerializeToString())
+
+
+def _flag(node: Any, attr: str) -> int:
+    return next((a.i for a in node.attribute if a.name == attr), 0)
+
+
+class _Layouts:
+    """The nodes of the graph ``unblock`` rebuilds, and each tensor's plain and blocked
+    forms: either is made (by a reorder node) only when first needed."""
+
+    def __init__(self, pb: Any, exists: set[str]) -> None:
+        self.pb = pb
+        self.blocked: dict[str, str] = {}  # plain tensor -> its blocked form
+        self.channels: dict[str, int] = {}  # plain tensor -> its (unpadded) channel count
+        self.exists = exists  # plain tensors in the new graph
+        self.rename: dict[str, str] = {}
+        self.made_blocked: dict[str, str] = {}  # plain -> a blocked form the model makes
+        self.out: list[Any] = []
+
+    def reorder(self, op: str, src: str, dst: str, c: int | None = None) -> None:
+        node = _node(self.pb, op, [src], [dst])
+        node.domain = _NCHWC
+        if c is not None:
+            a = node.attribute.add()
+            a.name, a.type, a.i = "channels", self.pb.AttributeProto.INT, c
+        self.out.append(node)
+
+    def plain(self, name: str) -> str:
+        name = self.rename.get(name, name)
+        if name in self.blocked and name not in self.exists:
+            self.reorder("ReorderOutput", self.blocked[name], name, self.channels[name])
+            self.exists.add(name)
+        return name
+
+    def to_blocked(self, name: str, c: int) -> str:
+        if name not in self.blocked and name in self.made_blocked:
+            self.blocked[name], self.channels[name] = self.made_blocked[name], c
+        if name not in self.blocked:
+            self.reorder("ReorderInput", self.plain(name), f"{name}__blocked")
+            self.blocked[name], self.channels[name] = f"{name}__blocked", c
+        return self.blocked[name]
 
 
 def _fuse_sums(nodes: list[Any], keep: set[str]) -> list[Any]:

@@ -3,7 +3,7 @@
 Kept to the standard library so ``audiobook make`` can start the server first thing:
 it then imports the engine and loads the bundled voice while the command is still
 importing and analysing the story, and every pool worker forks from it ready to
-speak (issue 7: start-up is on the critical path of every render)."""
+speak: start-up is on the critical path of every render."""
 
 from __future__ import annotations
 

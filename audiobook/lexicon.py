@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import tomlkit
 import tomlkit.exceptions
@@ -29,9 +29,6 @@ import tomlkit.exceptions
 from .errors import CastError
 from .fsutil import atomic_write
 from .model import Script
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .voices import Voice
 
 Level = Literal["built-in", "user", "story"]
 LEVELS: tuple[Level, ...] = ("built-in", "user", "story")
@@ -446,45 +443,3 @@ def unusual_words(
     ]
     lex = lexicon or default_lexicon()
     return [Unusual(w, n, lex.lookup(w)) for w, n in count_unusual(texts)]
-
-
-# --- hearing an entry -------------------------------------------------------------------
-
-
-def narrator_voice(story: Path | None, voice_dirs: Sequence[Path] = ()) -> Voice:
-    """The story's narration voice (its sidecar's), else the one casting would pick."""
-    from .cast import best_narrator
-    from .sidecar import load_sidecar
-    from .voices import discover_voices, find_voice
-
-    library = discover_voices(voice_dirs)
-    chosen = load_sidecar(Path(story)).narrator_voice if story is not None else None
-    return find_voice(chosen, library) if chosen else best_narrator(library, "en")
-
-
-def speak_word(
-    word: str,
-    out: Path,
-    *,
-    story: Path | None = None,
-    voice_dirs: Sequence[Path] = (),
-    engine: str = "piper",
-) -> tuple[str, Voice, float]:
-    """Say ``word`` as a render would (normalised, every lexicon level) with the
-    narration voice into the WAV ``out``; returns (what was said, voice, seconds)."""
-    from .engine import get_engine
-    from .errors import VoiceError
-    from .model import Segment
-    from .speech import spoken_text
-    from .voicecmd import write_wav
-
-    lexicon = story_lexicon(story) if story is not None else full_lexicon()
-    said = spoken_text(Segment("narration", 0, len(word), word, 0), lexicon)
-    if not said:
-        raise VoiceError(f"nothing to say: {word!r} has no words")
-    voice = narrator_voice(story, voice_dirs)
-    eng = get_engine(engine)
-    pcm = eng.synthesize(said, voice)
-    rate = eng.sample_rate(voice)
-    write_wav(out, pcm, rate)
-    return said, voice, len(pcm) / rate

@@ -1,6 +1,7 @@
-"""What the ``audiobook voices`` commands do: list, preview and install voices.
+"""What the ``audiobook voices`` commands do: list and install voices (hearing one is
+``preview``'s).
 
-Kept out of ``cli.py`` so a front end other than the command line (the TUI) can offer
+Kept out of the CLI so a front end other than the command line (the TUI) can offer
 the same actions. Installing copies a ``.onnx`` + ``.onnx.json`` pair into the user voice
 folder, from a path or, by name, from the Piper voices repository; every failure is a
 ``VoiceError`` with one clear line, never a traceback.
@@ -15,14 +16,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from . import fsutil
 from .errors import VoiceError
-from .voices import Voice, discover_voices, find_voice, read_config, user_voice_dir
+from .voices import Voice, read_config, user_voice_dir
 
 # Where `voices install NAME` downloads from; AUDIOBOOK_PIPER_VOICES_URL overrides it
 # (a mirror, or a local copy of the repository as a file:// URL).
@@ -67,32 +67,6 @@ def voice_json(v: Voice) -> dict[str, Any]:
         "model": str(v.model),
         "description": v.description,
     }
-
-
-def write_wav(path: Path, pcm: Any, rate: int) -> None:
-    """int16 mono PCM to a WAV file, atomically."""
-    fsutil.write_wav(path, pcm, rate, what="cannot write preview")
-
-
-def preview(
-    name: str,
-    text: str,
-    out: Path,
-    *,
-    voice_dirs: Sequence[Path] = (),
-    engine: str = "piper",
-) -> tuple[Voice, float]:
-    """Speak ``text`` with voice ``name`` into the WAV ``out``; (voice, seconds)."""
-    from .engine import get_engine
-
-    voice = find_voice(name, discover_voices(voice_dirs))
-    if not any(ch.isalnum() for ch in text):
-        raise VoiceError("nothing to say: the preview text has no words")
-    eng = get_engine(engine)
-    pcm = eng.synthesize(text, voice)
-    rate = eng.sample_rate(voice)
-    write_wav(out, pcm, rate)
-    return voice, len(pcm) / rate
 
 
 # --- install ----------------------------------------------------------------------

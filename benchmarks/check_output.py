@@ -1,5 +1,5 @@
-"""Does a rendered book keep the output promises (issue 6)? Decodes every chapter as a
-player would and measures it.
+"""Does a rendered book keep the output promises ("What you get" in the README)?
+Decodes every chapter as a player would and measures it.
 
 For each chapter file it prints integrated loudness (BS.1770, pyloudnorm), true peak
 (4x oversampled, ours and ffmpeg's ``ebur128=peak=true``; the worse one is judged),

@@ -1,4 +1,4 @@
-"""Is a Dask cluster as fast as the local pool on the same machine? (issue 9)
+"""Is a Dask cluster as fast as the local pool on the same machine?
 
 Renders the same small library (the bundled example and the two-part test story) two
 ways on this machine and prints the wall times and their ratio:

@@ -1,4 +1,4 @@
-"""Does memory stay flat as books grow (issue 7)? Prints peak memory of `audiobook make`.
+"""Does memory stay flat as books grow? Prints peak memory of `audiobook make`.
 
 Generates novels of the given sizes from our own text (scenes recombined, with many
 different names so there is a real cast), renders each with `audiobook make` in a

@@ -1,4 +1,4 @@
-"""Is `audiobook make` faster than running Piper by hand (issue 7)? Prints figures.
+"""Is `audiobook make` faster than running Piper by hand? Prints figures.
 
 For each run, side by side on the same ~6k-character story:
 

@@ -41,7 +41,7 @@ def long_story(dest: Path, chars: int = TARGET_CHARS) -> Path:
 async def _open(story: Path) -> int:
     from textual.widgets import DataTable
 
-    from audiobook.tui import AudiobookApp
+    from audiobook.tui.app import AudiobookApp
 
     app = AudiobookApp(story, engine="tone")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from audiobook.tui import AudiobookApp
+    from audiobook.tui.app import AudiobookApp
     from audiobook.tui.script_pane import ScriptPane
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ async def _one_fix(
 async def _fixes(story: Path, count: int, busy: bool) -> tuple[list[float], list[float], float]:
     """Key-to-screen milliseconds of ``count`` fixes (wall clock, and the UI thread's
     CPU time), and the seconds a re-analysis took."""
-    from audiobook.tui import AudiobookApp
+    from audiobook.tui.app import AudiobookApp
     from audiobook.tui.script_pane import ScriptPane
 
     app = AudiobookApp(story, engine="tone", out_dir=story.parent / "out")
@@ -159,7 +159,7 @@ def child(story: Path) -> None:
     async def run() -> None:
         from textual.widgets import DataTable
 
-        from audiobook.tui import AudiobookApp
+        from audiobook.tui.app import AudiobookApp
 
         app = AudiobookApp(story, engine="tone")
         async with app.run_test(size=SIZE):

@@ -166,7 +166,10 @@ def test_bad_roster_is_one_line(example: Path, tmp_path: Path) -> None:
     assert code == 1 and "roster.json" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("module", ["audiobook.cli", "audiobook.render", "audiobook.analyze"])
+LIGHT = ("cli", "render", "analyze", "review", "preview")  # importable without the UI or voice
+
+
+@pytest.mark.parametrize("module", [f"audiobook.{name}" for name in LIGHT])
 def test_core_imports_stay_light(module: str) -> None:
     """Fast start, and Textual only ever under audiobook/tui/."""
     code = (

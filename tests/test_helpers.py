@@ -1,4 +1,5 @@
-"""The fork server loads the bundled voice before workers fork (issue 7: start-up)."""
+"""The fork server loads the bundled voice before workers fork: start-up is on the
+critical path of every render."""
 
 from __future__ import annotations
 

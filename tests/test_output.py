@@ -1,4 +1,4 @@
-"""Issue 6: output that drops straight into an audiobook library. The example rendered
+"""Output that drops straight into an audiobook library. The example rendered
 with the fake tone engine, measured after decoding as a player would."""
 
 from __future__ import annotations

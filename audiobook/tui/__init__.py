@@ -1,10 +1,5 @@
-"""The Textual UI: the only part of audiobook that imports Textual.
-
-``audiobook tui STORY`` imports this lazily, so the batch CLI never pays for it.
+"""The Textual UI: widgets and screens, and the only part of audiobook that imports
+Textual. Nothing is imported here, so that importing a module beside the app (or the
+review decisions it shows) never loads the app: ``audiobook tui`` imports
+``audiobook.tui.app`` itself, and the batch CLI never pays for it.
 """
-
-from __future__ import annotations
-
-from .app import AudiobookApp, run_tui
-
-__all__ = ["AudiobookApp", "run_tui"]

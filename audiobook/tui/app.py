@@ -27,6 +27,7 @@ from textual.worker import get_current_worker
 
 from audiobook.analyze import unplaced_notice
 from audiobook.errors import AudiobookError
+from audiobook.review import Session
 
 from .cast_pane import CastPane
 from .dialogs import ConfirmScreen, HelpScreen, PromptScreen
@@ -34,7 +35,6 @@ from .lexicon_pane import LexiconScreen
 from .messages import Analysed, Decide, LoadFailed, PreviewReady, StoryLoaded
 from .render_pane import RenderPane, stderr_with_fd
 from .script_pane import ScriptPane
-from .session import Session
 
 if TYPE_CHECKING:
     from audiobook.sidecar import Sidecar

@@ -7,6 +7,7 @@ lines nobody was found to say. A first-person narrator is a character like the o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,15 +18,15 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
-from audiobook.errors import AudiobookError
 from audiobook.model import Gender
+from audiobook.preview import preview_text
+from audiobook.review import Session
 from audiobook.voices import Voice
 
 from .dialogs import Choice, PickerScreen, PromptScreen
-from .messages import Decide, PreviewReady
+from .messages import Decide, send_preview
 from .palette import voice_colour
-from .preview import play, preview_text, render_preview
-from .session import Session
+from .tables import selected_key
 
 NARRATION = "\0narration"  # row key of the narration voice (no character has this name)
 GENDERS: tuple[Gender, ...] = ("female", "male", "unknown")
@@ -141,10 +142,7 @@ class CastPane(Vertical):
                 self.table.move_cursor(row=i)
 
     def selected(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        return table.ordered_rows[table.cursor_row].key.value
+        return selected_key(self.table)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._describe()
@@ -176,47 +174,51 @@ class CastPane(Vertical):
 
     # --- actions ----------------------------------------------------------------
 
-    def action_voice(self) -> None:
+    def _speaker(self) -> tuple[Session, str | None] | None:
+        """The session and the selected row's speaker (None: the narration)."""
         s, key = self.session, self.selected()
         if s is None or key is None:
-            return
-        who = None if key == NARRATION else key
-        current = s.voice_of(who).name
-        choices = [Choice(v.name, v.name, f"{v.gender}, {v.description}") for v in s.library]
+            return None
+        return s, (None if key == NARRATION else key)
 
-        def chosen(name: str | None) -> None:
-            if name:
-                label = "narration" if who is None else who
-                self.post_message(
-                    Decide(lambda s: s.set_voice(who, name), f"{label}: voice {name}")
-                )
-
-        title = f"Voice for {'the narration' if who is None else who}"
-        self.app.push_screen(PickerScreen(title, choices, current=current), chosen)
-
-    def action_speed(self) -> None:
-        s, key = self.session, self.selected()
-        if s is None or key is None:
-            return
-        who = None if key == NARRATION else key
-        current = f"{s.speed_of(who):g}"
-        choices = [Choice(f"{x:g}", f"{x:g}× {note}") for x, note in SPEED_CHOICES]
+    def _pick(
+        self,
+        what: str,
+        who: str | None,
+        choices: list[Choice],
+        current: str,
+        decide: Callable[[Session, str], object],
+    ) -> None:
+        """Ask for the speaker's ``what`` (voice, speed); the choice is a decision."""
+        label = "narration" if who is None else who
 
         def chosen(value: str | None) -> None:
             if value:
-                label = "narration" if who is None else who
-                self.post_message(
-                    Decide(lambda s: s.set_speed(who, float(value)), f"{label}: speed {value}")
-                )
+                self.post_message(Decide(lambda s: decide(s, value), f"{label}: {what} {value}"))
 
-        title = f"Speed for {'the narration' if who is None else who}"
+        title = f"{what.capitalize()} for {'the narration' if who is None else who}"
         self.app.push_screen(PickerScreen(title, choices, current=current), chosen)
 
-    def action_preview(self) -> None:
-        s, key = self.session, self.selected()
-        if s is None or key is None:
+    def action_voice(self) -> None:
+        if (picked := self._speaker()) is None:
             return
-        who = None if key == NARRATION else key
+        s, who = picked
+        choices = [Choice(v.name, v.name, f"{v.gender}, {v.description}") for v in s.library]
+        current = s.voice_of(who).name
+        self._pick("voice", who, choices, current, lambda s, name: s.set_voice(who, name))
+
+    def action_speed(self) -> None:
+        if (picked := self._speaker()) is None:
+            return
+        s, who = picked
+        choices = [Choice(f"{x:g}", f"{x:g}× {note}") for x, note in SPEED_CHOICES]
+        current = f"{s.speed_of(who):g}"
+        self._pick("speed", who, choices, current, lambda s, x: s.set_speed(who, float(x)))
+
+    def action_preview(self) -> None:
+        if (picked := self._speaker()) is None:
+            return
+        s, who = picked
         voice = s.voice_of(who)
         label = "narration" if who is None else who
         self.notify(f"Preparing a preview of {label} ({voice.name})…", timeout=2)
@@ -224,14 +226,7 @@ class CastPane(Vertical):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _preview(self, text: str, voice: Voice, label: str) -> None:
-        try:
-            wav = render_preview(text, voice, self.engine)
-        except (AudiobookError, OSError) as e:
-            self.app.call_from_thread(
-                self.notify, f"Preview failed: {e}", severity="error", timeout=8
-            )
-            return
-        self.post_message(PreviewReady(wav, play(wav), label))
+        send_preview(self, text, voice, self.engine, label)
 
     def action_rename(self) -> None:
         name = self._character()

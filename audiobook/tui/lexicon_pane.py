@@ -17,16 +17,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from audiobook.errors import AudiobookError
 from audiobook.lexicon import Entry
 from audiobook.normalize import normalize
+from audiobook.review import Session
 from audiobook.speech import spoken_text
 from audiobook.voices import Voice
 
 from .dialogs import PromptScreen
-from .messages import Decide, PreviewReady
-from .preview import play, render_preview
-from .session import Session
+from .messages import Decide, send_preview
+from .tables import selected_key
 
 CONTEXT_CHARS = 110
 
@@ -103,10 +102,7 @@ class LexiconScreen(Screen[None]):
         self._describe()
 
     def selected(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        return table.ordered_rows[table.cursor_row].key.value
+        return selected_key(self.table)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._describe()
@@ -177,14 +173,7 @@ class LexiconScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
     def _listen(self, text: str, voice: Voice, word: str) -> None:
-        try:
-            wav = render_preview(text, voice, self.engine)
-        except (AudiobookError, OSError) as e:
-            self.app.call_from_thread(
-                self.notify, f"Preview failed: {e}", severity="error", timeout=8
-            )
-            return
-        self.post_message(PreviewReady(wav, play(wav), word))
+        send_preview(self, text, voice, self.engine, word)
 
     def action_close(self) -> None:
         self.app.pop_screen()

@@ -32,10 +32,10 @@ from audiobook.export import book_folder
 from audiobook.model import Script
 from audiobook.progress import Progress, fmt_duration
 from audiobook.render import RenderOptions, render_story
+from audiobook.review import Session
 
 from .dialogs import Choice, PickerScreen, PromptScreen
 from .messages import RenderFinished, RenderUpdate
-from .session import Session
 from .tracker import ChapterTracker
 
 UPDATE_EVERY = 0.1  # seconds between progress messages from the worker
@@ -218,9 +218,20 @@ class RenderPane(Vertical):
         if worker is not None and not worker.is_finished:
             await worker.wait()
 
-    def action_engine(self) -> None:
+    def _idle(self) -> bool:
+        """Whether the render settings may change: not while a render uses them."""
         if self.busy:
             self.notify("Not while rendering (x cancels).", severity="warning")
+        return not self.busy
+
+    def _changed(self, note: str) -> None:
+        """A setting changed: show the pane with it, and say so."""
+        if self.session is not None:
+            self.show(self.session)
+        self.notify(note, timeout=4)
+
+    def action_engine(self) -> None:
+        if not self._idle():
             return
 
         def chosen(name: str | None) -> None:
@@ -228,23 +239,18 @@ class RenderPane(Vertical):
                 self.engine = name
                 for pane in self.app.query("CastPane"):
                     pane.engine = name  # type: ignore[attr-defined]  # previews use it too
-                if self.session is not None:
-                    self.show(self.session)
-                self.notify(f"Engine: {name}", timeout=3)
+                self._changed(f"Engine: {name}")
 
         self.app.push_screen(PickerScreen("Render with", ENGINES, current=self.engine), chosen)
 
     def action_out_dir(self) -> None:
-        if self.busy:
-            self.notify("Not while rendering (x cancels).", severity="warning")
+        if not self._idle():
             return
 
         def chosen(path: str | None) -> None:
             if path:
                 self.out_dir = Path(path).expanduser()
-                if self.session is not None:
-                    self.show(self.session)
-                self.notify(f"Books go to {self.out_dir.absolute()}", timeout=4)
+                self._changed(f"Books go to {self.out_dir.absolute()}")
 
         self.app.push_screen(PromptScreen("Output folder:", str(self.out_dir.absolute())), chosen)
 

@@ -19,11 +19,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from audiobook.model import Segment
+from audiobook.review import Session, uncertain
 
 from .dialogs import NEW, Choice, PickerScreen
 from .messages import Decide
 from .palette import voice_colour
-from .session import Session, uncertain
 
 NARRATION_CHOICE = ""  # picker value: give the line to the narration voice
 WHO_WIDTH = 14

@@ -1,4 +1,4 @@
-"""The fault suite (issue 8): bad input, hostile files and a hostile environment.
+"""The fault suite: bad input, hostile files and a hostile environment.
 
 Each case asserts its exact outcome; docs/faults.md lists them all.
 """

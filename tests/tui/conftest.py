@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from audiobook.analyze import analyze
 from audiobook.model import Character
 from audiobook.sidecar import Sidecar, SpeakerFix, save_sidecar, sidecar_path
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "the-lighthouse-at-gull-point.txt"

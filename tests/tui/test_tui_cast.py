@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from audiobook.sidecar import load_sidecar
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.cast_pane import NARRATION, CastPane
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]

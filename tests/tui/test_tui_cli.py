@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from textual.pilot import Pilot
 
 from audiobook.cli import main
-from audiobook.tui import AudiobookApp
-from audiobook.tui.preview import play, preview_text
-from audiobook.tui.session import Session
+from audiobook.preview import play, preview_text
+from audiobook.review import Session
+from audiobook.tui.app import AudiobookApp
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]
 

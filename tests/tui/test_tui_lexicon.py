@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from audiobook.sidecar import load_sidecar
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.lexicon_pane import LexiconScreen
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]

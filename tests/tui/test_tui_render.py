@@ -13,12 +13,12 @@ from textual.pilot import Pilot
 from textual.widgets import ProgressBar
 
 from audiobook.cli import main
-from audiobook.tui import AudiobookApp
+from audiobook.review import uncertain
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.cast_pane import NARRATION, CastPane
 from audiobook.tui.messages import RenderUpdate
 from audiobook.tui.render_pane import RenderPane
 from audiobook.tui.script_pane import ScriptPane
-from audiobook.tui.session import uncertain
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]
 BOOK = Path("Ada Finch") / "Two Bells"

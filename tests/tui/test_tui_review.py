@@ -16,14 +16,14 @@ from textual.widgets import Static
 from audiobook.cli import main
 from audiobook.model import Character
 from audiobook.render import MANIFEST
+from audiobook.review import Session, uncertain
 from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, save_sidecar, sidecar_path
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.cast_pane import CastPane
 from audiobook.tui.dialogs import Choice, ConfirmScreen, PickerScreen
 from audiobook.tui.messages import RenderUpdate
 from audiobook.tui.render_pane import RenderPane
 from audiobook.tui.script_pane import ScriptPane
-from audiobook.tui.session import Session, uncertain
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]
 
@@ -356,7 +356,7 @@ def test_a_player_that_cannot_play_is_not_taken_for_playing(
 ) -> None:
     """No sound device: the player gives up at once, and the user is told where the WAV
     is rather than that it is playing."""
-    from audiobook.tui.preview import play
+    from audiobook.preview import play
 
     wav = tmp_path / "preview.wav"
     wav.write_bytes(b"")
@@ -372,10 +372,10 @@ def test_attribution_in_a_process_of_its_own_gives_the_same_script(
     pinned: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a long story gets (its attribution must not hold the UI's GIL)."""
-    from audiobook.tui import session as session_module
+    from audiobook import review
 
     here = Session(pinned)
-    monkeypatch.setattr(session_module, "PROCESS_CHARS", 0)
+    monkeypatch.setattr(review, "PROCESS_CHARS", 0)
     there = Session(pinned, defer=True)
     there.start_process()
     try:

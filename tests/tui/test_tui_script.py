@@ -8,11 +8,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from audiobook.review import uncertain
 from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, save_sidecar, sidecar_path
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.dialogs import NEW, HelpScreen, PickerScreen
 from audiobook.tui.script_pane import ScriptPane
-from audiobook.tui.session import uncertain
 
 Ready = Callable[[Pilot[None]], Awaitable[AudiobookApp]]
 

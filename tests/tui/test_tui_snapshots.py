@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from audiobook.tui import AudiobookApp
+from audiobook.tui.app import AudiobookApp
 from audiobook.tui.cast_pane import CastPane
 
 SIZES = [(80, 24), (120, 40)]

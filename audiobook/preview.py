@@ -1,8 +1,9 @@
-"""Hear a voice before committing a long render to it.
+"""Hear a voice or a word before committing a long render to it.
 
-A preview is one short line of the character, synthesised with the same engine as the
-render, written as a WAV in the cache folder and handed to whatever audio player the
-system has. No player, or a player with no sound device to play on (a server, a
+The TUI, ``audiobook voices preview`` and ``audiobook lexicon test`` all speak through
+here, with the same engine and levelling as a render. The TUI's preview is one short
+line of the character, written as a WAV in the cache folder and handed to whatever
+audio player the system has. No player, or a player with no sound device to play on (a server, a
 container), is fine: the user is told where the WAV is instead of that it is playing.
 """
 
@@ -14,16 +15,19 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from audiobook import fsutil
+from audiobook.cast import best_narrator
 from audiobook.engine import get_engine
-from audiobook.model import Script
+from audiobook.errors import VoiceError
+from audiobook.lexicon import full_lexicon, story_lexicon
+from audiobook.model import Script, Segment
+from audiobook.sidecar import load_sidecar
 from audiobook.speech import spoken_text
 from audiobook.synth import default_cache_dir
-from audiobook.voices import Voice
+from audiobook.voices import Voice, discover_voices, find_voice
 
 # First found wins. ffplay would open a window without -nodisp.
 PLAYERS: tuple[tuple[str, ...], ...] = (
@@ -63,9 +67,53 @@ def preview_text(script: Script, speaker: str | None) -> str:
     return text
 
 
-def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fsutil.write_wav(path, pcm, rate)
+def _speak(text: str, voice: Voice, engine: str, out: Path) -> float:
+    """Synthesise ``text`` into the WAV ``out`` (atomically); its length in seconds."""
+    eng = get_engine(engine)
+    pcm = eng.synthesize(text, voice)
+    rate = eng.sample_rate(voice)
+    fsutil.write_wav(out, pcm, rate, what="cannot write preview")
+    return len(pcm) / rate
+
+
+def speak_as(
+    name: str,
+    text: str,
+    out: Path,
+    *,
+    voice_dirs: Sequence[Path] = (),
+    engine: str = "piper",
+) -> tuple[Voice, float]:
+    """Speak ``text`` with voice ``name`` into the WAV ``out``; (voice, seconds)."""
+    voice = find_voice(name, discover_voices(voice_dirs))
+    if not any(ch.isalnum() for ch in text):
+        raise VoiceError("nothing to say: the preview text has no words")
+    return voice, _speak(text, voice, engine, out)
+
+
+def narrator_voice(story: Path | None, voice_dirs: Sequence[Path] = ()) -> Voice:
+    """The story's narration voice (its sidecar's), else the one casting would pick."""
+    library = discover_voices(voice_dirs)
+    chosen = load_sidecar(Path(story)).narrator_voice if story is not None else None
+    return find_voice(chosen, library) if chosen else best_narrator(library, "en")
+
+
+def speak_word(
+    word: str,
+    out: Path,
+    *,
+    story: Path | None = None,
+    voice_dirs: Sequence[Path] = (),
+    engine: str = "piper",
+) -> tuple[str, Voice, float]:
+    """Say ``word`` as a render would (normalised, every lexicon level) with the
+    narration voice into the WAV ``out``; returns (what was said, voice, seconds)."""
+    lexicon = story_lexicon(story) if story is not None else full_lexicon()
+    said = spoken_text(Segment("narration", 0, len(word), word, 0), lexicon)
+    if not said:
+        raise VoiceError(f"nothing to say: {word!r} has no words")
+    voice = narrator_voice(story, voice_dirs)
+    return said, voice, _speak(said, voice, engine, out)
 
 
 def render_preview(text: str, voice: Voice, engine: str, folder: Path | None = None) -> Path:
@@ -75,8 +123,8 @@ def render_preview(text: str, voice: Voice, engine: str, folder: Path | None = N
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", voice.name)
     path = folder / f"{safe}-{digest}.wav"
     if not path.exists():
-        eng = get_engine(engine)
-        write_wav(path, eng.synthesize(text, voice), eng.sample_rate(voice))
+        folder.mkdir(parents=True, exist_ok=True)
+        _speak(text, voice, engine, path)
     return path
 
 

@@ -1,12 +1,13 @@
 """The story under review and every decision the user makes about it.
 
-UI-free on purpose (no Textual here). A decision edits the sidecar, saves it, and shows
-its own effect at once (the line that was fixed, the passage that was skipped); the
-re-attribution it implies (the neighbours a fix steers) is computed by ``analyse``,
-which only reads the session, so the app can run it in a worker thread and ``adopt``
-the result when it is still current. Without ``defer`` every decision re-analyses on
-the spot, which is what tests and scripts want. What the user sees is exactly what
-``audiobook make`` will render, since both read the same sidecar.
+Used by the TUI and the CLI alike, and UI-free on purpose (no Textual here). A decision
+edits the sidecar, saves it, and shows its own effect at once (the line that was fixed,
+the passage that was skipped); the re-attribution it implies (the neighbours a fix
+steers) is computed by ``analyse``, which only reads the session, so the app can run it
+in a worker thread and ``adopt`` the result when it is still current. Without ``defer``
+every decision re-analyses on the spot, which is what tests and scripts want. What the
+user sees is exactly what ``audiobook make`` will render, since both read the same
+sidecar.
 
 A line the user fixed or accepted is a ``SpeakerFix`` in the sidecar, and attribution
 never changes a fixed line: that is how a line the user has seen stays put.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -27,9 +29,10 @@ from audiobook.background import AnalysisProcess
 from audiobook.cast import Casting, cast_voices, voice_of_gender
 from audiobook.characters import WordStats
 from audiobook.errors import AudiobookError, CastError
+from audiobook.fsutil import read_regular
 from audiobook.lexicon import Lexicon, Unusual, clean_entry, full_lexicon, unusual_words
 from audiobook.model import Character, Gender, Script, Segment
-from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, save_sidecar
+from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, parse_roster, save_sidecar
 from audiobook.voices import Voice, discover_voices, find_voice
 
 LOW_CONFIDENCE = 0.7
@@ -37,6 +40,7 @@ PASSAGES = "passages"  # sidecar key: [{start, end, read, text}] the user marked
 HAND_PICKED = "hand_picked_voices"  # sidecar key: characters whose voice the user chose
 KEEP_SCRIPTS = 10  # undo steps that keep their script; older ones re-analyse when undone
 PROCESS_CHARS = 50_000  # from this long, attribution runs in a process of its own
+ROSTER_MAX_BYTES = 16 * 2**20  # a cast file, not a story: anything bigger is a mistake
 
 
 def uncertain(seg: Segment) -> bool:
@@ -254,17 +258,18 @@ class Session:
 
     def undo(self) -> bool:
         """Put back the decisions, script and cast from before the last decision."""
-        if not self.undo_stack:
-            return False
-        self.redo_stack.append(self._state())
-        self._restore(self.undo_stack.pop())
-        return True
+        return self._step(self.undo_stack, self.redo_stack)
 
     def redo(self) -> bool:
-        if not self.redo_stack:
+        return self._step(self.redo_stack, self.undo_stack)
+
+    def _step(self, back: list[State], forth: list[State]) -> bool:
+        """Go back to the newest state on ``back``, keeping this one on ``forth`` so the
+        step can be taken again the other way; False if ``back`` is empty."""
+        if not back:
             return False
-        self.undo_stack.append(self._state())
-        self._restore(self.redo_stack.pop())
+        forth.append(self._state())
+        self._restore(back.pop())
         return True
 
     def _restore(self, state: State) -> None:
@@ -535,9 +540,7 @@ class Session:
     def set_pronunciation(self, word: str, said: str) -> str:
         """How this story says ``word`` (a respelling or ``[[ phonemes ]]``). Only
         what is spoken changes, so there is nothing to re-analyse."""
-        word, said = clean_entry(word, said)
-        self.sidecar.lexicon[word] = said
-        self.save()
+        word, said = _say(self.sidecar, word, said)
         return f"{word} is said {said}"
 
     def forget_pronunciation(self, word: str) -> bool:
@@ -557,6 +560,35 @@ class Session:
         for f in self.sidecar.fixes:
             if f.speaker == old:
                 f.speaker = new
+
+
+def _say(sidecar: Sidecar, word: str, said: str) -> tuple[str, str]:
+    """Write the story's own entry for ``word`` and save; the entry as cleaned."""
+    word, said = clean_entry(word, said)
+    sidecar.lexicon[word] = said
+    save_sidecar(sidecar)
+    return word, said
+
+
+def set_story_pronunciation(story: Path, word: str, said: str) -> Path:
+    """The story's own entry for ``word`` without analysing the story (``lexicon add
+    --story``); returns the sidecar written."""
+    sidecar = load_sidecar(story)
+    _say(sidecar, word, said)
+    return sidecar.path
+
+
+def read_roster(path: Path) -> list[Character]:
+    """A reviewed cast from a JSON file (``script --characters``), in the shape the
+    sidecar keeps it: ``[{"name", "aliases", "gender"}]``."""
+    raw = read_regular(path, limit=ROSTER_MAX_BYTES, follow=True)
+    if raw is None:  # a FIFO or device would block or never end
+        raise CastError("cannot read roster (not a regular file, or over 16 MB)", path)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as e:
+        raise CastError(f"cannot read roster ({e.__class__.__name__}: {e})", path) from e
+    return parse_roster(data, path)
 
 
 def changed_lines(before: Script, after: Script) -> set[int]:

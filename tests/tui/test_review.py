@@ -8,8 +8,8 @@ import pytest
 
 from audiobook.errors import CastError
 from audiobook.model import Segment
+from audiobook.review import Session, uncertain
 from audiobook.sidecar import load_sidecar
-from audiobook.tui.session import Session, uncertain
 
 
 def line(s: Session, starts: str) -> Segment:
