@@ -234,7 +234,7 @@ def script_json(script: Script) -> dict[str, Any]:
     Extra fields (``sieve``, ``spoken``, ``paragraph``, ``scene``, ``format``,
     ``description``) add to it without changing it.
     """
-    from .lexicon import story_lexicon
+    from .text.lexicon import story_lexicon
 
     lexicon = story_lexicon(script.source)  # what a render will really say
     return {

@@ -12,10 +12,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.resources import files
 
 from .model import Character, Gender, Segment
+from .text.wordlists import female_first_names, male_first_names, nicknames
 
 _HONORIFIC_TABLE = """
 male: mr mister sir lord master uncle father brother king prince duke count baron monsieur
@@ -98,16 +97,9 @@ PERSON_VERBS = frozenset(
 )
 
 
-@cache
-def _word_list(name: str) -> frozenset[str]:
-    raw = files("audiobook").joinpath("data", name).read_text(encoding="utf-8")
-    lines = (line for line in raw.splitlines() if not line.startswith("#"))
-    return frozenset(w for line in lines for w in line.split())
-
-
 def first_name_gender(word: str) -> Gender:
     w = word.lower()
-    female, male = w in _word_list("names_female.txt"), w in _word_list("names_male.txt")
+    female, male = w in female_first_names(), w in male_first_names()
     if female != male:
         return "female" if female else "male"
     return "unknown"
@@ -288,19 +280,6 @@ class Cluster:
         multi = [f for f in self.forms if len(split_honorific(f)[1]) > 1]
         pool = multi or list(self.forms)
         return max(pool, key=lambda f: (self.forms[f], len(f), f))
-
-
-@cache
-def nicknames() -> dict[str, str]:
-    """nick -> full first name ("lizzy" -> "elizabeth")."""
-    raw = files("audiobook").joinpath("data", "nicknames.txt").read_text(encoding="utf-8")
-    out: dict[str, str] = {}
-    for line in raw.splitlines():
-        full, sep, nicks = line.partition("=")
-        if sep and not line.startswith("#"):
-            for n in nicks.split():
-                out.setdefault(n, full.strip())
-    return out
 
 
 def _same_first(a: str, b: str) -> bool:

@@ -22,11 +22,11 @@ from audiobook import fsutil
 from audiobook.cast import best_narrator
 from audiobook.engine import get_engine
 from audiobook.errors import VoiceError
-from audiobook.lexicon import full_lexicon, story_lexicon
 from audiobook.model import Script, Segment
 from audiobook.sidecar import load_sidecar
 from audiobook.speech import spoken_text
 from audiobook.synth import default_cache_dir
+from audiobook.text.lexicon import full_lexicon, story_lexicon
 from audiobook.voices import Voice, discover_voices, find_voice
 
 # First found wins. ffplay would open a window without -nodisp.

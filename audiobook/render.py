@@ -66,7 +66,6 @@ from .fsutil import (
     safe_unlink,
 )
 from .helpers import start_helpers
-from .lexicon import story_lexicon
 from .library import LibraryBook, chapter_times, metadata_json
 from .model import Script, Segment
 from .progress import EtaClock, Progress, ProgressCallback
@@ -85,6 +84,7 @@ from .synth import (
     job_keys,
     synthesize,
 )
+from .text.lexicon import story_lexicon
 from .voices import discover_voices
 
 log = logging.getLogger(__name__)

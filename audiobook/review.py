@@ -30,9 +30,9 @@ from audiobook.cast import Casting, cast_voices, voice_of_gender
 from audiobook.characters import WordStats
 from audiobook.errors import AudiobookError, CastError
 from audiobook.fsutil import read_regular
-from audiobook.lexicon import Lexicon, Unusual, clean_entry, full_lexicon, unusual_words
 from audiobook.model import Character, Gender, Script, Segment
 from audiobook.sidecar import Sidecar, SpeakerFix, load_sidecar, parse_roster, save_sidecar
+from audiobook.text.lexicon import Lexicon, Unusual, clean_entry, full_lexicon, unusual_words
 from audiobook.voices import Voice, discover_voices, find_voice
 
 LOW_CONFIDENCE = 0.7

@@ -7,9 +7,9 @@ the original text and offsets; only what is spoken changes.
 
 from __future__ import annotations
 
-from audiobook.lexicon import Lexicon, default_lexicon
 from audiobook.model import Segment
-from audiobook.normalize import normalize
+from audiobook.text.lexicon import Lexicon, default_lexicon
+from audiobook.text.normalize import normalize
 
 
 def spoken_text(segment: Segment, lexicon: Lexicon | None = None) -> str:

@@ -14,21 +14,21 @@ from audiobook.analyze import analyze
 from audiobook.cast import cast_voices
 from audiobook.cli import main
 from audiobook.errors import CastError
-from audiobook.lexicon import (
+from audiobook.render import speech_jobs
+from audiobook.sidecar import Sidecar, load_sidecar, save_sidecar, sidecar_path
+from audiobook.text.lexicon import (
     Entry,
     Lexicon,
     add_user_entry,
     builtin_lexicon,
     count_unusual,
-    english_words,
     full_lexicon,
     parse_lexicon_text,
     read_lexicon_file,
     story_lexicon,
     unusual_words,
 )
-from audiobook.render import speech_jobs
-from audiobook.sidecar import Sidecar, load_sidecar, save_sidecar, sidecar_path
+from audiobook.text.wordlists import english_words
 from audiobook.voices import discover_voices
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audiobook.lexicon import Lexicon
 from audiobook.model import Segment, SegmentKind
-from audiobook.normalize import cardinal, is_markup, normalize, ordinal, substituted, year
 from audiobook.speech import spoken_text
+from audiobook.text.lexicon import Lexicon
+from audiobook.text.normalize import cardinal, is_markup, normalize, ordinal, substituted, year
 
 N: SegmentKind = "narration"
 D: SegmentKind = "dialogue"

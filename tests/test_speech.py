@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from audiobook.lexicon import Entry, Lexicon
 from audiobook.model import Segment, SegmentKind
 from audiobook.speech import spoken_text
+from audiobook.text.lexicon import Entry, Lexicon
 
 
 def say(text: str, kind: SegmentKind = "narration", lexicon: Lexicon | None = None) -> str:

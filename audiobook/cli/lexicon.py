@@ -43,8 +43,8 @@ def lexicon() -> None:
 @_story_option("Save the entry in this story's sidecar instead of your own lexicon.")
 def lexicon_add(word: str, said: str, story: Path | None) -> None:
     """Say WORD as RESPELLING ("Kal El") or as phonemes ("[[ kˈæl ˈɛl ]]")."""
-    from audiobook.lexicon import add_user_entry, clean_entry
     from audiobook.review import set_story_pronunciation
+    from audiobook.text.lexicon import add_user_entry, clean_entry
 
     word, said = clean_entry(word, said)
     if story is not None:
@@ -60,7 +60,7 @@ def lexicon_add(word: str, said: str, story: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable list.")
 def lexicon_list(story: Path | None, unusual: bool, as_json: bool) -> None:
     """List every entry in force, with its level (built-in, user, story)."""
-    from audiobook.lexicon import full_lexicon, story_lexicon, unusual_words
+    from audiobook.text.lexicon import full_lexicon, story_lexicon, unusual_words
 
     if unusual and story is None:
         raise click.UsageError("--unusual needs --story STORY")

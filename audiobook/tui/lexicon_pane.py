@@ -17,10 +17,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from audiobook.lexicon import Entry
-from audiobook.normalize import normalize
 from audiobook.review import Session
 from audiobook.speech import spoken_text
+from audiobook.text.lexicon import Entry
+from audiobook.text.normalize import normalize
 from audiobook.voices import Voice
 
 from .dialogs import PromptScreen

@@ -16,6 +16,8 @@ import html
 import re
 from collections.abc import Callable
 
+from .wordlists import english_words
+
 _L = r"[^\W\d_]"  # one letter, any script
 _W = r"[^\W_]"  # a letter or a digit
 
@@ -354,11 +356,9 @@ def _stutter(m: re.Match[str]) -> str:
         for f in frags
     ):
         return m.group(0)
-    if frags[0][0].isupper() and word[0].islower():
-        from .lexicon import english_words
-
-        if word.lower().replace("’", "'") not in english_words():
-            word = word[0].upper() + word[1:]  # a name: "S-smallville" is "Smallville"
+    capital = frags[0][0].isupper() and word[0].islower()
+    if capital and word.lower().replace("’", "'") not in english_words():
+        word = word[0].upper() + word[1:]  # a name: "S-smallville" is "Smallville"
     spoken = []
     for f in frags:
         if not any(c in _VOWELS for c in f):
@@ -706,8 +706,6 @@ _CAPS = re.compile(r"(?<![\w'’-])([A-Z][A-Z'’]*[A-Z](?:-[A-Z][A-Z'’]*)*)(?
 
 
 def _caps(s: str) -> str:
-    from .lexicon import english_words
-
     known = english_words()
 
     def word(m: re.Match[str]) -> str:

@@ -6,8 +6,8 @@ An entry is ``WORD = respelling`` or ``WORD = [[ phonemes ]]`` (Piper's raw phon
 input). An all-lower-case word matches in any case; a word with a capital matches only
 exactly as written. Entries match whole words, and a possessive "'s" goes with them.
 
-Also here: the English word list we ship, and the story's *unusual* words (not in it),
-which are the ones worth an entry.
+Also here: the story's *unusual* words (not in the English word list we ship), which
+are the ones worth an entry.
 """
 
 from __future__ import annotations
@@ -26,9 +26,12 @@ from typing import Literal
 import tomlkit
 import tomlkit.exceptions
 
-from .errors import CastError
-from .fsutil import atomic_write
-from .model import Script
+from ..errors import CastError
+from ..fsutil import atomic_write
+from ..model import Script
+from ..sidecar import load_sidecar
+from .normalize import is_roman, substituted
+from .wordlists import english_words, known_names
 
 Level = Literal["built-in", "user", "story"]
 LEVELS: tuple[Level, ...] = ("built-in", "user", "story")
@@ -229,8 +232,6 @@ def full_lexicon(story: Mapping[str, str] | None = None) -> Lexicon:
 
 def story_lexicon(story: Path) -> Lexicon:
     """What a render of ``story`` uses: every level, the story's own from its sidecar."""
-    from .sidecar import load_sidecar
-
     return full_lexicon(load_sidecar(Path(story)).lexicon)
 
 
@@ -279,38 +280,12 @@ def _write(path: Path, text: str) -> None:
 # --- the English word list and unusual words --------------------------------------------
 
 
-@functools.cache
-def _word_list() -> tuple[frozenset[str], frozenset[str]]:
-    lower: set[str] = set()
-    other: set[str] = set()
-    text = files("audiobook").joinpath("data", "english_words.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            (lower if line.islower() else other).add(line)
-    for name in ("names_female.txt", "names_male.txt"):
-        names = files("audiobook").joinpath("data", name).read_text(encoding="utf-8")
-        for line in names.splitlines():
-            if not line.startswith("#"):
-                other.update(w.capitalize() for w in line.split())
-    return frozenset(lower), frozenset(other)
-
-
-def english_words() -> frozenset[str]:
-    """Ordinary English words, lower case (contractions with "'")."""
-    return _word_list()[0]
-
-
-def known_names() -> frozenset[str]:
-    """Common names and abbreviations as written ("Agnes", "London", "FBI")."""
-    return _word_list()[1]
-
-
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 def _part_known(part: str) -> bool:
     low = part.lower()
-    words, names = _word_list()
+    words, names = english_words(), known_names()
     return low in words or part in names or part.capitalize() in names or len(part) == 1
 
 
@@ -332,7 +307,7 @@ _INFLECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _known(word: str) -> bool:
-    words, names = _word_list()
+    words, names = english_words(), known_names()
     return word.lower() in words or word in names or word.capitalize() in names
 
 
@@ -395,8 +370,6 @@ class Unusual:
 def count_unusual(texts: Iterable[str]) -> list[tuple[str, int]]:
     """Words of ``texts`` not in the English word list: (word, count), most frequent
     first, then in order of appearance."""
-    from .normalize import is_roman, substituted
-
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     for text in texts:
