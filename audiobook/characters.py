@@ -14,29 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .model import Character, Gender, Segment
+from .text.titles import ABBREVIATED, FIRST_NAME_TITLES, HON_CANON, HONORIFICS
 from .text.wordlists import female_first_names, male_first_names, nicknames
-
-_HONORIFIC_TABLE = """
-male: mr mister sir lord master uncle father brother king prince duke count baron monsieur
-      herr signor senor don earl squire
-female: mrs miss ms lady madam madame aunt mother sister queen princess duchess countess
-      mademoiselle mlle mme dame signora senora
-unknown: dr doctor captain capt professor prof colonel col major general lieutenant
-      sergeant sgt inspector detective judge officer agent reverend rev councillor mayor
-      governor president senator saint st nurse
-"""
-HONORIFICS: dict[str, Gender] = {
-    word: gender  # type: ignore[misc]
-    for line in re.split(r"\n(?=\w+:)", _HONORIFIC_TABLE.strip())
-    for gender, _, words in [line.partition(":")]
-    for word in words.split()
-}
-# Titles that go with a first name ("Miss Elizabeth", "Sir William", "Lady Catherine").
-FIRST_NAME_TITLES = frozenset(
-    """miss lady sir lord aunt uncle master dame prince princess king queen brother
-    sister cousin""".split()
-)
-ABBREVIATED = frozenset("""mr mrs ms dr mme mlle st capt prof col sgt rev""".split())
 
 _HON_ALT = "|".join(sorted(HONORIFICS, key=len, reverse=True))
 _WORD = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
@@ -103,22 +82,6 @@ def first_name_gender(word: str) -> Gender:
     if female != male:
         return "female" if female else "male"
     return "unknown"
-
-
-# Spellings of one title: "Doctor Kemp" is "Dr. Kemp".
-HON_CANON = {
-    "doctor": "dr",
-    "mister": "mr",
-    "captain": "capt",
-    "professor": "prof",
-    "colonel": "col",
-    "sergeant": "sgt",
-    "reverend": "rev",
-    "saint": "st",
-    "madame": "mme",
-    "mademoiselle": "mlle",
-    "madam": "mme",
-}
 
 
 def split_honorific(surface: str) -> tuple[str | None, list[str]]:

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 
 from ..characters import (
     GENDERED_NOUNS,
-    HONORIFICS,
     split_honorific,
 )
 from ..model import Character, Segment
+from ..text.titles import HONORIFICS
 from .confidence import load_weights
 from .model import SceneModel
 from .partner import choose_other_voice

@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from ..characters import (
     GENDERED_NOUNS,
-    HONORIFICS,
     NAME_RE,
     PERSON_VERBS,
     PRONOUN_GENDER,
@@ -30,6 +29,7 @@ from ..characters import (
     vote_gender,
 )
 from ..model import Character, Segment
+from ..text.titles import HONORIFICS
 from .scene import _vocatives
 from .tags import _ANAPHORIC_HEADS, _head_noun, clean_nominal, speech_verbs, tag_after, tag_before
 

@@ -13,7 +13,6 @@ from functools import cached_property
 
 from ..characters import (
     GENDERED_NOUNS,
-    HONORIFICS,
     NAME_RE,
     PERSON_VERBS,
     PRONOUN_GENDER,
@@ -23,6 +22,7 @@ from ..characters import (
     split_honorific,
 )
 from ..model import Character, Segment
+from ..text.titles import HONORIFICS
 from .scene import (
     _BLANK_LINE,
     _FORMER_LATTER,

@@ -9,11 +9,11 @@ from functools import cache
 from importlib.resources import files
 
 from ..characters import (
-    HONORIFICS,
     NAME_RE,
     PERSON_VERBS,
     STOPWORDS,
 )
+from ..text.titles import HONORIFICS
 
 
 @cache

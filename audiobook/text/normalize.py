@@ -16,6 +16,7 @@ import html
 import re
 from collections.abc import Callable
 
+from .titles import SPOKEN
 from .wordlists import english_words
 
 _L = r"[^\W\d_]"  # one letter, any script
@@ -113,41 +114,11 @@ def _number(s: str) -> str:
 
 # --- tables ----------------------------------------------------------------------
 
-# Titles before a name: read in full (a bare "Mr." also ends espeak's sentence).
-HONORIFICS = {
-    "mr": "Mister",
-    "mrs": "Missus",
-    "ms": "Miz",
-    "mx": "Mix",
-    "dr": "Doctor",
-    "prof": "Professor",
-    "sgt": "Sergeant",
-    "capt": "Captain",
-    "cpt": "Captain",
-    "lt": "Lieutenant",
-    "col": "Colonel",
-    "gen": "General",
-    "maj": "Major",
-    "cmdr": "Commander",
-    "cdr": "Commander",
-    "adm": "Admiral",
-    "cpl": "Corporal",
-    "pvt": "Private",
-    "det": "Detective",
-    "insp": "Inspector",
-    "supt": "Superintendent",
-    "rev": "Reverend",
-    "fr": "Father",
-    "hon": "Honourable",
-    "pres": "President",
-    "gov": "Governor",
-    "sen": "Senator",
-    "rep": "Representative",
-    "messrs": "Messieurs",
-    "mt": "Mount",
-    "ft": "Fort",
-    "st": "Saint",
-}
+# Read in full before a name, like a title, but naming no one person: a place ("Mt.
+# Hood", "Ft. Worth"), a firm or pair ("Messrs. Duff and Blathers"), a courtesy that
+# stands before another title ("the Hon. Lady Catherine").
+_PREFIXES_BEFORE_NAME = {"mt": "Mount", "ft": "Fort", "messrs": "Messieurs", "hon": "Honourable"}
+_BEFORE_NAME = SPOKEN | _PREFIXES_BEFORE_NAME
 # Read in full only with their period ("etc." but not a name like "Ave").
 ABBREVIATIONS = {
     "etc": "et cetera",
@@ -395,7 +366,7 @@ def _abbreviations(s: str) -> str:
     def honorific(m: re.Match[str]) -> str:
         word, dot, after = m.group(1), m.group(2), m.group(4)
         key = word.lower()
-        if key not in HONORIFICS:
+        if key not in _BEFORE_NAME:
             return m.group(0)
         if not (word[0].isupper() and (word[1:].islower() or word.isupper() or len(word) == 1)):
             return m.group(0)
@@ -411,7 +382,7 @@ def _abbreviations(s: str) -> str:
         if key == "ft" and re.search(r"\d\s*$", before):
             full = "feet"
         elif name_follows:
-            full = HONORIFICS[key]
+            full = _BEFORE_NAME[key]
         elif dot and key in ("st", "dr"):
             full = {"st": "Street", "dr": "Doctor"}[key]
         else:
@@ -818,7 +789,7 @@ def substituted(word: str) -> bool:
     abbreviation, a Roman numeral, a unit, "l" read as "I"... Everything else it keeps."""
     low = word.casefold()
     return (
-        low in HONORIFICS
+        low in _BEFORE_NAME
         or low in ABBREVIATIONS
         or low in _MONTH_ABBR
         or low in _UNITS
