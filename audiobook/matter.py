@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .text.sentences import ends_sentence
+
 # Quoted words: "double" or “curly” quotes, ‘single curly’ quotes (not an apostrophe:
 # the opening one follows a space or starts the text), «guillemets»; or a paragraph
 # opening a quotation it does not close.
@@ -104,9 +106,6 @@ _LEGAL_WORDS = re.compile(
     re.IGNORECASE,
 )
 
-# What a sentence ends with; a signature ("Love, Ann", "~Sam") has no such end.
-_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]*_~]*\s*$")
-
 # "A Smallville fanfic by Name", "a Buffy/Angel crossover by Name".
 _FANDOM_BY_RE = re.compile(
     r"(?:an?\s+)?(?P<fandom>.+?)\s+(?:fan[\s-]*fic(?:tion)?s?|fics?|stor(?:y|ies)|one[\s-]*shot|"
@@ -183,7 +182,7 @@ def is_signoff(s: str) -> bool:
     if has_dialogue(s) or "\n" in s.strip():
         return False
     words = _WORDS.findall(s)
-    return 0 < len(words) <= 4 and _SENTENCE_END.search(s) is None
+    return 0 < len(words) <= 4 and not ends_sentence(s)  # a signature: "Love, Ann", "~Sam"
 
 
 def is_authorial(s: str) -> bool:

@@ -27,6 +27,7 @@ from audiobook.sidecar import load_sidecar
 from audiobook.speech import spoken_text
 from audiobook.synth import default_cache_dir
 from audiobook.text.lexicon import full_lexicon, story_lexicon
+from audiobook.text.sentences import sentence_spans
 from audiobook.voices import Voice, discover_voices, find_voice
 
 # First found wins. ffplay would open a window without -nodisp.
@@ -39,7 +40,6 @@ PLAYERS: tuple[tuple[str, ...], ...] = (
 MAX_CHARS = 220  # a preview is a taste, not a chapter
 # A player with no sound device gives up at once; one still running after this plays.
 PLAYER_GRACE = 0.5
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 def preview_text(script: Script, speaker: str | None) -> str:
@@ -59,7 +59,7 @@ def preview_text(script: Script, speaker: str | None) -> str:
     text = max(fits, key=len) if fits else lines[0]
     if len(text) > MAX_CHARS:
         out = ""
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in (text[a:b] for a, b in sentence_spans(text)):
             if out and len(out) + len(sentence) > MAX_CHARS:
                 break
             out = f"{out} {sentence}".strip()

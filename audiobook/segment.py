@@ -12,6 +12,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from audiobook.model import Block, Document, Segment, SegmentKind, Structure
+from audiobook.text.sentences import sentence_spans
+from audiobook.text.spans import trim
 
 _OPEN_PUNCT = '([{<—–-/"“«'
 _DOUBLE_OPEN = "“«"
@@ -116,7 +118,7 @@ def _emit_block(
     """Append ``b``'s segments; returns whether it ends inside an open quotation."""
 
     def add(kind: SegmentKind, a: int, e: int, sieve: str | None = None) -> None:
-        for x, y in _pieces(text, *_trim(text, a, e)):
+        for x, y in _pieces(text, *trim(text, a, e)):
             out.append(
                 Segment(
                     kind,
@@ -176,22 +178,31 @@ _SPACE = re.compile(r"\s+")
 
 
 def _pieces(text: str, a: int, e: int) -> list[tuple[int, int]]:
-    """``[a, e)`` as spans of at most MAX_SEGMENT_CHARS, cut after the last clause
-    mark in reach, else at the last space, else (one enormous word) anywhere; the
-    spaces at a cut belong to neither piece, so the pieces still tile the text."""
+    """``[a, e)`` as spans of at most MAX_SEGMENT_CHARS, cut after the last sentence
+    in reach, else after the last clause mark, else at the last space, else (one
+    enormous word) anywhere; the spaces at a cut belong to neither piece, so the
+    pieces still tile the text."""
     out: list[tuple[int, int]] = []
     while e - a > MAX_SEGMENT_CHARS:
         limit = a + MAX_SEGMENT_CHARS
         floor = a + MAX_SEGMENT_CHARS // 2  # never a tiny piece when a clause ends early
-        cut = _last_match(_CLAUSE_END, text, floor, limit) or _last_match(
-            _SPACE, text, floor, limit
+        cut = (
+            _last_sentence_end(text, floor, limit)
+            or _last_match(_CLAUSE_END, text, floor, limit)
+            or _last_match(_SPACE, text, floor, limit)
         )
         end, start = cut if cut else (limit, limit)
-        out.append(_trim(text, a, end))
-        a = _trim(text, start, e)[0]
+        out.append(trim(text, a, end))
+        a = trim(text, start, e)[0]
     if a < e:
         out.append((a, e))
     return [(x, y) for x, y in out if x < y]
+
+
+def _last_sentence_end(text: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """(where the piece ends, where the next begins) at the last sentence end in [lo, hi)."""
+    spans = sentence_spans(text, lo, hi)
+    return (spans[-2][1], spans[-1][0]) if len(spans) > 1 else None
 
 
 def _last_match(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[int, int] | None:
@@ -206,14 +217,6 @@ def _last_match(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> tuple[
     return last.start() + kept, last.end()
 
 
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
-
-
 def _has_alnum(s: str, a: int, b: int) -> bool:
     return any(c.isalnum() for c in s[a:b])
 
@@ -225,7 +228,7 @@ def _heading_span(text: str, a: int, b: int) -> tuple[int, int]:
         if nl == -1 or _has_alnum(text, nl, b):
             break
         b = nl
-    a, b = _trim(text, a, b)
+    a, b = trim(text, a, b)
     while a < b and text[a] == "#":
         a += 1
     e = b
@@ -233,7 +236,7 @@ def _heading_span(text: str, a: int, b: int) -> tuple[int, int]:
         e -= 1
     if e < b and (e == a or text[e - 1].isspace()):
         b = e  # closing "##" of an ATX heading, not "C#"
-    return _trim(text, a, b)
+    return trim(text, a, b)
 
 
 # --- quotation marks --------------------------------------------------------------------

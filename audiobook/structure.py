@@ -24,6 +24,8 @@ from audiobook.matter import (
     is_signoff,
 )
 from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
+from audiobook.text.sentences import ends_sentence
+from audiobook.text.spans import trim
 
 # --- headings ---------------------------------------------------------------------------
 
@@ -64,8 +66,6 @@ _BREAK_WORDS_RE = re.compile(
 )
 _BREAK_DECOR = " \t*~_=+-–—#.:|()[]{}<>/\\•·°^"
 _OPENING_QUOTES = "\"“‘'«„"
-# A line ends a sentence: . ! ? … (maybe inside closing quotes), or a dash cut off by a quote.
-_SENTENCE_END_RE = re.compile(r"(?:[.!?…][\"”’'»)\]*_]*|[—–-][\"”’'»]+)\s*$")
 _MD_LIST_RE = re.compile(r"\s*(?:[-*+]|\d+[.)])\s")
 # "by Ann Example" / "by moonlit_writer" / "by J. R. Smith": a few words, no sentence.
 _BY_LINE_RE = re.compile(r"\s*by[ \t]+([^\s,;!?]+(?:[ \t]+[^\s,;!?]+){0,4})[ \t]*", re.IGNORECASE)
@@ -253,15 +253,6 @@ def _block(u: _Unit) -> Block:
 # --- hints and lines ---------------------------------------------------------------------
 
 
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """Shrink ``[a, b)`` to its first..last non-space character (empty stays empty)."""
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
-
-
 def _hint_units(doc: Document) -> tuple[list[_Unit], list[tuple[int, int]]]:
     """Loader hints become units; the text between them is left for line parsing."""
     text, n = doc.text, len(doc.text)
@@ -272,7 +263,7 @@ def _hint_units(doc: Document) -> tuple[list[_Unit], list[tuple[int, int]]]:
         a, b = max(0, min(h.start, n)), max(0, min(h.end, n))
         if a < last or b < a:
             continue  # overlaps an earlier hint: the first one wins
-        a, b = _trim(text, a, b)
+        a, b = trim(text, a, b)
         if a == b and not (h.kind == "heading" and h.label):
             continue
         if h.kind == "heading":
@@ -304,7 +295,7 @@ def _split_lines(text: str, a: int, b: int) -> list[_Line]:
 
 
 def _first_line_start(text: str) -> int:
-    a, _ = _trim(text, 0, len(text))
+    a, _ = trim(text, 0, len(text))
     return text.rfind("\n", 0, a) + 1
 
 
@@ -470,7 +461,7 @@ def _new_paragraph(prev: _Line, nxt: _Line, width: int, fmt: str, first: int) ->
         return True  # "Title" / "by Author" at the very top
     if fmt == "markdown" and _MD_LIST_RE.match(nxt.text):
         return True
-    sentence_end = _SENTENCE_END_RE.search(prev.text) is not None
+    sentence_end = ends_sentence(prev.text)
     if sentence_end and body[:1] in _OPENING_QUOTES:
         return True
     fits = prev.width + 1 + len(_first_word(body))
@@ -502,7 +493,7 @@ def _line_units(
     i = 0
     while i < n:
         ln = lines[i]
-        a, b = _trim(ln.text, 0, len(ln.text))
+        a, b = trim(ln.text, 0, len(ln.text))
         start, end = ln.start + a, ln.start + b
         mdh, f = md[i], form[i]
         if blank[i]:
@@ -514,7 +505,7 @@ def _line_units(
             )
             i += 1
             continue
-        after_sentence = i > 0 and _SENTENCE_END_RE.search(lines[i - 1].text) is not None
+        after_sentence = i > 0 and ends_sentence(lines[i - 1].text)
         if f is not None and (
             (f[0] == "strict" and (sep(i - 1) or after_sentence)) or (sep(i - 1) and sep(i + 1))
         ):
@@ -553,7 +544,7 @@ def _line_units(
             nxt = lines[j + 1]
             nf = form[j + 1]
             strict_after_sentence = (
-                nf is not None and nf[0] == "strict" and _SENTENCE_END_RE.search(lines[j].text)
+                nf is not None and nf[0] == "strict" and ends_sentence(lines[j].text)
             )
             if md[j + 1] is not None or strict_after_sentence:
                 break
@@ -694,7 +685,7 @@ def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
     for k, u in enumerate(window):
         s = _unit_text(text, u)
         pair = _split_byline(s)
-        top = k == 0 and len(paras) > 1 and u.start == _trim(text, 0, len(text))[0]
+        top = k == 0 and len(paras) > 1 and u.start == trim(text, 0, len(text))[0]
         by = pair[1] if pair else _header_byline(s, top)
         if by is None:
             continue

@@ -16,6 +16,7 @@ import html
 import re
 from collections.abc import Callable
 
+from .sentences import sentence_ends_at, sentence_starts_at
 from .titles import SPOKEN
 from .wordlists import english_words
 
@@ -378,7 +379,7 @@ def _abbreviations(s: str) -> str:
         if key in ("st", "dr") and after_name:
             # "Baker St.", "Elm Dr.": after a name it is the street.
             full = {"st": "Street", "dr": "Drive"}[key]
-            return full + ("." if dot and _at_sentence_end(s, m.end()) else "")
+            return full + ("." if dot and sentence_ends_at(s, m.end()) else "")
         if key == "ft" and re.search(r"\d\s*$", before):
             full = "feet"
         elif name_follows:
@@ -388,7 +389,7 @@ def _abbreviations(s: str) -> str:
         else:
             return m.group(0)
         end_dot = "." if dot and key in _SENTENCE_ENDERS and not name_follows else ""
-        if end_dot and not _at_sentence_end(s, m.end()):
+        if end_dot and not sentence_ends_at(s, m.end()):
             end_dot = ""
         return full + end_dot
 
@@ -397,33 +398,20 @@ def _abbreviations(s: str) -> str:
     def abbreviation(m: re.Match[str]) -> str:
         key = m.group(1).lower()
         full = ABBREVIATIONS[key]
-        if m.group(1)[0].isupper() and full[0].islower() and _at_sentence_start(s, m.start()):
+        if m.group(1)[0].isupper() and full[0].islower() and sentence_starts_at(s, m.start()):
             full = full[0].upper() + full[1:]
-        return full + ("." if key in _SENTENCE_ENDERS and _at_sentence_end(s, m.end()) else "")
+        return full + ("." if key in _SENTENCE_ENDERS and sentence_ends_at(s, m.end()) else "")
 
     s = _ABBREV.sub(abbreviation, s)
     # "U.S.A." -> "U S A": the periods would end espeak's sentence.
     s = _INITIALISM.sub(
         lambda m: (
             " ".join(m.group(1).replace(".", ""))
-            + ("." if _at_sentence_end(s, m.end()) and not m.group(2) else "")
+            + ("." if sentence_ends_at(s, m.end()) and not m.group(2) else "")
         ),
         s,
     )
     return s
-
-
-def _at_sentence_end(s: str, end: int) -> bool:
-    rest = s[end:]
-    return (
-        not rest.strip()
-        or bool(re.match(r"\s*[\"”’)]*\s*$", rest))
-        or bool(re.match(r"\s+[\"“‘(]?[A-Z]", rest))
-    )
-
-
-def _at_sentence_start(s: str, start: int) -> bool:
-    return not s[:start].strip() or bool(re.search(r"[.!?][\"”’)]*\s+$", s[:start]))
 
 
 # Numbers.
@@ -497,7 +485,7 @@ def _time_ampm(m: re.Match[str]) -> str:
         return m.group(0)
     said = f"{_clock(hour, minute)} {m.group(3).upper()} M"
     s = m.string
-    if m.group(0).endswith(".") and _at_sentence_end(s, m.end()):
+    if m.group(0).endswith(".") and sentence_ends_at(s, m.end()):
         said += "."
     return said
 
@@ -687,7 +675,7 @@ def _caps(s: str) -> str:
             return w  # "JRR", "NCSS": spelled out whatever the case
         low = w.lower().replace("’", "'")
         if low in known:
-            return low.capitalize() if _at_sentence_start(s, m.start()) else w.lower()
+            return low.capitalize() if sentence_starts_at(s, m.start()) else w.lower()
         # A name: capitalised, so a lexicon entry "Kal-El" matches "KAL-EL".
         return "-".join(p[:1] + p[1:].lower() for p in w.split("-"))
 
