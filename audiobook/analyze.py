@@ -83,26 +83,22 @@ def attribute_prepared(
     characters = attribute(
         prepared.doc.text, segs, roster if roster is not None else sc.roster, fixed=fixed
     )
-    return _script(prepared, sc, segs, characters, [_speaker_lost(f) for f in lost])
+    unplaced = [_speaker_lost(f) for f in lost] + _mark_passages(prepared, sc, segs)
+    return assemble(prepared, sc, segs, characters, unplaced)
 
 
 def unattributed(prepared: Prepared, sc: Sidecar) -> Script:
     """The script before attribution (no speakers, no cast): what a long story can show
     while its speakers are still being worked out."""
-    return _script(prepared, sc, [copy.copy(s) for s in prepared.segments], [], [])
+    segs = [copy.copy(s) for s in prepared.segments]
+    return assemble(prepared, sc, segs, [], _mark_passages(prepared, sc, segs))
 
 
-def _script(
-    prepared: Prepared,
-    sc: Sidecar,
-    segs: list[Segment],
-    characters: list[Character],
-    unplaced: list[str],
-) -> Script:
-    """Apply the passage marks to ``segs``; assemble the script."""
+def _mark_passages(prepared: Prepared, sc: Sidecar, segs: list[Segment]) -> list[str]:
+    """Apply the sidecar's passage marks to ``segs``; what no longer fits, for the user."""
     passages, lost = place_passages(prepared.doc.text, sc.extra.get("passages"))
     _apply(segs, passages)
-    return assemble(prepared, sc, segs, characters, unplaced + [_passage_lost(p) for p in lost])
+    return [_passage_lost(p) for p in lost]
 
 
 def assemble(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from audiobook.model import Block, Document, Segment, SegmentKind, Structure
 from audiobook.text.sentences import sentence_spans
-from audiobook.text.spans import trim
+from audiobook.text.strings import trim
 
 _OPEN_PUNCT = '([{<—–-/"“«'
 _DOUBLE_OPEN = "“«"

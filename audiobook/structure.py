@@ -25,7 +25,7 @@ from audiobook.matter import (
 )
 from audiobook.model import Block, BlockKind, BookMeta, Chapter, Document, Structure
 from audiobook.text.sentences import ends_sentence
-from audiobook.text.spans import trim
+from audiobook.text.strings import folded_words, trim
 
 # --- headings ---------------------------------------------------------------------------
 
@@ -707,9 +707,10 @@ def _mark_header(paras: list[_Unit], text: str, meta_title: str | None) -> None:
                 window[k - 1].value.append(title)
         break
     title = title or meta_title
+    key = folded_words(title) if title else None
     for u in window:  # "The Quiet Hours" above "Posted originally on the Archive..."
         s = _unit_text(text, u)
-        if title and u.kind == "paragraph" and _title_like(s) and _norm(s) == _norm(title):
+        if key and u.kind == "paragraph" and _title_like(s) and folded_words(s) == key:
             _make_front(u, "title")
             u.value.append(_clean_title(s))
 
@@ -741,10 +742,6 @@ def _mark_pre(pre: list[_Unit], text: str, meta_title: str | None, headings_foll
     if headings_follow and all(_title_like(_unit_text(text, u)) for u in rest):
         for u in rest:
             _make_front(u, "header")
-
-
-def _norm(s: str) -> str:
-    return _SPACE_RUN.sub(" ", s).strip().strip("#*_ ").casefold()
 
 
 def _mark_chapter(group: list[_Unit], text: str) -> None:

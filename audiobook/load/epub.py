@@ -8,8 +8,6 @@ producing garbage.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import zipfile
 import zlib
 from collections import deque
@@ -20,6 +18,7 @@ from bs4 import BeautifulSoup, Tag
 
 from audiobook.errors import LoadError
 from audiobook.model import BookMeta, Document
+from audiobook.text.strings import folded_words
 
 from .ao3 import may_be_ao3
 from .decode import decode_text
@@ -43,7 +42,6 @@ _MEMBER_ERRORS = (
     zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError,
     ValueError,
 )  # fmt: skip
-_WORDS = re.compile(r"\w+")
 
 
 def load_epub(path: Path) -> Document:
@@ -266,7 +264,7 @@ def apply_toc(paras: list[Para], entries: list[TocEntry]) -> list[Para]:
     targets: dict[int, list[TocEntry]] = {}
     seen: set[tuple[str | None, str]] = set()
     for e in entries:
-        key = (e.fragment, _norm(e.title))
+        key = (e.fragment, folded_words(e.title))
         if key in seen:
             continue
         seen.add(key)
@@ -290,13 +288,9 @@ def apply_toc(paras: list[Para], entries: list[TocEntry]) -> list[Para]:
     return out
 
 
-def _norm(text: str) -> str:
-    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text).casefold()))
-
-
 def _says_title(p: Para, title: str) -> bool:
     """Whether block ``p`` already reads as ``title`` ("Chapter 1" vs "Chapter 1: Storm")."""
-    a, b = _norm(p.text), _norm(title)
+    a, b = folded_words(p.text), folded_words(title)
     if not a or not b:
         return False
     if a == b:

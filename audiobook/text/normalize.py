@@ -416,11 +416,9 @@ def _abbreviations(s: str) -> str:
 
 # Numbers.
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_MAGNITUDE_WORDS = r"thousand|million|billion|trillion|k|m|mn|bn|b"
 _CURRENCY_RX = re.compile(
-    r"(?<![\w$£€¥₹])([$£€¥₹]) ?("
-    + _NUM
-    + r")(?: ?(thousand|million|billion|trillion|k|m|mn|bn|b)\b)?",
-    re.IGNORECASE,
+    rf"(?<![\w$£€¥₹])([$£€¥₹]) ?({_NUM})(?: ?({_MAGNITUDE_WORDS})\b)?", re.IGNORECASE
 )
 _CENTS_RX = re.compile(r"(?<![\w.])(\d+) ?¢")
 _TIME_AMPM = re.compile(r"(?<![\w:])(\d{1,2})(?::([0-5]\d))? ?([AaPp])\.? ?[Mm]\b\.?")
@@ -606,12 +604,8 @@ def _numbers(s: str) -> str:
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 _ROMAN = r"m{0,4}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _ROMAN_FULL = re.compile(_ROMAN, re.IGNORECASE)
-_KEYWORD_ROMAN = re.compile(
-    r"\b(chapter|part|book|volume|act|scene|episode|season)(\s+)(?=[mdclxvi]+\b)("
-    + _ROMAN
-    + r")\b",
-    re.IGNORECASE,
-)
+_NUMBERED = r"chapter|part|book|volume|act|scene|episode|season"
+_KEYWORD_ROMAN = re.compile(rf"\b({_NUMBERED})(\s+)(?=[mdclxvi]+\b)({_ROMAN})\b", re.IGNORECASE)
 _NAME_ROMAN = re.compile(r"(?<=[a-z] )([IVX]{2,4}|V|X)\b(?![.'’-]\w)")
 _NAME_BEFORE = re.compile(r"\b[A-Z][a-z]+ $")
 _WAR = re.compile(r"\b(World War) (I{1,2})\b")

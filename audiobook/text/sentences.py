@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .spans import trim
+from .strings import trim
 from .titles import ABBREVIATED
 
 _ENDERS = ".!?…"
