@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -471,6 +471,18 @@ def _new_paragraph(prev: _Line, nxt: _Line, width: int, fmt: str, first: int) ->
     return nxt.indent > prev.indent and short
 
 
+def _wrapped_end(
+    lines: list[_Line], i: int, opens_block: Callable[[int], bool], width: int, fmt: str, first: int
+) -> int:
+    """The last line of the hard-wrapped paragraph that starts at line ``i``."""
+    j = i
+    while j + 1 < len(lines) and not opens_block(j + 1):
+        if _new_paragraph(lines[j], lines[j + 1], width, fmt, first):
+            break
+        j += 1
+    return j
+
+
 def _line_units(
     lines: list[_Line],
     per_line: bool,
@@ -488,6 +500,11 @@ def _line_units(
 
     def sep(j: int) -> bool:  # a line that may border a heading
         return j < 0 or j >= n or blank[j] or brk[j] or cand[j] or per_line
+
+    def opens_block(j: int) -> bool:  # a line no paragraph runs on into
+        f = form[j]
+        after_sentence = f is not None and f[0] == "strict" and ends_sentence(lines[j - 1].text)
+        return blank[j] or brk[j] or md[j] is not None or after_sentence
 
     units: list[_Unit] = []
     i = 0
@@ -539,18 +556,7 @@ def _line_units(
             units.append(_Unit("break", start, end))
             i += 1
             continue
-        j = i
-        while not per_line and j + 1 < n and not blank[j + 1] and not brk[j + 1]:
-            nxt = lines[j + 1]
-            nf = form[j + 1]
-            strict_after_sentence = (
-                nf is not None and nf[0] == "strict" and ends_sentence(lines[j].text)
-            )
-            if md[j + 1] is not None or strict_after_sentence:
-                break
-            if _new_paragraph(lines[j], nxt, width, fmt, first):
-                break
-            j += 1
+        j = i if per_line else _wrapped_end(lines, i, opens_block, width, fmt, first)
         last = lines[j]
         end = last.start + len(last.text.rstrip())
         units.append(_Unit("paragraph", start, end))
