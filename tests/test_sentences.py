@@ -34,6 +34,16 @@ def test_initials_and_a_window_of_the_text() -> None:
     assert sentence_spans("") == [] and sentence_spans("   ") == []
 
 
+def test_clauses_end_at_semicolons_and_dashes_too() -> None:
+    text = "He set it down; and, leaning back, said?--Mr. Ashby laughed."
+    assert [text[a:b] for a, b in sentence_spans(text, clauses=True)] == [
+        "He set it down;",
+        "and, leaning back, said?",
+        "Mr. Ashby laughed.",
+    ]
+    assert len(sentence_spans(text)) == 1
+
+
 def test_line_and_position_questions_agree_with_the_splitter() -> None:
     assert ends_sentence('She left."') and ends_sentence("He was cut off—”")
     assert not ends_sentence("Love, Ann") and not ends_sentence("~Sam")

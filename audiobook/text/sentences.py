@@ -21,23 +21,31 @@ CLOSERS = "\"”’'»)]*_~"
 # What may open a sentence before its first letter.
 OPENERS = "\"“‘'«(["
 _END = re.compile(rf"[{_ENDERS}]+[{re.escape(CLOSERS)}]*(?=\s)")
+# Clauses also end at ";", and "?--" or ".—" ends one as a space would.
+_CLAUSE_END = re.compile(rf"[{_ENDERS};]+[{re.escape(CLOSERS)}]*(?=\s|--|—)")
+_DASH = re.compile(r"--|—")
 _LINE_END = re.compile(rf"(?:[{_ENDERS}][{re.escape(CLOSERS)}]*|[—–-][\"”’'»]+)\s*$")
 _START_BEFORE = re.compile(rf"[{_ENDERS}][{re.escape(CLOSERS)}]*\s+$")
 _NEXT_OPENS = re.compile(rf"\s+[{re.escape(OPENERS)}]?[A-Z]")
 _ONLY_CLOSERS = re.compile(rf"[\s{re.escape(CLOSERS)}]*")
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+def sentence_spans(
+    text: str, start: int = 0, end: int | None = None, *, clauses: bool = False
+) -> list[tuple[int, int]]:
     """The sentences of ``text[start:end]`` as (start, end) offsets into ``text``, white
-    space between them left out; text without a sentence end is one sentence."""
+    space between them left out; text without a sentence end is one sentence.
+    ``clauses``: cut at semicolons too, for finding who a clause is about ("he put it
+    down; and, leaning back, muttered")."""
     end = len(text) if end is None else end
     out: list[tuple[int, int]] = []
     a = start
-    for m in _END.finditer(text, start, end):
+    for m in (_CLAUSE_END if clauses else _END).finditer(text, start, end):
         if _after_title(text, m.start(), a):
             continue
         out.append((a, m.end()))
-        a = m.end()
+        dash = _DASH.match(text, m.end(), end) if clauses else None
+        a = dash.end() if dash else m.end()
     out.append((a, end))
     return [(x, y) for x, y in (trim(text, x, y) for x, y in out) if x < y]
 
