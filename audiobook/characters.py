@@ -23,7 +23,8 @@ _WORD = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
 # "Tobias Hale", "Kal-El"). Lowercase particles ("de", "van") are left out on purpose.
 _HON_PREFIX = rf"(?:(?:{_HON_ALT.title()}|{_HON_ALT.upper()})\.?\s+)?"
 # (A title never sits inside a name: "When Mrs. Hall" is "When" and "Mrs. Hall".)
-_NOT_TITLE = r"(?!(?:Mr|Mrs|Ms|Dr|St)\.?\s)"
+_ABBREVIATED_ALT = "|".join(sorted((a.title() for a in ABBREVIATED), key=len, reverse=True))
+_NOT_TITLE = rf"(?!(?:{_ABBREVIATED_ALT})\.?\s)"
 NAME_RE = re.compile(rf"\b{_HON_PREFIX}(?:{_WORD})(?:[ \t]+{_NOT_TITLE}(?:{_WORD})){{0,2}}\b")
 
 # Capitalised words that are never names on their own, whatever the text does.
