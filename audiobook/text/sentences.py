@@ -20,14 +20,13 @@ _ENDERS = ".!?…"
 CLOSERS = "\"”’'»)]*_~"
 # What may open a sentence before its first letter.
 OPENERS = "\"“‘'«(["
-_END = re.compile(rf"[{_ENDERS}]+[{re.escape(CLOSERS)}]*(?=\s)")
+_CLOSE = f"[{re.escape(CLOSERS)}]*"
+
+# A sentence's end inside a text: its marks, then a space.
+_END = re.compile(rf"[{_ENDERS}]+{_CLOSE}(?=\s)")
 # Clauses also end at ";", and "?--" or ".—" ends one as a space would.
-_CLAUSE_END = re.compile(rf"[{_ENDERS};]+[{re.escape(CLOSERS)}]*(?=\s|--|—)")
+_CLAUSE_END = re.compile(rf"[{_ENDERS};]+{_CLOSE}(?=\s|--|—)")
 _DASH = re.compile(r"--|—")
-_LINE_END = re.compile(rf"(?:[{_ENDERS}][{re.escape(CLOSERS)}]*|[—–-][\"”’'»]+)\s*$")
-_START_BEFORE = re.compile(rf"[{_ENDERS}][{re.escape(CLOSERS)}]*\s+$")
-_NEXT_OPENS = re.compile(rf"\s+[{re.escape(OPENERS)}]?[A-Z]")
-_ONLY_CLOSERS = re.compile(rf"[\s{re.escape(CLOSERS)}]*")
 
 
 def sentence_spans(
@@ -63,15 +62,28 @@ def _after_title(text: str, dot: int, floor: int) -> bool:
     return word.lower() in ABBREVIATED or (len(word) == 1 and word.isupper())
 
 
+# A line that ends a sentence; a dash cut off by a closing quote counts.
+_LINE_END = re.compile(rf"(?:[{_ENDERS}]{_CLOSE}|[—–-][\"”’'»]+)\s*$")
+
+
 def ends_sentence(line: str) -> bool:
     """Does this line end a sentence (a dash cut off by a closing quote counts)?"""
     return _LINE_END.search(line) is not None
+
+
+# Just before a sentence's first word.
+_START_BEFORE = re.compile(rf"[{_ENDERS}]{_CLOSE}\s+$")
 
 
 def sentence_starts_at(text: str, i: int) -> bool:
     """Does a sentence start at ``text[i]`` (only space before it, or a sentence end)?"""
     before = text[:i]
     return not before.strip() or _START_BEFORE.search(before) is not None
+
+
+# Just after a sentence's last mark, when another sentence follows.
+_NEXT_OPENS = re.compile(rf"\s+[{re.escape(OPENERS)}]?[A-Z]")
+_ONLY_CLOSERS = re.compile(rf"[\s{re.escape(CLOSERS)}]*")
 
 
 def sentence_ends_at(text: str, i: int) -> bool:
