@@ -32,8 +32,10 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +58,11 @@ from audiobook.attribute.partner import (  # noqa: E402
     OTHER_VOICE_FEATURES,
     OTHER_VOICE_LOG,
     OtherVoiceChoice,
+)
+from audiobook.attribute.pronoun import (  # noqa: E402
+    PRONOUN_FEATURES,
+    PRONOUN_LOG,
+    PronounChoice,
 )
 from audiobook.model import Script  # noqa: E402
 from audiobook.sidecar import parse_roster  # noqa: E402
@@ -157,43 +164,61 @@ class Choice:
     lines: int
 
 
-def recorded_choices(novel: Path) -> list[Choice]:
-    """Every other-voice decision in the novel (gold cast, the rule deciding), with the
-    annotated speaker of the lines it placed: the candidate most of them belong to."""
-    log: list[OtherVoiceChoice] = []
-    token = OTHER_VOICE_LOG.set(log)
+# The candidate choices, by their key in the weights file: what records them, their features.
+CHOICES: dict[str, tuple[ContextVar[Any], dict[str, str]]] = {
+    "other_voice": (OTHER_VOICE_LOG, OTHER_VOICE_FEATURES),
+    "pronoun": (PRONOUN_LOG, PRONOUN_FEATURES),
+}
+
+
+def recorded_choices(novel: Path) -> dict[str, list[Choice]]:
+    """Every candidate choice in the novel, of each kind (gold cast, the rules deciding),
+    with the annotated speaker of the lines it placed: the candidate most of them
+    belong to."""
+    logs: dict[str, list[OtherVoiceChoice | PronounChoice]] = {k: [] for k in CHOICES}
+    tokens = [(var, var.set(logs[k])) for k, (var, _) in CHOICES.items()]
     try:
         text = novel / "novel_text.txt"
         analyze(text, roster=parse_roster(roster_for(novel), text))
     finally:
-        OTHER_VOICE_LOG.reset(token)
+        for var, token in tokens:
+            var.reset(token)
     _, _, _, quotes = score_pdnc.load_gold(novel)
     spans = sorted((q["spans"][0][0], q["spans"][0][1], q["speaker_name"]) for q in quotes)
+    return {
+        k: [c for rec in logs[k] if (c := _labelled(novel.name, rec, spans, list(feats)))]
+        for k, (_, feats) in CHOICES.items()
+    }
+
+
+def _labelled(
+    novel: str,
+    rec: OtherVoiceChoice | PronounChoice,
+    spans: Sequence[tuple[int, int, str]],
+    features: Sequence[str],
+) -> Choice | None:
+    """The decision as a fitting row, or None if no candidate was right."""
     starts = [a for a, _, _ in spans]
-    names = list(OTHER_VOICE_FEATURES)
-    out = []
-    for c in log:
-        votes: dict[str, int] = {}
-        for a, b in c.lines:
-            i = bisect.bisect_right(starts, b) - 1
-            for s0, s1, who in spans[max(0, i - 3) : i + 2]:
-                if min(b, s1) > max(a, s0) and who != c.one:
-                    votes[who] = votes.get(who, 0) + 1
-                    break
-        gold = max(votes, key=lambda k: votes[k]) if votes else None
-        if gold is None or gold not in c.candidates:
-            continue  # nothing to learn: no candidate was right
-        people = list(c.candidates)
-        x = np.array([[c.candidates[p][f] for f in names] for p in people])
-        out.append(Choice(novel.name, x, np.array([p == gold for p in people]), len(c.lines)))
-    return out
+    votes: dict[str, int] = {}
+    for a, b in rec.lines:
+        i = bisect.bisect_right(starts, b) - 1
+        for s0, s1, who in spans[max(0, i - 3) : i + 2]:
+            if min(b, s1) > max(a, s0) and who != rec.one:
+                votes[who] = votes.get(who, 0) + 1
+                break
+    gold = max(votes, key=lambda k: votes[k]) if votes else None
+    if gold is None or gold not in rec.candidates:
+        return None
+    people = list(rec.candidates)
+    x = np.array([[rec.candidates[p][f] for f in features] for p in people])
+    return Choice(novel, x, np.array([p == gold for p in people]), len(rec.lines))
 
 
 def fit_choice(choices: Sequence[Choice], l2: float, steps: int = 200) -> np.ndarray:
     """Conditional logit over each decision's candidates (softmax of w . x), weighted by
     the lines at stake (capped, so one long run does not decide alone); gradient
     ascent with an L2 penalty."""
-    w = np.zeros(len(OTHER_VOICE_FEATURES))
+    w = np.zeros(choices[0].x.shape[1] if choices else 0)
     total = sum(min(c.lines, 8) for c in choices) or 1
     for _ in range(steps):
         grad = -l2 * w
@@ -207,8 +232,8 @@ def fit_choice(choices: Sequence[Choice], l2: float, steps: int = 200) -> np.nda
 
 
 def choice_right(choices: Sequence[Choice], w: np.ndarray | None) -> int:
-    """Lines whose other voice is right under ``w`` (None: the rule's pick)."""
-    col = list(OTHER_VOICE_FEATURES).index("rule")
+    """Lines whose choice is right under ``w`` (None: the rule's pick, column 0)."""
+    col = 0
     return sum(
         c.lines * bool(c.right[int(np.argmax(c.x[:, col] if w is None else c.x @ w))])
         for c in choices
@@ -258,7 +283,7 @@ def write_table(
     names: Sequence[str],
     w: np.ndarray,
     meta: dict[str, object],
-    other_voice: np.ndarray,
+    choices: dict[str, np.ndarray],
 ) -> None:
     """The table as JSON with one weight per line, so a diff of two fits reads well."""
     head = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in meta.items()]
@@ -269,13 +294,10 @@ def write_table(
             for n, v in zip(names, w, strict=True)
         )
 
-    voice = rows(list(OTHER_VOICE_FEATURES), other_voice, OTHER_VOICE_FEATURES.__getitem__)
-    text = (
-        "{\n"
-        + "\n".join(head)
-        + f'\n "weights": {{\n{rows(names, w, describe)}\n }},'
-        + f'\n "other_voice": {{\n{voice}\n }}\n}}\n'
-    )
+    tables = [f' "weights": {{\n{rows(names, w, describe)}\n }}']
+    for key, (_, feats) in CHOICES.items():
+        tables.append(f' "{key}": {{\n{rows(list(feats), choices[key], feats.__getitem__)}\n }}')
+    text = "{\n" + "\n".join(head) + "\n" + ",\n".join(tables) + "\n}\n"
     json.loads(text)  # the hand-made layout must still be JSON
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
@@ -294,25 +316,28 @@ def summary(pairs: Sequence[tuple[float, bool]]) -> str:
     )
 
 
-def fit_other_voice(novels: Sequence[Path], folds: Path, l2: float) -> dict[str, np.ndarray]:
-    """The other-voice table fitted on all novels (key "") and on all but each one;
-    each novel's fold table is written at once (with no confidence weights yet), so
-    the confidence fit reads lines attributed as that novel's leave-one-out run would."""
-    choices = {n.name: recorded_choices(n) for n in novels}
-    everything = [c for cs in choices.values() for c in cs]
-    out = {"": fit_choice(everything, l2)}
-    rule = fitted = 0
+def fit_candidate_choices(
+    novels: Sequence[Path], folds: Path, l2: float
+) -> dict[str, dict[str, np.ndarray]]:
+    """Each choice table fitted on all novels (key "") and on all but each one; each
+    novel's fold tables are written at once (with no confidence weights yet), so the
+    confidence fit reads lines attributed as that novel's leave-one-out run would."""
+    recorded = {n.name: recorded_choices(n) for n in novels}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for key in CHOICES:
+        rows = {name: kinds[key] for name, kinds in recorded.items()}
+        out[""] = {**out.get("", {}), key: fit_choice([c for cs in rows.values() for c in cs], l2)}
+        rule = fitted = 0
+        for nov in novels:
+            rest = [c for name, cs in rows.items() if name != nov.name for c in cs]
+            out.setdefault(nov.name, {})[key] = fold = fit_choice(rest, l2)
+            before, after = choice_right(rows[nov.name], None), choice_right(rows[nov.name], fold)
+            rule, fitted = rule + before, fitted + after
+            print(f"{nov.name:30s} {key:12s} lines right {before:4d} -> {after:4d} (LOO)")
+        print(f"{'ALL':30s} {key:12s} lines right {rule:4d} -> {fitted:4d} (LOO)")
+    meta = {"about": "choice fold tables, confidence not fitted yet"}
     for nov in novels:
-        rest = [c for name, cs in choices.items() if name != nov.name for c in cs]
-        out[nov.name] = fit_choice(rest, l2)
-        mine = choices[nov.name]
-        before, after = choice_right(mine, None), choice_right(mine, out[nov.name])
-        rule, fitted = rule + before, fitted + after
-        print(f"{nov.name:30s} other voice: lines right {before:4d} -> {after:4d} (LOO)")
-        meta = {"about": "other-voice fold table, confidence not fitted yet"}
-        zero = np.zeros(1)
-        write_table(folds / f"{nov.name}.json", ["bias"], zero, meta, out[nov.name])
-    print(f"{'ALL':30s} other voice: lines right {rule:4d} -> {fitted:4d} (LOO)")
+        write_table(folds / f"{nov.name}.json", ["bias"], np.zeros(1), meta, out[nov.name])
     return out
 
 
@@ -332,7 +357,7 @@ def main() -> int:
     for change in repair_narrators(a.pdnc):
         print(f"scorer's narrator repaired: {change}", file=sys.stderr)
     t0 = time.perf_counter()
-    voices = fit_other_voice(novels, a.folds, a.l2)
+    choices = fit_candidate_choices(novels, a.folds, a.l2)
     runs = [
         scored_lines(n, r, a.cache, a.folds / f"{n.name}.json")
         for n in novels
@@ -350,7 +375,7 @@ def main() -> int:
         "lines": len(y),
         "l2": a.l2,
     }
-    write_table(a.out, names, w, meta, voices[""])
+    write_table(a.out, names, w, meta, choices[""])
     pooled: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
     plain: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
     for nov in novels:
@@ -361,7 +386,7 @@ def main() -> int:
             names,
             fold,
             {**meta, "left_out": nov.name},
-            voices[nov.name],
+            choices[nov.name],
         )
         for r in (r for r in runs if r.novel == nov.name):
             xr, yr = design([r], names)

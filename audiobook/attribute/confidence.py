@@ -75,6 +75,8 @@ class Weights:
     # Whom a two-person run of replies is with: candidate feature -> weight (see
     # ``conversation.OTHER_VOICE_FEATURES``); empty: the hand rule alone decides.
     other_voice: Mapping[str, float] = field(default_factory=dict)
+    # Whom "he said" means: candidate feature -> weight (``pronoun.PRONOUN_FEATURES``).
+    pronoun: Mapping[str, float] = field(default_factory=dict)
 
     def probability(self, feats: Mapping[str, float]) -> float:
         z = sum(self.values.get(k, 0.0) * v for k, v in feats.items())
@@ -82,15 +84,19 @@ class Weights:
 
 
 def weights_from_json(data: object, where: str | Path) -> Weights:
-    """``{"weights": {name: {"w": float, "why": str}}, "other_voice": {…}}`` (``why``
-    optional; a bare number for the entry will do; ``other_voice`` optional)."""
+    """``{"weights": {name: {"w": float, "why": str}}, "other_voice": {…}, "pronoun":
+    {…}}`` (``why`` optional; a bare number for the entry will do; the two choice
+    tables optional)."""
     table = data.get("weights") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise AttributionError('weights file needs a non-empty "weights" table', where)
-    choice = data.get("other_voice", {}) if isinstance(data, dict) else {}
-    if not isinstance(choice, dict):
-        raise AttributionError('"other_voice" must be a table of weights', where)
-    return Weights(_numbers(table, where), str(where), _numbers(choice, where))
+    choices = []
+    for key in ("other_voice", "pronoun"):
+        choice = data.get(key, {}) if isinstance(data, dict) else {}
+        if not isinstance(choice, dict):
+            raise AttributionError(f'"{key}" must be a table of weights', where)
+        choices.append(_numbers(choice, where))
+    return Weights(_numbers(table, where), str(where), *choices)
 
 
 def _numbers(table: Mapping[object, object], where: str | Path) -> dict[str, float]:

@@ -80,6 +80,7 @@ class SceneModel:
     # Who traded tagged lines with whom (``partner.py``), counted once turns are known.
     _partner_counts: dict[str, Counter[str]] | None = None
     _turn_at: dict[int, int] = field(default_factory=dict)
+    spoken: list[str | None] = field(default_factory=list)  # each turn's speaker so far
 
     def __post_init__(self) -> None:
         # A cast member known by a description ("The Stranger", "the visitor") is

@@ -18,13 +18,27 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..model import Segment
-from .scene import Turn
+from .scene import Referent, Turn
 
-if TYPE_CHECKING:
-    from .conversation import Conversation
+
+class Conversation(Protocol):
+    """What the choice reads of the conversation it is handed."""
+
+    narrator: str | None
+    recent: list[Referent]
+    turns: list[Turn]
+    _partner_counts: dict[str, Counter[str]] | None
+
+    def _window(self, at: int, reach: int) -> list[Referent]: ...
+    def _turns_before(self, turn: Turn) -> list[Turn]: ...
+    def _turn_index(self) -> dict[int, int]: ...
+    def _index_at(self, at: int) -> int: ...
+    def _scene_start(self, at: int) -> int: ...
+    def _vocative(self, turn: Turn, lead: bool = False) -> str | None: ...
+
 
 LOOK_AROUND = 1500  # characters before the run where the candidates were last seen
 TURNS_AFTER = 5  # dialogue paragraphs after the run that may show the other voice
@@ -94,18 +108,16 @@ def candidate_features(
 ) -> dict[str, dict[str, float]]:
     """Everyone a cue points at (besides ``one``), with the cues as features."""
     at = run[0].quotes[0].start
-    named = [
-        r.name
+    since = model._scene_start(at - 1)  # not across a break that sets a new scene
+    around = [
+        r
         for r in model._window(at, LOOK_AROUND)
-        if r.name and r.name != one and r.name != model.narrator
-    ][::-1]
-    acted = [
-        r.name
-        for r in model._window(at, LOOK_AROUND)
-        if r.name and r.subject and r.name != one and r.name != model.narrator
-    ][::-1]
+        if r.name and r.name != one and r.name != model.narrator and r.offset >= since
+    ]
+    named = [r.name for r in reversed(around)]
+    acted = [r.name for r in reversed(around) if r.subject]
     earlier = reversed(model._turns_before(run[0]))
-    before = [t.speaker for t in earlier if t.speaker not in (None, one)]
+    before = [t.speaker for t in earlier if t.speaker not in (None, one) and t.segs[-1].end > since]
     after = [t.speaker for t in _turns_after(model, run[-1]) if t.speaker not in (None, one)]
     end = run[-1].segs[-1].end
     inside = {

@@ -10,7 +10,9 @@ from ..characters import (
     PRONOUN_GENDER,
 )
 from ..model import Segment
+from .confidence import load_weights
 from .conversation import Conversation
+from .pronoun import PronounTag, choose_pronoun
 from .scene import _POSSESSIVE, _SELF_NAMED, BRIDGE, CONFIDENCE, CONTINUE_REACH, Turn
 from .tags import (
     _CONTINUING,
@@ -77,6 +79,7 @@ class Attributor(Conversation):
                 turns.append(turn)
             last_turn = segs
             prev_speaker = turn.speaker
+            self.spoken.append(prev_speaker)
             # Unknown so far: nobody can be said to go on with it.
             last_speaker = (prev_speaker, segs[-1].end) if prev_speaker else None
             if prev_speaker:
@@ -132,15 +135,8 @@ class Attributor(Conversation):
             addressed = self._addressed(seg.text)
             # `"Going to London?" said the strange boy, when Oliver had concluded`:
             # whoever the tag names besides the speaker is not the speaker.
-            others: set[str] = set()
-            if tag.who.split()[0].lower() in ("he", "she", "the"):
-                rest = clause[clause.find(tag.who) + len(tag.who) :] if tag.who in clause else ""
-                others = {
-                    n
-                    for m in NAME_RE.finditer(rest)
-                    if (n := self.index.resolve(m.group())) is not None
-                }
-                addressed = addressed | others
+            others = self._named_after(tag, clause)
+            addressed = addressed | others
             name, sieve = self._who(tag.who, seg.start, exclude if first else None, addressed)
             g = PRONOUN_GENDER.get(tag.who.strip().lower())
             if g is not None and tag.verb in _CONTINUING:
@@ -162,6 +158,9 @@ class Attributor(Conversation):
                 and self.index.gender(addressee) == g
             ):
                 name, sieve = addressee, "tag-pronoun" if sieve != "tag-epithet" else sieve
+            if name is not None and sieve == "tag-pronoun" and g is not None:
+                tag_of = PronounTag(seg.start, seg.end, g, exclude, addressee, frozenset(addressed))
+                name = choose_pronoun(self, tag_of, name, load_weights().pronoun)
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
@@ -181,6 +180,14 @@ class Attributor(Conversation):
                 # Someone speaks whom we can't name ("said his lady", "said a tall
                 # man"): no later guess may give the line to somebody else.
                 seg.sieve = "tag-unresolved"
+
+    def _named_after(self, tag: Tag, clause: str) -> set[str]:
+        """Cast members the tag names after "he"/"she"/"the …" (``said the strange boy,
+        when Oliver had concluded``): someone other than the speaker."""
+        if tag.who.split()[0].lower() not in ("he", "she", "the"):
+            return set()
+        rest = clause[clause.find(tag.who) + len(tag.who) :] if tag.who in clause else ""
+        return {n for m in NAME_RE.finditer(rest) if (n := self.index.resolve(m.group()))}
 
     def _find_tag(self, turn: Turn, i: int) -> tuple[Tag | None, str, bool]:
         """The tag of the turn's ``i``-th segment (a quote), the sentence it stands in,

@@ -1,0 +1,115 @@
+"""Whom ``he said`` / ``she said`` means: a fitted choice among the people in sight.
+
+The hand rule (``SceneModel._pronoun`` and the tag sieve's adjustments for ``she
+added`` and replies to whoever was just called) names one person. Everyone of that sex
+named in the last few thousand characters is a candidate, with named features: the
+rule's pick, the nearest, the nearest subject, the second nearest, named in this
+paragraph, who spoke the turn before, whom the turn before called, whom the quote calls,
+how often named. One small table (``pronoun`` in ``data/attribution_weights.json``,
+fitted by ``benchmarks/fit_attribution.py``, a conditional logit over the candidates)
+picks the most likely. Without a table the rule decides alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import SceneModel
+
+PRONOUN_REACH = 3000  # characters back that a pronoun's candidates may have been named
+
+PRONOUN_FEATURES: dict[str, str] = {
+    "rule": "the hand rule's pick",
+    "nearest": "the last person of that sex named before the quote",
+    "nearest_subject": "the last person of that sex who was a sentence's subject",
+    "second": "the person of that sex named before the nearest one",
+    "in_paragraph": "named in the quote's own paragraph",
+    "spoke_before": "spoke the turn just before (a reply is someone else's)",
+    "spoke_two_before": "spoke two turns before (A B A: the one who is answered answers)",
+    "spoke_lately": "spoke one of the last six turns",
+    "was_called": "the turn before called them by name",
+    "called": "the quote itself calls them by name",
+    "named": "how often named in reach (/4, at most 1)",
+    "far": "how far back they were last named (/reach)",
+}
+
+
+@dataclass(frozen=True)
+class PronounChoice:
+    """One decision, for fitting: the candidates' features and the line it placed."""
+
+    candidates: dict[str, dict[str, float]]
+    lines: list[tuple[int, int]]
+    one: str | None = None  # (the fit reads choices of both kinds alike)
+
+
+PRONOUN_LOG: ContextVar[list[PronounChoice] | None] = ContextVar("pronoun_log", default=None)
+
+
+@dataclass(frozen=True)
+class PronounTag:
+    """A pronoun tag as the sieve saw it: the quote, its sex, and the turn's context."""
+
+    start: int
+    end: int
+    gender: str
+    spoke_before: str | None
+    was_called: str | None
+    called: frozenset[str]
+
+
+def choose_pronoun(
+    model: SceneModel, tag: PronounTag, rule: str, weights: Mapping[str, float]
+) -> str:
+    """The best-scoring candidate (ties go to the rule's pick)."""
+    log = PRONOUN_LOG.get()
+    if not weights and log is None:
+        return rule
+    cands = candidate_features(model, tag, rule)
+    if log is not None:
+        log.append(PronounChoice(cands, [(tag.start, tag.end)]))
+        return rule
+
+    def score(name: str) -> tuple[float, bool]:
+        z = sum(weights.get(k, 0.0) * v for k, v in cands[name].items())
+        return z, name == rule
+
+    return max(cands, key=score)
+
+
+def candidate_features(
+    model: SceneModel, tag: PronounTag, rule: str
+) -> dict[str, dict[str, float]]:
+    """The rule's pick and everyone of that sex named within reach, with their cues."""
+    seen: list[tuple[str, int, bool]] = []  # name, offset, subject; nearest first
+    for r in reversed(model.recent[: model._index_at(tag.start)]):
+        if tag.start - r.offset > PRONOUN_REACH:
+            break
+        if r.name and r.name != model.narrator and r.gender == tag.gender:
+            seen.append((r.name, r.offset, r.subject))
+    order = list(dict.fromkeys(n for n, _, _ in seen))
+    subject = next((n for n, _, s in seen if s), None)
+    last_at = {}
+    for n, off, _ in reversed(seen):
+        last_at[n] = off
+    out: dict[str, dict[str, float]] = {}
+    for name in dict.fromkeys([rule, *order]):
+        out[name] = {
+            "rule": float(name == rule),
+            "nearest": float(order[:1] == [name]),
+            "nearest_subject": float(name == subject),
+            "second": float(order[1:2] == [name]),
+            "in_paragraph": float(last_at.get(name, -1) >= model.par_start),
+            "spoke_before": float(name == tag.spoke_before),
+            "spoke_two_before": float(model.spoken[-2:-1] == [name]),
+            "spoke_lately": float(name in model.spoken[-6:]),
+            "was_called": float(name == tag.was_called),
+            "called": float(name in tag.called),
+            "named": min(1.0, sum(n == name for n, _, _ in seen) / 4),
+            "far": (tag.start - last_at[name]) / PRONOUN_REACH if name in last_at else 1.0,
+        }
+    return out
