@@ -335,7 +335,7 @@ def fit_candidate_choices(
             rule, fitted = rule + before, fitted + after
             print(f"{nov.name:30s} {key:12s} lines right {before:4d} -> {after:4d} (LOO)")
         print(f"{'ALL':30s} {key:12s} lines right {rule:4d} -> {fitted:4d} (LOO)")
-    meta = {"about": "choice fold tables, confidence not fitted yet"}
+    meta: dict[str, object] = {"about": "choice fold tables, confidence not fitted yet"}
     for nov in novels:
         write_table(folds / f"{nov.name}.json", ["bias"], np.zeros(1), meta, out[nov.name])
     return out
