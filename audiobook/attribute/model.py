@@ -22,6 +22,7 @@ from ..characters import (
     split_honorific,
 )
 from ..model import Character, Segment
+from ..text.sentences import clause_texts
 from ..text.titles import HONORIFICS
 from .scene import (
     _BLANK_LINE,
@@ -45,7 +46,6 @@ from .tags import (
     _FAMILY_TITLE,
     _KIN,
     _PAST,
-    _SENTENCE_BREAK,
     _SPOUSE,
     _STYLE,
     _STYLES,
@@ -667,7 +667,8 @@ class SceneModel:
         if beat.kind != "narration":
             return None
         text = beat.text.rstrip()
-        last = _SENTENCE_BREAK.split(text)[-1]
+        pieces = clause_texts(text)
+        last = pieces[-1] if len(pieces) > 1 else text
         if last == text or _has_speech_verb(last):
             return None
         acts = _SUBJECT.match(last.lstrip())

@@ -10,6 +10,7 @@ from ..characters import (
     PRONOUN_GENDER,
 )
 from ..model import Segment
+from ..text.sentences import clause_texts
 from .confidence import load_weights
 from .conversation import Conversation
 from .pronoun import PronounTag, choose_pronoun
@@ -17,7 +18,6 @@ from .scene import _POSSESSIVE, _SELF_NAMED, BRIDGE, CONFIDENCE, CONTINUE_REACH,
 from .tags import (
     _CONTINUING,
     _OPEN_DETERMINERS,
-    _SENTENCE_BREAK,
     Tag,
     _head_noun,
     clean_nominal,
@@ -202,7 +202,7 @@ class Attributor(Conversation):
             open_quote = bool(re.search(r"[,—–\-…]\W*$", seg.text)) or bool(
                 re.search(r"[!?]\W*$", seg.text) and re.match(r"\s*[a-z]", nxt.text)
             )
-            clause = _SENTENCE_BREAK.split(nxt.text.strip())[0]
+            clause = (clause_texts(nxt.text.strip()) or [""])[0]
             tag = tag_after(nxt.text, open_quote)
             if tag is not None:
                 return tag, clause, False

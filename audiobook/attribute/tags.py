@@ -13,6 +13,7 @@ from ..characters import (
     PERSON_VERBS,
     STOPWORDS,
 )
+from ..text.sentences import clause_texts
 from ..text.titles import HONORIFICS
 
 
@@ -271,7 +272,7 @@ def tag_before(narr: str) -> Tag | None:
         return None
     if re.search(r"\b(?:ceased|stopped|finished|done|left\s+off)\s+$", narr[: end.start()]):
         return None  # "…," said he, "when she ceased speaking, …": no speech starts here
-    pieces = _SENTENCE_BREAK.split(narr[: end.start()])
+    pieces = clause_texts(narr[: end.start()]) or [""]
     who = _sentence_speaker(pieces[-1])
     if who is None and len(pieces) > 1 and re.match(r"[\s,]*(?:and|but|then)\b", pieces[-1]):
         # "At length he put it down; and, leaning back in his chair, muttered:": the
@@ -334,10 +335,6 @@ def _finite(word: str) -> bool:
     return word in _FINITE or word in _PAST or (len(word) > 4 and word.endswith("ed"))
 
 
-# A sentence ends at . ! ? ; but not after a title ("to Mr. Darcy, who…").
-_SENTENCE_BREAK = re.compile(
-    r"(?<=[.!?;])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?:\s+|--|—)"
-)
 _PREPOSITIONS = frozenset("to at with from of for by on upon towards toward about".split())
 _OPENERS = frozenset("and but when then while till until as whereupon so yet".split())
 _COMPLEMENT = frozenset("what that whether how why where who whom".split())

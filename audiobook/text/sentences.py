@@ -49,6 +49,12 @@ def sentence_spans(
     return [(x, y) for x, y in (trim(text, x, y) for x, y in out) if x < y]
 
 
+def clause_texts(text: str) -> list[str]:
+    """The clauses of ``text`` (sentences, cut at semicolons too) as strings: where a
+    tag's subject or a beat's last actor is looked for."""
+    return [text[a:b] for a, b in sentence_spans(text, clauses=True)]
+
+
 def _after_title(text: str, dot: int, floor: int) -> bool:
     """Is the period at ``dot`` a title's ("Mr.", "Lt.") or an initial's ("J. R. Smith")?"""
     if text[dot] != ".":
