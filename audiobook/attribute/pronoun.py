@@ -4,10 +4,11 @@ The hand rule (``SceneModel._pronoun`` and the tag sieve's adjustments for ``she
 added`` and replies to whoever was just called) names one person. Everyone of that sex
 named in the last few thousand characters is a candidate, with named features: the
 rule's pick, the nearest, the nearest subject, the second nearest, named in this
-paragraph, who spoke the turn before, whom the turn before called, whom the quote calls,
-how often named. One small table (``pronoun`` in ``data/attribution_weights.json``,
-fitted by ``benchmarks/fit_attribution.py``, a conditional logit over the candidates)
-picks the most likely. Without a table the rule decides alone.
+paragraph, who spoke the turns before, whom the turn before called, how often named
+(whom the quote calls by name is no candidate: nobody calls themselves). One small
+table (``pronoun`` in ``data/attribution_weights.json``, fitted by
+``benchmarks/fit_attribution.py``, a conditional logit over the candidates) picks the
+most likely. Without a table the rule decides alone.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ PRONOUN_FEATURES: dict[str, str] = {
     "spoke_two_before": "spoke two turns before (A B A: the one who is answered answers)",
     "spoke_lately": "spoke one of the last six turns",
     "was_called": "the turn before called them by name",
-    "called": "the quote itself calls them by name",
     "named": "how often named in reach (/4, at most 1)",
     "far": "how far back they were last named (/reach)",
 }
@@ -91,6 +91,8 @@ def candidate_features(
             break
         if r.name and r.name != model.narrator and r.gender == tag.gender:
             seen.append((r.name, r.offset, r.subject))
+    # Nobody calls themselves by name: whom the quote calls is no candidate.
+    seen = [x for x in seen if x[0] not in tag.called]
     order = list(dict.fromkeys(n for n, _, _ in seen))
     subject = next((n for n, _, s in seen if s), None)
     last_at = {}
@@ -108,7 +110,6 @@ def candidate_features(
             "spoke_two_before": float(model.spoken[-2:-1] == [name]),
             "spoke_lately": float(name in model.spoken[-6:]),
             "was_called": float(name == tag.was_called),
-            "called": float(name in tag.called),
             "named": min(1.0, sum(n == name for n, _, _ in seen) / 4),
             "far": (tag.start - last_at[name]) / PRONOUN_REACH if name in last_at else 1.0,
         }
