@@ -31,7 +31,7 @@ from audiobook.render.manifest import LOCK_FILE, MANIFEST, claim_folder
 from audiobook.render.mp3 import render_mp3
 from audiobook.render.options import BookResult, RenderOptions, RenderReport
 from audiobook.render.plan import check_options, plan_story, speech_jobs, unique_titles
-from audiobook.render.sidefiles import reader_text, side_files
+from audiobook.render.sidefiles import side_files
 from audiobook.render.story import StoryRender, backend_for
 from audiobook.synth.backend import Backend
 
@@ -41,7 +41,6 @@ __all__ = [
     "BookResult",
     "RenderOptions",
     "RenderReport",
-    "reader_text",
     "render",
     "render_story",
     "speech_jobs",
