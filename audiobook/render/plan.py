@@ -12,12 +12,12 @@ from audiobook.cast import Casting, cast_voices
 from audiobook.cover import book_cover
 from audiobook.errors import CastError, ExportError, StructureError
 from audiobook.export import FORMATS, QUALITIES, Quality, TrackTags
-from audiobook.text.lexicon import story_lexicon
 from audiobook.model import Script, Segment
 from audiobook.render.options import RenderOptions
 from audiobook.sidecar import load_sidecar, save_sidecar, sidecar_lock
 from audiobook.speech import spoken_text
 from audiobook.synth import SynthJob, job_keys
+from audiobook.text.lexicon import story_lexicon
 from audiobook.voices import discover_voices
 
 log = logging.getLogger(__name__)
