@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audiobook.fastmodel import models_dir
-from audiobook.synth import (
+from audiobook.synth.cache import (
     CACHE_MAX_ENV,
     DEFAULT_CACHE_MAX_MB,
     AudioCache,

@@ -227,7 +227,7 @@ class PiperEngine:
 
     def release(self) -> None:
         """Forget the loaded models (each loads again on next use): frees onnxruntime's
-        working memory, which otherwise never shrinks (see synth._release_memory)."""
+        working memory, which otherwise never shrinks (see synth.local._release_memory)."""
         with _MODELS_LOCK:
             _MODELS.clear()
 

@@ -46,7 +46,7 @@ from audiobook.model import Chapter, Segment
 from audiobook.subtitles import chapter_cues, format_vtt
 
 if TYPE_CHECKING:  # pragma: no cover
-    from audiobook.synth import SynthContext, SynthJob
+    from audiobook.synth.jobs import SynthContext, SynthJob
 
 
 @dataclass(frozen=True)

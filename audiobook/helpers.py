@@ -17,7 +17,7 @@ from multiprocessing.context import BaseContext
 # What the fork server imports once, so each worker starts without importing: the
 # engine and the export path. (No scipy: ~1.4 s to import, so assemble does its
 # filters in numpy.)
-PRELOAD = ["audiobook.synth", "audiobook.export", "onnxruntime", "piper.voice", "mutagen.id3"]
+PRELOAD = ["audiobook.synth.local", "audiobook.export", "onnxruntime", "piper.voice", "mutagen.id3"]
 # Imported last, for the piper engine only: Praat (~0.4 s to import; the voices made
 # from joe move their pitch with it), then the bundled voice's model, which the
 # workers then share (copy-on-write) instead of each loading it.

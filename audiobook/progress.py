@@ -23,6 +23,9 @@ class Progress:
     total: float
     eta: float | None = None  # seconds left in this stage, when it can be told
     detail: str = ""
+    # The chapter (its index) a "synthesise" or "export" event is about, its own done
+    # and total; None: the whole book. A front end showing chapters reads these.
+    chapter: int | None = None
 
     @property
     def fraction(self) -> float:
@@ -64,6 +67,8 @@ class StderrBar:
         self._drawn = False
 
     def __call__(self, p: Progress) -> None:
+        if p.chapter is not None:  # one line for the book
+            return
         pct = int(p.fraction * 100)
         if p.stage == "done":
             self.finish()

@@ -448,7 +448,7 @@ def _render(args: argparse.Namespace, root: Path) -> list[str] | None:
     """Render the story into ``root``; the chapter titles the book must list, or None
     if the render failed."""
     from audiobook.analyze import analyze
-    from audiobook.render import RenderOptions, _unique_titles, render
+    from audiobook.render import RenderOptions, render, unique_titles
 
     story = _story(args, root)
     opts = RenderOptions(
@@ -473,7 +473,7 @@ def _render(args: argparse.Namespace, root: Path) -> list[str] | None:
     )
     script = analyze(story)
     args.quality = opts.quality
-    return _unique_titles([c.title for c in script.chapters], script.title)
+    return unique_titles([c.title for c in script.chapters], script.title)
 
 
 def main() -> int:

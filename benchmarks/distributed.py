@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import filecmp
-import logging
 import os
 import pickle
 import shutil
@@ -190,10 +189,10 @@ def task_costs(client: object, library: Path) -> dict[str, float]:
     process), wall time per no-op task round trip, and pickled bytes per line."""
     from audiobook.analyze import analyze
     from audiobook.cast import cast_voices
-    from audiobook.cluster import chunk_jobs
     from audiobook.render import speech_jobs
     from audiobook.sidecar import load_sidecar
     from audiobook.synth import job_keys
+    from audiobook.synth.dask import chunk_jobs
     from audiobook.voices import discover_voices
 
     n = 400
@@ -217,7 +216,7 @@ def task_costs(client: object, library: Path) -> dict[str, float]:
 
 
 def estimate(workers: int, r: dict[str, float], t: dict[str, float]) -> None:
-    from audiobook.cluster import CHUNK_SECONDS
+    from audiobook.synth.dask import CHUNK_SECONDS
 
     per_worker = r["piper_speech_per_cpu_s"]
     cluster = workers * per_worker  # seconds of speech made per second
@@ -288,20 +287,11 @@ def main() -> None:
             same = same_files(tmp / "cold-local" / "out", tmp / "cold-cluster" / "out")
             print(f"       identical chapter files: {same}{DETERMINISM[args.engine]}")
 
-        from audiobook.cluster import import_distributed
+        from audiobook.synth.scheduler import import_distributed, start_local_cluster
 
         distributed = import_distributed()
-
         t0 = time.perf_counter()
-        lc = distributed.LocalCluster(
-            n_workers=w,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=":0",
-            scheduler_kwargs={"dashboard": False},
-            silence_logs=logging.ERROR,
-        )
+        lc = start_local_cluster(w)  # as `--scheduler local:N` starts it
         started = time.perf_counter() - t0
         try:
             # One unmeasured render: workers import the engine on their first task,
@@ -325,7 +315,7 @@ def main() -> None:
                     costs = task_costs(client, library)
                 estimate(args.estimate, rates(library, tmp), costs)
         finally:
-            from audiobook.cluster import close_sessions
+            from audiobook.synth.scheduler import close_sessions
 
             close_sessions()
             lc.close()

@@ -1,4 +1,4 @@
-"""Rendering on a Dask cluster (issue 9): a real LocalCluster (worker processes on
+"""Rendering on a Dask cluster: a real LocalCluster (worker processes on
 loopback) with the tone engine, compared file for file with the local pool.
 
 The cluster is started once for the module (~5 s); the whole file takes ~30-60 s.
@@ -21,20 +21,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from audiobook import cluster
 from audiobook.cli import main
-from audiobook.cluster import (
-    MISSING_EXTRA,
-    chunk_jobs,
-    parse_scheduler,
-    render_library,
-    synth_chunk,
-    synthesize_on_cluster,
-)
 from audiobook.errors import AudiobookError, Cancelled, VoiceError
 from audiobook.progress import Progress
 from audiobook.render import RenderOptions, RenderReport, render
-from audiobook.synth import AudioCache, SynthJob, job_keys
+from audiobook.synth import AudioCache, SynthJob, job_keys, synthesize
+from audiobook.synth import dask as cluster
+from audiobook.synth.dask import DaskBackend, chunk_jobs, synth_chunk
+from audiobook.synth.jobs import CHARS_PER_SECOND
+from audiobook.synth.scheduler import MISSING_EXTRA, close_sessions, machine_id, parse_scheduler
 from audiobook.voices import Voice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +101,7 @@ def test_chunks_keep_order_and_size(tmp_path: Path) -> None:
     jobs = [(f"k{i}", SynthJob("word " * (5 + i % 7), voice)) for i in range(200)]
     chunks = chunk_jobs(jobs, workers=2, target=20.0)
     assert [kj for c in chunks for kj in c] == jobs
-    seconds = [sum(len(j.text) for _, j in c) / cluster.CHARS_PER_SECOND for c in chunks]
+    seconds = [sum(len(j.text) for _, j in c) / CHARS_PER_SECOND for c in chunks]
     assert all(s <= 20.0 for s in seconds) and min(seconds[:-1]) > 15.0
     # A small story is cut so that both workers get work.
     assert len(chunk_jobs(jobs[:20], workers=2)) >= 4
@@ -172,7 +167,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         yield Cluster(client, lc.scheduler_address)
     finally:
-        cluster.close_sessions()
+        close_sessions()
         client.close()
         lc.close()
 
@@ -193,10 +188,9 @@ def options(tmp: Path, name: str, **kw: Any) -> RenderOptions:
 
 
 def run(opts: RenderOptions, library: Path, **kw: Any) -> RenderReport:
-    """The library through ``render_library`` (what ``make --scheduler`` calls) when
-    there is a scheduler, else through ``render``."""
-    how = render_library if opts.scheduler else render
-    report = how(sorted(library.glob("*.txt")), opts, **kw)
+    """The library through ``render`` (what ``make`` calls): on the cluster when
+    there is a scheduler, else in the local pool."""
+    report = render(sorted(library.glob("*.txt")), opts, **kw)
     assert not report.failures, report.failures
     return report
 
@@ -257,7 +251,7 @@ def test_library_on_the_cluster_equals_the_local_pool(
     again = RenderOptions(**{**vars(opts), "scheduler": None, "out_dir": tmp_path / "again"})
     report = run(again, library)
     assert report.segments > 50 and report.cache_hits == report.segments
-    # ... and the hook in render() itself (one story at a time) gives the same files.
+    # ... and render() called directly on the cluster gives the same files.
     back = RenderOptions(**{**vars(reference), "out_dir": tmp_path / "back"})
     back.scheduler = dask_cluster.address
     assert render(sorted(library.glob("*.txt")), back).cache_hits == report.segments
@@ -271,14 +265,11 @@ def test_returned_bytes_land_in_the_client_cache(
     lines = [f"The buoy rang {n} times before the fog lifted." for n in range(30)]
     jobs = [SynthJob(t, voice) for t in lines + lines[:3]]  # duplicates are done once
     cache = AudioCache(tmp_path / "bytes-cache")
-    keys = synthesize_on_cluster(
-        jobs, scheduler=dask_cluster.client, engine="tone", cache=cache, transfer="bytes"
-    )
+    on_cluster = DaskBackend(dask_cluster.client, transfer="bytes")
+    keys = synthesize(jobs, engine="tone", cache=cache, backend=on_cluster)
     assert keys == job_keys(jobs, "tone")
     assert all(cache.valid(k) for k in keys)
     local = AudioCache(tmp_path / "local-cache")
-    from audiobook.synth import synthesize
-
     synthesize(jobs, engine="tone", cache=local)
     assert files(cache.root, "*.pcm") == files(local.root, "*.pcm")
 
@@ -290,9 +281,9 @@ def test_an_error_on_a_worker_fails_the_story_with_its_message(
     jobs = [SynthJob("The keeper trimmed the wick.", voice)]
     with pytest.raises(VoiceError, match="differs from the client's"):
         # A key the worker cannot reproduce: as if its voice files were other ones.
-        synthesize_on_cluster(
-            jobs, scheduler=dask_cluster.client, engine="tone", cache=AudioCache(tmp_path / "c"),
-            keys=["0" * 64],
+        synthesize(
+            jobs, engine="tone", cache=AudioCache(tmp_path / "c"),
+            backend=DaskBackend(dask_cluster.client), keys=["0" * 64],
         )  # fmt: skip
 
 
@@ -342,7 +333,8 @@ def test_a_worker_killed_mid_run_changes_nothing(
     killed: list[int] = []
 
     def kill_a_busy_worker(p: Progress) -> None:
-        if killed or p.stage != "synthesise" or p.done <= 0 or p.done >= p.total:
+        book = p.chapter is None and p.stage == "synthesise"
+        if killed or not book or p.done <= 0 or p.done >= p.total:
             return
         busy = [w for w, tasks in client.processing().items() if tasks]
         assert busy, "nothing running: the test cannot kill a worker mid-task"
@@ -369,7 +361,7 @@ def test_cancel_drops_queued_work_and_a_rerun_resumes(
     stop = threading.Event()
 
     def stop_after_first_chunk(p: Progress) -> None:
-        if p.stage == "synthesise" and p.done > 0:
+        if p.stage == "synthesise" and p.chapter is None and p.done > 0:
             stop.set()
 
     opts = options(tmp_path, "cancelled", scheduler=dask_cluster.address)
@@ -393,7 +385,7 @@ def test_a_failing_story_does_not_stop_the_library(dask_cluster: Cluster, tmp_pa
     bad.write_bytes(b"")
     failed: list[Path] = []
     opts = options(tmp_path, "mixed", scheduler=dask_cluster.address)
-    report = render_library([bad, good], opts, on_error=lambda path, err: failed.append(Path(path)))
+    report = render([bad, good], opts, on_error=lambda path, err: failed.append(Path(path)))
     assert failed == [bad] and [e.path for e in report.failures] == [bad]
     assert [b.source for b in report.books] == [good] and report.books[0].chapters == 2
 
@@ -406,7 +398,7 @@ def test_an_export_is_only_run_by_a_worker_on_this_machine(tmp_path: Path) -> No
     root = tmp_path / "cache"
     root.mkdir()
     (root / "probe").write_text("x", encoding="utf-8")
-    here = cluster.machine_id()
+    here = machine_id()
     assert cluster.run_followup("tone", _seconds, (3,), str(root), "probe", here) == (
         True,
         3.0,

@@ -1,4 +1,4 @@
-"""Incremental rendering (issue 7) through ``render_story`` with the fake tone engine:
+"""Incremental rendering through ``render_story`` with the fake tone engine:
 nothing finished is redone, a re-cast redoes only its own lines and chapters, the cache
 keeps under its cap, and chapters are encoded while later ones are still synthesised."""
 
@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook import synth
 from audiobook.assemble import LoudnessMeter, _k_weighting, resample_poly
 from audiobook.progress import Progress
 from audiobook.render import RenderOptions, render_story
 from audiobook.sidecar import sidecar_path
-from audiobook.synth import AudioCache
+from audiobook.synth import AudioCache, SynthJob, jobs
 
 STORY = """Title: The Signal Box
 Author: Ines Varga
@@ -69,27 +68,27 @@ def stamps(folder: Path) -> dict[str, int]:
 
 
 def test_rerun_redoes_nothing_even_without_the_cache(story: Path, tmp_path: Path) -> None:
-    book, lines, hits = render_story(story, options(tmp_path))
+    book = render_story(story, options(tmp_path))
     assert [f.name for f in book.files] == CHAPTERS and book.reused == 0
-    assert hits == 0 and lines == 20
+    assert book.cached == 0 and book.lines == 20
     before = stamps(book.folder)
     AudioCache(tmp_path / "cache").clear()  # finished chapters do not need their lines
-    again, lines2, hits2 = render_story(story, options(tmp_path))
-    assert again.reused == 2 and (lines2, hits2) == (lines, lines)
+    again = render_story(story, options(tmp_path))
+    assert again.reused == 2 and (again.lines, again.cached) == (20, 20)
     assert stamps(book.folder) == before
     assert AudioCache(tmp_path / "cache").stats().entries == 0  # nothing synthesised
 
 
 def test_recast_redoes_only_that_characters_lines_and_chapters(story: Path, tmp_path: Path) -> None:
-    book, _, _ = render_story(story, options(tmp_path, jobs=2))
+    book = render_story(story, options(tmp_path, jobs=2))
     before = stamps(book.folder)
     side = sidecar_path(story)
     text = side.read_text(encoding="utf-8")
     # The stationmaster speaks two lines, both in chapter 2.
     voice = next(ln for ln in text.splitlines() if ln.startswith('"the stationmaster"'))
     side.write_text(text.replace(voice, '"the stationmaster" = "joe-young"'), encoding="utf-8")
-    again, lines2, hits2 = render_story(story, options(tmp_path, jobs=2))
-    assert lines2 - hits2 == 2
+    again = render_story(story, options(tmp_path, jobs=2))
+    assert again.lines - again.cached == 2
     after = stamps(book.folder)
     assert after[CHAPTERS[0]] == before[CHAPTERS[0]]
     assert after[CHAPTERS[1]] != before[CHAPTERS[1]]
@@ -102,13 +101,31 @@ def test_chapters_are_encoded_while_later_ones_are_synthesised(story: Path, tmp_
     first = tmp_path / "out" / "Ines Varga" / "The Signal Box" / CHAPTERS[0]
 
     def on_progress(p: Progress) -> None:
-        if p.stage == "synthesise":
+        if p.stage == "synthesise" and p.chapter is None:
             seen.append((p.detail, first.exists()))
 
     render_story(story, options(tmp_path), progress=on_progress)
     done_before_end = [exists for detail, exists in seen[:-1]]
     assert seen[-1][1] and any(done_before_end)
     assert not done_before_end[0]
+
+
+def test_progress_says_how_far_each_chapter_is(story: Path, tmp_path: Path) -> None:
+    """Besides the book's events, each chapter's own: its lines (in characters) as
+    they are made, then its file."""
+    events: list[Progress] = []
+    render_story(story, options(tmp_path), progress=events.append)
+    for chapter in (0, 1):
+        mine = [p for p in events if p.chapter == chapter]
+        said = [p for p in mine if p.stage == "synthesise"]
+        assert said[0].done == 0 and said[-1].done == said[-1].total > 0
+        assert [p.done for p in said] == sorted(p.done for p in said)
+        assert mine[-1].stage == "export" and mine[-1].detail == f"Chapter {chapter + 1}"
+    # The first chapter's file is made before the last line of the second is.
+    made = next(n for n, p in enumerate(events) if p.chapter == 0 and p.stage == "export")
+    last = max(n for n, p in enumerate(events) if p.chapter == 1 and p.stage == "synthesise")
+    assert made < last
+    assert events[-1].stage == "done" and events[-1].chapter is None
 
 
 def test_cache_cap_evicts_other_books_never_this_one(story: Path, tmp_path: Path) -> None:
@@ -119,8 +136,8 @@ def test_cache_cap_evicts_other_books_never_this_one(story: Path, tmp_path: Path
     st = cache.stats()
     assert not any(cache.has(f"{i:02x}" + "e" * 62) for i in range(20))
     assert st.entries == 20  # this book's lines all stay, even over the cap
-    again, lines, hits = render_story(story, options(tmp_path, cache_max_mb=0.5))
-    assert again.reused == 2 and hits == lines
+    again = render_story(story, options(tmp_path, cache_max_mb=0.5))
+    assert again.reused == 2 and again.cached == again.lines
 
 
 def test_a_bad_cache_entry_is_made_again_when_its_chapter_is_encoded(
@@ -136,14 +153,14 @@ def test_a_bad_cache_entry_is_made_again_when_its_chapter_is_encoded(
     victim.write_bytes(bytes(data))
     shutil.rmtree(tmp_path / "out")
     made: list[str] = []
-    original = synth._run_one
+    original = jobs.run_one
 
-    def counting(engine: object, c: AudioCache, job: synth.SynthJob, key: str) -> None:
+    def counting(engine: object, c: AudioCache, job: SynthJob, key: str) -> None:
         made.append(key)
         original(engine, c, job, key)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(synth, "_run_one", counting)
-    book, _, _ = render_story(story, options(tmp_path))
+    monkeypatch.setattr(jobs, "run_one", counting)
+    book = render_story(story, options(tmp_path))
     assert made == [victim.stem]
     assert cache.valid(victim.stem) and len(book.files) == 2
 

@@ -12,26 +12,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiobook import synth
 from audiobook.engine import ToneEngine
 from audiobook.errors import Cancelled, ExportError, SynthError, VoiceError
 from audiobook.synth import (
-    BATCH_COST,
-    BATCH_JOBS,
-    FOLLOWUP_BUDGET,
     AudioCache,
     FollowUp,
     SynthContext,
     SynthJob,
     SynthProgress,
-    _batches,
-    _cost,
-    cache_max_bytes,
     default_cache_dir,
     job_key,
     job_keys,
+    local,
     synthesize,
 )
+from audiobook.synth.cache import cache_max_bytes
+from audiobook.synth.jobs import speech_seconds
+from audiobook.synth.local import BATCH_COST, BATCH_JOBS, FOLLOWUP_BUDGET, batches
+from audiobook.synth.plan import Plan
 from audiobook.voices import Voice
 
 
@@ -421,16 +419,17 @@ if __name__ == "__main__":
 def test_short_jobs_are_batched_and_long_ones_go_first(voice: Voice) -> None:
     short = [(f"k{i}", SynthJob("Short.", voice)) for i in range(30)]
     long = [("long", SynthJob("A much longer line " * 30, voice))]
-    batches = _batches(long + short, BATCH_COST, workers=2)
-    assert batches[0] == long  # alone: longer than a batch
-    assert sum(len(b) for b in batches) == 31
-    assert all(len(b) <= BATCH_JOBS for b in batches)
-    assert len(batches[1]) > 3 and len(batches) < 20  # short lines share tasks...
-    assert [len(b) for b in batches[-4:]] == [1, 1, 1, 1]  # ...but the last go alone
+    tasks = batches(long + short, BATCH_COST, workers=2)
+    assert tasks[0] == long  # alone: longer than a batch
+    assert sum(len(b) for b in tasks) == 31
+    assert all(len(b) <= BATCH_JOBS for b in tasks)
+    assert len(tasks[1]) > 3 and len(tasks) < 20  # short lines share tasks...
+    assert [len(b) for b in tasks[-4:]] == [1, 1, 1, 1]  # ...but the last go alone
     many = [(f"m{i}", SynthJob("Short.", voice)) for i in range(200)]
-    assert max(len(b) for b in _batches(many, BATCH_COST, workers=2)) == BATCH_JOBS
+    assert max(len(b) for b in batches(many, BATCH_COST, workers=2)) == BATCH_JOBS
     high = SynthJob("Same text.", replace(voice, pitch=9.0))
-    assert _cost(high) > _cost(SynthJob("Same text.", voice))  # synthesized longer
+    # synthesized longer
+    assert speech_seconds(high) > speech_seconds(SynthJob("Same text.", voice))
 
 
 # --- cache size ---------------------------------------------------------------
@@ -517,7 +516,7 @@ def test_followups_run_side_by_side_only_within_the_memory_budget(
     assert any(overlaps) if weight == 0.0 else not any(overlaps)
 
 
-def test_the_last_followups_jobs_are_run_together(voice: Voice) -> None:
+def test_the_last_followups_jobs_are_run_together(voice: Voice, cache: AudioCache) -> None:
     """Chapter by chapter, except that the last two chapters' lines are mixed (longest
     first), so both chapters finish together and are encoded side by side."""
     jobs = [
@@ -527,12 +526,11 @@ def test_the_last_followups_jobs_are_run_together(voice: Voice) -> None:
     ]
     keys = job_keys(jobs, "tone")
     followups = [FollowUp(tuple(range(c * 3, c * 3 + 3)), record_followup) for c in range(3)]
-    run = synth._Run(
-        keys, dict(zip(keys, jobs, strict=True)), followups, None, lambda k: None, None
-    )
+    plan = Plan.make(jobs, keys, engine="tone", cache=cache, followups=followups)
     chapter = {k: n // 3 for n, k in enumerate(keys)}
-    assert [chapter[k] for k, _ in run._queue(together=1)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
-    mixed = [chapter[k] for k, _ in run._queue(together=2)]
+    in_order = plan.queue(together=1, longest_first=True)
+    assert [chapter[k] for k, _ in in_order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    mixed = [chapter[k] for k, _ in plan.queue(together=2, longest_first=True)]
     assert mixed[:3] == [0, 0, 0] and mixed[3:] == [2, 1, 2, 1, 2, 1]
 
 
@@ -550,14 +548,14 @@ def test_a_chapter_export_in_a_pool_worker_runs_without_the_synthesis_memory(
 ) -> None:
     engine = _ReleasingTone()
     ctx = SynthContext(engine, AudioCache(tmp_path / "cache"), pooled=True)
-    monkeypatch.setattr(synth, "_WORKER", ctx)
+    monkeypatch.setattr(local, "_WORKER", ctx)
     seen: list[int] = []
-    result, err = synth._follow(lambda c: seen.append(c.engine.released) or "done", ())
+    result, err = local._follow(lambda c: seen.append(c.engine.released) or "done", ())
     assert (result, err) == ("done", None)
     assert seen == [1]  # released before the export ran
     assert engine.released == 2  # and again after (the levelled chapter's heap)
-    monkeypatch.setattr(synth, "_WORKER", replace(ctx, pooled=False))
-    synth._follow(lambda c: None, ())
+    monkeypatch.setattr(local, "_WORKER", replace(ctx, pooled=False))
+    local._follow(lambda c: None, ())
     assert engine.released == 2  # in-process: nothing to give back
 
 
@@ -565,12 +563,12 @@ def test_a_pool_worker_reloads_its_models_when_its_memory_has_crept_up(
     voice: Voice, cache: AudioCache, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = _ReleasingTone()
-    monkeypatch.setattr(synth, "_WORKER", SynthContext(engine, cache, pooled=True))
+    monkeypatch.setattr(local, "_WORKER", SynthContext(engine, cache, pooled=True))
     job = SynthJob("A line to speak.", voice)
     batch = [(job_key(job, engine), job)]
-    monkeypatch.setattr(synth, "RELOAD_ABOVE_MB", 1e9)
-    assert synth._work(batch) == ([batch[0][0]], None)
+    monkeypatch.setattr(local, "RELOAD_ABOVE_MB", 1e9)
+    assert local._work(batch) == ([batch[0][0]], None)
     assert engine.released == 0
-    monkeypatch.setattr(synth, "RELOAD_ABOVE_MB", 1)  # any process is above 1 MB
-    synth._work(batch)
+    monkeypatch.setattr(local, "RELOAD_ABOVE_MB", 1)  # any process is above 1 MB
+    local._work(batch)
     assert engine.released == 1

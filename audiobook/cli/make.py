@@ -159,7 +159,7 @@ def make(
         where = ", ".join(printable(s) for s in stories)
         raise click.UsageError(f"no stories found in {where} (.txt, .md, .html, .htm, .epub)")
     if scheduler is not None:  # reach the cluster (or start one) before any work
-        from audiobook.cluster import connect
+        from audiobook.synth.scheduler import connect
 
         try:
             connect(scheduler)
@@ -191,8 +191,6 @@ def make(
 
             click.echo("".join(traceback.format_exception(err.__cause__)), err=True, nl=False)
 
-    if scheduler is not None:  # several stories at once keep a cluster busy
-        from audiobook.cluster import render_library as render
     report = render(paths, opts, progress=bar, on_error=on_error)
     bar.finish()
     sys.exit(1 if _report(report, len(missing)) else 0)

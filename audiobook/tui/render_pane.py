@@ -2,10 +2,10 @@
 chapter, watch it, cancel it.
 
 The render runs the core's ``render_story`` in a thread worker; the worker turns its
-progress events into ``RenderUpdate`` messages (a few per second at most) so the UI
-thread only ever redraws. A cancelled render leaves behind only what it finished (chapter
-files are written whole or not at all); the side files it started the book folder with
-are removed if no chapter made it.
+progress events (the book's, and each chapter's) into ``RenderUpdate`` messages (a few
+per second at most) so the UI thread only ever redraws. A cancelled render leaves
+behind only what it finished (chapter files are written whole or not at all); the side
+files it started the book folder with are removed if no chapter made it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,7 +27,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
 from textual.worker import Worker
 
-from audiobook.cast import Casting
 from audiobook.errors import AudiobookError, Cancelled
 from audiobook.export import book_folder
 from audiobook.model import Script
@@ -36,13 +36,52 @@ from audiobook.review import Session
 
 from .dialogs import Choice, PickerScreen, PromptScreen
 from .messages import RenderFinished, RenderUpdate
-from .tracker import ChapterTracker
 
 UPDATE_EVERY = 0.1  # seconds between progress messages from the worker
+SYNTH_SHARE = 0.9  # of a chapter's bar; encoding the chapter is the rest
 ENGINES = (
     Choice("piper", "piper", "the real voices"),
     Choice("tone", "tone", "beeps in each voice's pitch: a fast check of the whole pipeline"),
 )
+
+
+@dataclass
+class Bars:
+    """What the progress bars show, kept from the render's events."""
+
+    wanted: set[int]  # the chapters being rendered
+    synthesised: dict[int, float] = field(default_factory=dict)  # chapter -> fraction
+    made: set[int] = field(default_factory=set)  # chapters whose file is done
+    book: float = 0.0  # of the book's synthesis
+    eta: float | None = None
+    status: str = ""
+
+    def update(self, p: Progress) -> None:
+        if p.chapter is not None:
+            if p.stage == "synthesise":
+                self.synthesised[p.chapter] = p.fraction
+            elif p.stage == "export":
+                self.made.add(p.chapter)
+            return
+        self.eta = p.eta
+        self.status = f"{p.stage}: {p.detail}".rstrip(": ")
+        if p.stage in ("export", "done"):
+            self.book = 1.0
+        elif p.stage == "synthesise":
+            self.book = p.fraction
+        if p.stage == "done":
+            self.made |= self.wanted
+
+    def chapters(self) -> dict[int, float]:
+        return {
+            ch: 1.0 if ch in self.made else SYNTH_SHARE * self.synthesised.get(ch, 0.0)
+            for ch in self.wanted
+        }
+
+    @property
+    def overall(self) -> float:
+        made = len(self.made & self.wanted) / max(1, len(self.wanted))
+        return SYNTH_SHARE * self.book + (1 - SYNTH_SHARE) * made
 
 
 def snapshot_folder(folder: Path) -> set[str]:
@@ -277,15 +316,14 @@ class RenderPane(Vertical):
         self.query_one("#bar-overall", ProgressBar).update(progress=0)
         what = "the book" if chapters is None else f"chapter {min(chapters) + 1}"
         self._status(f"Rendering {what}…")
-        # The script and casting of this moment: later decisions replace them, not edit them.
-        self.worker = self._run_render(s.path, s.script, s.casting, chapters, self.cancel_event)
+        # The script of this moment: later decisions replace it, not edit it.
+        self.worker = self._run_render(s.path, s.script, chapters, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="render", exit_on_error=False)
     def _run_render(
         self,
         path: Path,
         script: Script,
-        casting: Casting,
         chapters: set[int] | None,
         cancel: threading.Event,
     ) -> None:
@@ -301,26 +339,21 @@ class RenderPane(Vertical):
         folder = self.folder()
         before = snapshot_folder(folder) if folder is not None else None
         try:
-            tracker = ChapterTracker(script, casting, self.engine, self.cache_dir, chapters)
+            bars = Bars({c.index for c in script.chapters} if chapters is None else chapters)
             last = 0.0
 
             def on_progress(p: Progress) -> None:
                 nonlocal last
-                tracker.update(p)
+                bars.update(p)
                 now = time.monotonic()
                 if p.stage in ("export", "done") or now - last >= UPDATE_EVERY:
                     last = now
                     self.post_message(
-                        RenderUpdate(
-                            {ch: tracker.chapter_fraction(ch) for ch in tracker.wanted},
-                            tracker.overall,
-                            tracker.eta,
-                            f"{p.stage}: {p.detail}".rstrip(": "),
-                        )
+                        RenderUpdate(bars.chapters(), bars.overall, bars.eta, bars.status)
                     )
 
             with stderr_with_fd():
-                book, _, _ = render_story(
+                book = render_story(
                     path, options, progress=on_progress, cancel=cancel, script=script
                 )
         except Cancelled:

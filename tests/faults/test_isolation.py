@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import audiobook.render
+import audiobook.render.plan
 from audiobook.model import Script
 
 from .helpers import assert_complete_mp3, cli, make, mp3s, story_text, write
@@ -19,14 +19,14 @@ BUG = "unexpected error (ZeroDivisionError: the analyser tripped)"
 @pytest.fixture
 def buggy_analyser(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug that only one story meets (stands in for any exception that is not ours)."""
-    real = audiobook.render.analyze
+    real = audiobook.render.plan.analyze
 
     def analyze(path: Path, **kwargs: object) -> Script:
         if Path(path).name == "b-bug.txt":
             raise ZeroDivisionError("the analyser tripped")
         return real(path, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(audiobook.render, "analyze", analyze)
+    monkeypatch.setattr(audiobook.render.plan, "analyze", analyze)
 
 
 @pytest.mark.usefixtures("buggy_analyser")
