@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..model import Segment
+from .pronoun import best_candidate
 from .scene import Referent, Turn
 
 
@@ -93,14 +94,7 @@ def choose_other_voice(
         lines = [(q.start, q.end) for t in run if t.speaker is None for q in t.quotes]
         log.append(OtherVoiceChoice(one, cands, lines))
         return rule
-    if not cands:
-        return rule
-
-    def score(name: str) -> tuple[float, bool]:
-        z = sum(weights.get(k, 0.0) * v for k, v in cands[name].items())
-        return z, name == rule
-
-    return max(cands, key=score)
+    return best_candidate(cands, weights, rule)
 
 
 def candidate_features(

@@ -73,12 +73,19 @@ def choose_pronoun(
     if log is not None:
         log.append(PronounChoice(cands, [(tag.start, tag.end)]))
         return rule
+    return best_candidate(cands, weights, rule)
+
+
+def best_candidate(
+    cands: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], rule: str
+) -> str:
+    """The candidate whose features weigh most; ties go to the rule's pick."""
 
     def score(name: str) -> tuple[float, bool]:
         z = sum(weights.get(k, 0.0) * v for k, v in cands[name].items())
         return z, name == rule
 
-    return max(cands, key=score)
+    return max(cands, key=score, default=rule)
 
 
 def candidate_features(
