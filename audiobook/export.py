@@ -42,6 +42,7 @@ from audiobook.assemble import (
 from audiobook.errors import ExportError
 from audiobook.fsutil import atomic_write, create_exclusive, os_reason, read_regular, replacing
 from audiobook.language import iso639_2
+from audiobook.library import BookFacts
 from audiobook.model import Chapter, Segment
 from audiobook.subtitles import chapter_cues, format_vtt
 
@@ -78,21 +79,18 @@ AAC_CEILING_DBFS = CEILING_DBFS - 1.0
 
 
 @dataclass
-class TrackTags:
+class TrackTags(BookFacts):
+    """``language`` as the source said it; written as ISO 639-2."""
+
     title: str
     album: str
     author: str | None
     track: int
     total: int
     narrator: str | None = None
-    year: str | None = None
-    description: str | None = None
-    series: str | None = None
-    series_part: str | None = None
     cover: bytes | None = None
     cover_mime: str | None = None
     genre: str = "Audiobook"
-    language: str | None = None  # as the source said it; written as ISO 639-2
 
     @property
     def grouping(self) -> str | None:

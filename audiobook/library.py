@@ -16,18 +16,24 @@ from audiobook.language import language_name
 TAGS = ["Text-to-speech"]
 
 
+@dataclass(kw_only=True)
+class BookFacts:
+    """What the source says about the book, as the tags and metadata.json both carry it."""
+
+    series: str | None = None
+    series_part: str | None = None
+    year: str | None = None
+    description: str | None = None
+    language: str | None = None
+
+
 @dataclass
-class LibraryBook:
+class LibraryBook(BookFacts):
     title: str
     authors: list[str]
     narrators: list[str]  # the voices, the narration voice first
     chapters: Sequence[tuple[str, float, float]]  # (title, start s, end s) in the book
-    series: str | None = None
-    series_part: str | None = None
     genre: str | None = None
-    year: str | None = None
-    description: str | None = None
-    language: str | None = None
 
 
 def metadata_json(book: LibraryBook) -> str:
