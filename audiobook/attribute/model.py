@@ -359,6 +359,22 @@ class SceneModel:
             # "My father sat beside me. ... he said": a relative we can't name spoke;
             # "The young lady glanced at him. ... she said": someone on stage did.
             return name, "tag-unnamed" if self.unnamed_kin else "tag-pronoun"
+        related = self._who_related(w, at, addressed)
+        if related is not None:
+            return related
+        kind = "tag-name" if w[:1].isupper() else "tag-nominal"
+        if kind == "tag-nominal" and w.split()[0].lower() in ("the", "a", "an"):
+            described = self._who_described(w, at, exclude, addressed)
+            if not isinstance(described, str):
+                return described
+            w = described
+        return self._who_named(w, at, kind), kind
+
+    def _who_related(
+        self, w: str, at: int, addressed: frozenset[str]
+    ) -> tuple[str | None, str] | None:
+        """A tag that names someone by their tie to another ("their father", "Daisy's
+        mamma", "his wife", "her uncle", "her ladyship"); None if it does not."""
         if re.match(r"their\s+(?:father|mother|papa|mamma|mama)\b", w.lower()):
             # "said their father": the parent of the family last named.
             return self._relative(w, at), "tag-nominal"
@@ -387,27 +403,7 @@ class SceneModel:
             return spouse, "tag-nominal"
         kin = _KIN.match(w.lower())
         if kin:
-            # "replied her uncle": the one person of that sex in the scene besides
-            # whoever "her" is, if there is just one.
-            owner = self._pronoun("male" if kin.group(1) == "his" else "female", at, None)
-            known = (
-                self.index.resolve(f"the {kin.group(2)}")
-                if kin.group(2) in ("companion", "visitor", "guest")
-                else None
-            )
-            if known is not None and known != owner and known not in addressed:
-                return known, "tag-nominal"  # "said his visitor": the cast's "The Visitor"
-            sex = GENDERED_NOUNS.get(kin.group(2))  # "his companion": either
-            kinsfolk = {
-                r.name
-                for r in self._window(at, 1500)
-                if r.name
-                and r.name != owner
-                and r.name not in addressed  # "'To be sure, Lizzy,' said her aunt"
-                and (sex is None or r.gender == sex)
-                and r.name != self.narrator
-            }
-            return (kinsfolk.pop() if len(kinsfolk) == 1 else None), "tag-nominal"
+            return self._who_kin(kin, at, addressed), "tag-nominal"
         st = _STYLE.match(w.lower())
         if st:
             # "replied her ladyship": whoever in the scene holds such a title.
@@ -415,44 +411,76 @@ class SceneModel:
             if len(holders) == 1:
                 return holders.pop(), "tag-nominal"
             return self._salient(holders, at) if holders else None, "tag-nominal"
-        kind = "tag-name" if w[:1].isupper() else "tag-nominal"
-        if kind == "tag-nominal" and w.split()[0].lower() in ("the", "a", "an"):
-            phrase = clean_nominal(w)
-            if phrase is None:
-                return None, kind
-            found = self._resolve_words(phrase.split())
-            if any(f" {p} the " in phrase for p in ("in", "of", "with")):
-                # "the man with the beard" is the cast's "Man With The Black Beard".
-                found = self._described(phrase) or found
-            # "said the young lady": an epithet for someone already on stage, found
-            # like a pronoun. ("said a young lady" is someone new: a minor character.)
-            # An alias ("the old lady") names someone only if they are on stage too.
-            head = _head_noun(phrase).lower()
-            specific = any(f" {p} the " in phrase for p in ("in", "of", "with"))
-            common = head.islower()  # "the King" is a name, "the king" a description
-            if _head_noun(phrase).islower() and head in HONORIFICS and w.split()[0] == "the":
-                # "said the doctor" with a "Doctor Losberne" in the cast as well as
-                # someone called just "the doctor": whichever was in the scene last.
-                holders = self.index.holders(head) | ({found} if found else set())
-                if len(holders) > 1:
-                    near = self._salient(holders, at)
-                    if near is None and found is not None:
-                        # "the doctor" when Doctor Losberne came into the chapter a
-                        # while ago: he, before a one-scene "Doctor" of the cast.
-                        near = self._salient(holders - {found}, at, 12000)
-                    if near is not None:
-                        return near, kind
-            if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
-                if found is not None and self._on_stage(found, at):
-                    return found, kind
-                near = self._pronoun(GENDERED_NOUNS[head], at, exclude, addressed)
-                if near is None and found is None:
-                    near = self._newcomer(GENDERED_NOUNS[head], at, exclude)
-                if near is not None or found is None:
-                    return near, "tag-epithet"
-            if found is not None:
+        return None
+
+    def _who_kin(self, kin: re.Match[str], at: int, addressed: frozenset[str]) -> str | None:
+        """Whom "replied her uncle" means: the one person of that sex in the scene besides
+        whoever "her" is, if there is just one."""
+        owner = self._pronoun("male" if kin.group(1) == "his" else "female", at, None)
+        known = (
+            self.index.resolve(f"the {kin.group(2)}")
+            if kin.group(2) in ("companion", "visitor", "guest")
+            else None
+        )
+        if known is not None and known != owner and known not in addressed:
+            return known  # "said his visitor": the cast's "The Visitor"
+        sex = GENDERED_NOUNS.get(kin.group(2))  # "his companion": either
+        kinsfolk = {
+            r.name
+            for r in self._window(at, 1500)
+            if r.name
+            and r.name != owner
+            and r.name not in addressed  # "'To be sure, Lizzy,' said her aunt"
+            and (sex is None or r.gender == sex)
+            and r.name != self.narrator
+        }
+        return kinsfolk.pop() if len(kinsfolk) == 1 else None
+
+    def _who_described(
+        self, w: str, at: int, exclude: str | None, addressed: frozenset[str]
+    ) -> tuple[str | None, str] | str:
+        """``said the young lady`` / ``said a tall man``: the decision, or the cleaned
+        phrase to look up as a name when the description decides nothing."""
+        kind = "tag-nominal"
+        phrase = clean_nominal(w)
+        if phrase is None:
+            return None, kind
+        found = self._resolve_words(phrase.split())
+        if any(f" {p} the " in phrase for p in ("in", "of", "with")):
+            # "the man with the beard" is the cast's "Man With The Black Beard".
+            found = self._described(phrase) or found
+        # "said the young lady": an epithet for someone already on stage, found
+        # like a pronoun. ("said a young lady" is someone new: a minor character.)
+        # An alias ("the old lady") names someone only if they are on stage too.
+        head = _head_noun(phrase).lower()
+        specific = any(f" {p} the " in phrase for p in ("in", "of", "with"))
+        common = head.islower()  # "the King" is a name, "the king" a description
+        if _head_noun(phrase).islower() and head in HONORIFICS and w.split()[0] == "the":
+            # "said the doctor" with a "Doctor Losberne" in the cast as well as
+            # someone called just "the doctor": whichever was in the scene last.
+            holders = self.index.holders(head) | ({found} if found else set())
+            if len(holders) > 1:
+                near = self._salient(holders, at)
+                if near is None and found is not None:
+                    # "the doctor" when Doctor Losberne came into the chapter a
+                    # while ago: he, before a one-scene "Doctor" of the cast.
+                    near = self._salient(holders - {found}, at, 12000)
+                if near is not None:
+                    return near, kind
+        if w.split()[0].lower() == "the" and head in GENDERED_NOUNS and common and not specific:
+            if found is not None and self._on_stage(found, at):
                 return found, kind
-            w = phrase
+            near = self._pronoun(GENDERED_NOUNS[head], at, exclude, addressed)
+            if near is None and found is None:
+                near = self._newcomer(GENDERED_NOUNS[head], at, exclude)
+            if near is not None or found is None:
+                return near, "tag-epithet"
+        if found is not None:
+            return found, kind
+        return phrase
+
+    def _who_named(self, w: str, at: int, kind: str) -> str | None:
+        """A tag's name (or what is left of a description) looked up in the cast."""
         name = self._resolve_words(w.split())
         if name is None and kind == "tag-name":
             # "said Harry" with two Harrys in the cast: the one in the scene.
@@ -467,7 +495,7 @@ class SceneModel:
                 if part[:1] == w[:1] and one_edit(part, w)
             }
             name = slips.pop() if len(slips) == 1 else None
-        return name, kind
+        return name
 
     @cached_property
     def _name_parts(self) -> dict[str, set[tuple[str, str]]]:
