@@ -135,6 +135,16 @@ class SceneModel:
         self.recent.append(Referent(offset, name, g, subject))
 
     def _note_mentions(self, seg: Segment) -> None:
+        """Everyone the narration segment mentions, in order, onto ``recent``: names,
+        descriptions, titles, "the former"/"the latter", then the pronouns that carry
+        them forward."""
+        found = self._names_in(seg) + self._descriptions_in(seg) + self._titles_in(seg)
+        found += self._former_latter_in(seg, found)
+        base = len(self.recent)
+        self.recent.extend(sorted(found, key=lambda r: r.offset))
+        self._carry_pronouns(seg, base)
+
+    def _names_in(self, seg: Segment) -> list[Referent]:
         found: list[Referent] = []
         for m in NAME_RE.finditer(seg.text):
             start, name = m.start(), self.index.resolve(m.group())
@@ -152,6 +162,12 @@ class SceneModel:
                 g = self.index.gender(name)
                 subject = _is_subject(seg.text, start, m.end())
                 found.append(Referent(seg.start + start, name, g, subject))
+        return found
+
+    def _descriptions_in(self, seg: Segment) -> list[Referent]:
+        """Mentions by description: "the young girl", "my father", "a stout old gentleman
+        came in"."""
+        found: list[Referent] = []
         for m in _GENDERED_NOUN.finditer(seg.text):
             at = seg.start + m.start()
             g = GENDERED_NOUNS[m.group(1).lower()]
@@ -181,16 +197,22 @@ class SceneModel:
             if name is not None:
                 subject = _is_subject(seg.text, m.start(), m.end())
                 found.append(Referent(at, name, g, subject))
+        return found
+
+    def _titles_in(self, seg: Segment) -> list[Referent]:
+        """Mentions by title ("the count": the one character who holds it) and of a cast
+        member known by a description ("the stranger")."""
+        found: list[Referent] = []
         for m in _TITLE_MENTION.finditer(seg.text):
             # "I said to the count.": the one character who holds that title
             title = m.group(1).lower()
             holders = self.index.holders(title) if title in HONORIFICS else set()
             # (not "the doctor" when the cast also has someone called "The Doctor")
             if len(holders) == 1 and not self.index.candidates(f"the {title}") - holders:
-                name = next(iter(holders))
+                holder = next(iter(holders))
                 at = seg.start + m.start()
                 subject = _is_subject(seg.text, m.start(), m.end())
-                found.append(Referent(at, name, self.index.gender(name), subject))
+                found.append(Referent(at, holder, self.index.gender(holder), subject))
         if self.described is not None:
             for m in self.described.finditer(seg.text):
                 name = self.index.resolve(f"the {m.group(1)}")
@@ -198,6 +220,10 @@ class SceneModel:
                     at = seg.start + m.start()
                     subject = _is_subject(seg.text, m.start(), m.end())
                     found.append(Referent(at, name, self.index.gender(name), subject))
+        return found
+
+    def _former_latter_in(self, seg: Segment, found: list[Referent]) -> list[Referent]:
+        out: list[Referent] = []
         # "When Jane and Elizabeth were alone, the former …": the first or the second
         # of the last two people named.
         for m in _FORMER_LATTER.finditer(seg.text):
@@ -215,9 +241,10 @@ class SceneModel:
                 subject = _is_subject(seg.text, m.start(), m.end()) or bool(
                     re.match(r",\s+who\b", seg.text[m.end() : m.end() + 8])
                 )
-                found.append(Referent(at, who, self.index.gender(who), subject))
-        base = len(self.recent)
-        self.recent.extend(sorted(found, key=lambda r: r.offset))
+                out.append(Referent(at, who, self.index.gender(who), subject))
+        return out
+
+    def _carry_pronouns(self, seg: Segment, base: int) -> None:
         # "She followed her father in. She sat down.": a subject pronoun carries its
         # referent forward, so a tag further on still finds them.
         chain: list[Referent] = []
