@@ -98,32 +98,8 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     for m in quoted:
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
-    person: set[str] = set()
-    verbs = speech_verbs()
-    for m in mentions:
-        # "Nora sat", "Nora quietly said", "Ansel and Nora sat": a person's verb.
-        nxt = re.match(
-            rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 60]
-        )
-        if split_honorific(m.surface)[0] or (
-            nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs)
-        ):
-            person.add(norm(m.surface))
-    # Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
-    # Gryphon`).
-    for seg in narration:
-        for tag in (tag_after(seg.text), tag_before(seg.text)):
-            who = re.sub(r"^the\s+", "", tag.who) if tag else ""
-            if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-                found = find_mentions(who, [(0, len(who))], stats)
-                if not found and tag and who != tag.who:
-                    # "said the Duck": capitalised after "the", a name even if the text
-                    # also has ducks.
-                    name = " ".join(w for w in who.split() if w[:1].isupper())
-                    found = [Mention(0, len(name), name, False, True)] if name else []
-                for m in found:
-                    counts[m.surface] += 1
-                    person.add(norm(m.surface))
+    person = _acting_people(text, mentions)
+    _count_tag_subjects(narration, stats, counts, person)
     # Cluster every name-like form, then keep the clusters that show a person: a person
     # verb or honorific, a known first name, or pronouns that follow the name.
     clusters: list[Cluster] = cluster_names(counts)
@@ -139,16 +115,50 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
             or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
         )
     ]
-    # Unnamed speakers a tag points at ("said the tinker") are minor characters.
-    nominal: Counter[str] = Counter()
+    out = _named_characters(clusters, mentions)
+    _add_roles(text, narration, out)
+    return out + _unnamed_speakers(text, narration, NameIndex(out))
+
+
+def _acting_people(text: str, mentions: Sequence[Mention]) -> set[str]:
+    """Names (normalised) that carry a title or do what people do."""
+    person: set[str] = set()
+    verbs = speech_verbs()
+    for m in mentions:
+        # "Nora sat", "Nora quietly said", "Ansel and Nora sat": a person's verb.
+        nxt = re.match(
+            rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 60]
+        )
+        if split_honorific(m.surface)[0] or (
+            nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs)
+        ):
+            person.add(norm(m.surface))
+    return person
+
+
+def _count_tag_subjects(
+    narration: Sequence[Segment], stats: WordStats, counts: Counter[str], person: set[str]
+) -> None:
+    """Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
+    Gryphon`)."""
     for seg in narration:
         for tag in (tag_after(seg.text), tag_before(seg.text)):
-            phrase = clean_nominal(tag.who) if tag else None
-            head = _head_noun(phrase) if phrase else ""
-            definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
-            if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
-                nominal[phrase] += 1
-    # Characters the text calls "the Hatter" are named so ("Hatter" stays an alias).
+            who = re.sub(r"^the\s+", "", tag.who) if tag else ""
+            if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
+                found = find_mentions(who, [(0, len(who))], stats)
+                if not found and tag and who != tag.who:
+                    # "said the Duck": capitalised after "the", a name even if the text
+                    # also has ducks.
+                    name = " ".join(w for w in who.split() if w[:1].isupper())
+                    found = [Mention(0, len(name), name, False, True)] if name else []
+                for m in found:
+                    counts[m.surface] += 1
+                    person.add(norm(m.surface))
+
+
+def _named_characters(clusters: Sequence[Cluster], mentions: Sequence[Mention]) -> list[Character]:
+    """A character per cluster; one the text calls "the Hatter" is named so ("Hatter"
+    stays an alias)."""
     definite = Counter(norm(m.surface) for m in mentions if m.definite)
     out = []
     for c in clusters:
@@ -160,16 +170,32 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
             else:
                 aliases = sorted([*aliases, f"the {name}"])
         out.append(Character(name=name, aliases=aliases, gender=cluster_gender(c)))
+    return out
+
+
+def _add_roles(text: str, narration: Sequence[Segment], out: list[Character]) -> None:
+    """Roles in apposition are other names for the person: "Tobias Hale, keeper of the
+    light," / "the keeper, Tobias Hale," / "Fagin, the Jew"."""
     index = NameIndex(out)
-    # "Tobias Hale, keeper of the light," / "the keeper, Tobias Hale," / "Fagin, the
-    # Jew": the role is another name for that person.
     for a, b in _appositives(text, narration):
         owner = index.resolve(a)
         aliases = next(c for c in out if c.name == owner).aliases if owner else []
         if owner is not None and index.resolve(b) is None and b not in aliases:
             aliases.append(b)  # (once: a role repeated a thousand times is one alias)
-    index = NameIndex(out)
+
+
+def _unnamed_speakers(text: str, narration: Sequence[Segment], index: NameIndex) -> list[Character]:
+    """Unnamed speakers a tag points at ("said the tinker") are minor characters."""
+    nominal: Counter[str] = Counter()
+    for seg in narration:
+        for tag in (tag_after(seg.text), tag_before(seg.text)):
+            phrase = clean_nominal(tag.who) if tag else None
+            head = _head_noun(phrase) if phrase else ""
+            definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
+            if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
+                nominal[phrase] += 1
     told = nominal_genders(text, nominal)
+    out = []
     for phrase in sorted(nominal):
         if index.resolve(phrase) is None:
             head = _head_noun(phrase).lower()
