@@ -48,22 +48,15 @@ from score_pdnc import calibration_table, score  # noqa: E402
 
 from audiobook.analyze import analyze  # noqa: E402
 from audiobook.attribute import speech_verbs  # noqa: E402
+from audiobook.attribute.choice import RecordedChoice  # noqa: E402
 from audiobook.attribute.confidence import (  # noqa: E402
     FEATURES,
     SIEVE_PREFIX,
     WEIGHTS_ENV,
     line_features,
 )
-from audiobook.attribute.partner import (  # noqa: E402
-    OTHER_VOICE_FEATURES,
-    OTHER_VOICE_LOG,
-    OtherVoiceChoice,
-)
-from audiobook.attribute.pronoun import (  # noqa: E402
-    PRONOUN_FEATURES,
-    PRONOUN_LOG,
-    PronounChoice,
-)
+from audiobook.attribute.partner import OTHER_VOICE_FEATURES, OTHER_VOICE_LOG  # noqa: E402
+from audiobook.attribute.pronoun import PRONOUN_FEATURES, PRONOUN_LOG  # noqa: E402
 from audiobook.model import Script  # noqa: E402
 from audiobook.sidecar import parse_roster  # noqa: E402
 
@@ -175,7 +168,7 @@ def recorded_choices(novel: Path) -> dict[str, list[Choice]]:
     """Every candidate choice in the novel, of each kind (gold cast, the rules deciding),
     with the annotated speaker of the lines it placed: the candidate most of them
     belong to."""
-    logs: dict[str, list[OtherVoiceChoice | PronounChoice]] = {k: [] for k in CHOICES}
+    logs: dict[str, list[RecordedChoice]] = {k: [] for k in CHOICES}
     tokens = [(var, var.set(logs[k])) for k, (var, _) in CHOICES.items()]
     try:
         text = novel / "novel_text.txt"
@@ -185,20 +178,22 @@ def recorded_choices(novel: Path) -> dict[str, list[Choice]]:
             var.reset(token)
     _, _, _, quotes = score_pdnc.load_gold(novel)
     spans = sorted((q["spans"][0][0], q["spans"][0][1], q["speaker_name"]) for q in quotes)
+    starts = [a for a, _, _ in spans]
     return {
-        k: [c for rec in logs[k] if (c := _labelled(novel.name, rec, spans, list(feats)))]
+        k: [c for rec in logs[k] if (c := _labelled(novel.name, rec, spans, starts, list(feats)))]
         for k, (_, feats) in CHOICES.items()
     }
 
 
 def _labelled(
     novel: str,
-    rec: OtherVoiceChoice | PronounChoice,
+    rec: RecordedChoice,
     spans: Sequence[tuple[int, int, str]],
+    starts: Sequence[int],
     features: Sequence[str],
 ) -> Choice | None:
-    """The decision as a fitting row, or None if no candidate was right."""
-    starts = [a for a, _, _ in spans]
+    """The decision as a fitting row, or None if no candidate was right. ``spans``:
+    the annotated quotes in order; ``starts``: where each begins."""
     votes: dict[str, int] = {}
     for a, b in rec.lines:
         i = bisect.bisect_right(starts, b) - 1

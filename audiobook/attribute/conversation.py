@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Mapping
+from functools import cached_property
 
 from ..characters import (
     GENDERED_NOUNS,
@@ -12,7 +13,7 @@ from ..characters import (
 )
 from ..model import Character, Segment
 from ..text.titles import HONORIFICS
-from .confidence import load_weights
+from .confidence import Weights, load_weights
 from .model import SceneModel
 from .partner import choose_other_voice
 from .scene import (
@@ -227,7 +228,12 @@ class Conversation(SceneModel):
         """Whom ``one`` talks with in a run of replies: the hand rule's pick weighed
         against the other cues by the fitted table (``partner.py``)."""
         rule = self._other_voice_rule(run, one)
-        return choose_other_voice(self, run, one, rule, load_weights().other_voice)
+        return choose_other_voice(self, run, one, rule, self.choice_weights.other_voice)
+
+    @cached_property
+    def choice_weights(self) -> Weights:
+        """The fitted tables, read once per attribution run (not once per decision)."""
+        return load_weights()
 
     def _other_voice_rule(self, run: list[Turn], one: str) -> str | None:
         """Whom ``one`` talks with in a run of replies: whom their lines call by name;

@@ -17,11 +17,10 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Protocol
 
 from ..model import Segment
-from .pronoun import best_candidate
+from .choice import RecordedChoice, best_candidate
 from .scene import Referent, Turn
 
 
@@ -63,18 +62,9 @@ OTHER_VOICE_FEATURES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class OtherVoiceChoice:
-    """One decision, for fitting: the candidates' features and the lines it placed."""
-
-    one: str
-    candidates: dict[str, dict[str, float]]
-    lines: list[tuple[int, int]]
-
-
 # Set by the fit script to collect every decision; the rule alone decides meanwhile,
 # so what it learns from does not depend on an earlier fit.
-OTHER_VOICE_LOG: ContextVar[list[OtherVoiceChoice] | None] = ContextVar(
+OTHER_VOICE_LOG: ContextVar[list[RecordedChoice] | None] = ContextVar(
     "other_voice_log", default=None
 )
 
@@ -92,13 +82,13 @@ def choose_other_voice(
     cands = candidate_features(model, run, one, rule)
     if log is not None:
         lines = [(q.start, q.end) for t in run if t.speaker is None for q in t.quotes]
-        log.append(OtherVoiceChoice(one, cands, lines))
+        log.append(RecordedChoice(cands, lines, one))
         return rule
     return best_candidate(cands, weights, rule)
 
 
 def candidate_features(
-    model: Conversation, run: list[Turn], one: str, rule: str | None
+    model: Conversation, run: list[Turn], one: str, rule: str
 ) -> dict[str, dict[str, float]]:
     """Everyone a cue points at (besides ``one``), with the cues as features."""
     at = run[0].quotes[0].start
@@ -123,7 +113,7 @@ def candidate_features(
     partners = _partners(model).get(one, Counter())
     usual = partners.most_common(1)[0][0] if partners else None
     people = [
-        *([rule] if rule else []),
+        rule,
         *called,
         *([model.narrator] if model.narrator else []),
         *acted,

@@ -13,10 +13,14 @@ most likely. Without a table the rule decides alone.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .choice import RecordedChoice, best_candidate
+from .scene import Referent
 
 if TYPE_CHECKING:
     from .model import SceneModel
@@ -38,16 +42,7 @@ PRONOUN_FEATURES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class PronounChoice:
-    """One decision, for fitting: the candidates' features and the line it placed."""
-
-    candidates: dict[str, dict[str, float]]
-    lines: list[tuple[int, int]]
-    one: str | None = None  # (the fit reads choices of both kinds alike)
-
-
-PRONOUN_LOG: ContextVar[list[PronounChoice] | None] = ContextVar("pronoun_log", default=None)
+PRONOUN_LOG: ContextVar[list[RecordedChoice] | None] = ContextVar("pronoun_log", default=None)
 
 
 @dataclass(frozen=True)
@@ -71,40 +66,30 @@ def choose_pronoun(
         return rule
     cands = candidate_features(model, tag, rule)
     if log is not None:
-        log.append(PronounChoice(cands, [(tag.start, tag.end)]))
+        log.append(RecordedChoice(cands, [(tag.start, tag.end)]))
         return rule
     return best_candidate(cands, weights, rule)
-
-
-def best_candidate(
-    cands: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], rule: str
-) -> str:
-    """The candidate whose features weigh most; ties go to the rule's pick."""
-
-    def score(name: str) -> tuple[float, bool]:
-        z = sum(weights.get(k, 0.0) * v for k, v in cands[name].items())
-        return z, name == rule
-
-    return max(cands, key=score, default=rule)
 
 
 def candidate_features(
     model: SceneModel, tag: PronounTag, rule: str
 ) -> dict[str, dict[str, float]]:
     """The rule's pick and everyone of that sex named within reach, with their cues."""
-    seen: list[tuple[str, int, bool]] = []  # name, offset, subject; nearest first
+    # Nobody calls themselves by name: whom the quote calls is no candidate; nor is
+    # the narrator, who is "I".
+    barred = tag.called | {model.narrator}
+    seen: list[tuple[str, Referent]] = []  # nearest first
     for r in reversed(model.recent[: model._index_at(tag.start)]):
         if tag.start - r.offset > PRONOUN_REACH:
             break
-        if r.name and r.name != model.narrator and r.gender == tag.gender:
-            seen.append((r.name, r.offset, r.subject))
-    # Nobody calls themselves by name: whom the quote calls is no candidate.
-    seen = [x for x in seen if x[0] not in tag.called]
-    order = list(dict.fromkeys(n for n, _, _ in seen))
-    subject = next((n for n, _, s in seen if s), None)
-    last_at = {}
-    for n, off, _ in reversed(seen):
-        last_at[n] = off
+        if r.name and r.name not in barred and r.gender == tag.gender:
+            seen.append((r.name, r))
+    last_at: dict[str, int] = {}  # each candidate's nearest mention, nearest first
+    for name, r in seen:
+        last_at.setdefault(name, r.offset)
+    order = list(last_at)
+    times = Counter(name for name, _ in seen)
+    subject = next((name for name, r in seen if r.subject), None)
     out: dict[str, dict[str, float]] = {}
     for name in dict.fromkeys([rule, *order]):
         out[name] = {
@@ -117,7 +102,7 @@ def candidate_features(
             "spoke_two_before": float(model.spoken[-2:-1] == [name]),
             "spoke_lately": float(name in model.spoken[-6:]),
             "was_called": float(name == tag.was_called),
-            "named": min(1.0, sum(n == name for n, _, _ in seen) / 4),
+            "named": min(1.0, times[name] / 4),
             "far": (tag.start - last_at[name]) / PRONOUN_REACH if name in last_at else 1.0,
         }
     return out

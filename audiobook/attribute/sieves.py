@@ -11,7 +11,6 @@ from ..characters import (
 )
 from ..model import Segment
 from ..text.sentences import clause_texts
-from .confidence import load_weights
 from .conversation import Conversation
 from .pronoun import PronounTag, choose_pronoun
 from .scene import _POSSESSIVE, _SELF_NAMED, BRIDGE, CONFIDENCE, CONTINUE_REACH, Turn
@@ -160,7 +159,7 @@ class Attributor(Conversation):
                 name, sieve = addressee, "tag-pronoun" if sieve != "tag-epithet" else sieve
             if name is not None and sieve == "tag-pronoun" and g is not None:
                 tag_of = PronounTag(seg.start, seg.end, g, exclude, addressee, frozenset(addressed))
-                name = choose_pronoun(self, tag_of, name, load_weights().pronoun)
+                name = choose_pronoun(self, tag_of, name, self.choice_weights.pronoun)
             if name is not None:
                 seg.speaker, seg.sieve, seg.confidence = name, sieve, CONFIDENCE[sieve]
                 self._remember(seg.end, name, subject=True)
