@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import Counter
 from collections.abc import Mapping
 from functools import cached_property
 
@@ -15,7 +16,7 @@ from ..model import Character, Segment
 from ..text.titles import HONORIFICS
 from .confidence import Weights, load_weights
 from .model import SceneModel
-from .partner import choose_other_voice
+from .partner import choose_other_voice, count_partners
 from .scene import (
     _ADDRESS,
     _PERSON_NOUN,
@@ -213,15 +214,21 @@ class Conversation(SceneModel):
             elif prev == me and i >= 2 and run[i - 2].speaker not in (None, me):
                 t.assign(run[i - 2].speaker, "conversation")  # type: ignore[arg-type]
 
-    def _turn_index(self) -> dict[int, int]:
-        """Where each turn stands in ``self.turns``, by identity."""
-        if len(self._turn_at) != len(self.turns):
-            self._turn_at = {id(t): k for k, t in enumerate(self.turns)}
-        return self._turn_at
+    @cached_property
+    def turn_index(self) -> dict[int, int]:
+        """Where each turn stands in ``self.turns``, by identity (read once the turns
+        are all known: the conversation sieves are the first to ask)."""
+        return {id(t): k for k, t in enumerate(self.turns)}
+
+    @cached_property
+    def partner_counts(self) -> dict[str, Counter[str]]:
+        """Who traded tagged lines with whom, counted when the other-voice choice
+        first asks (after the tag sieves, before the conversation fills gaps)."""
+        return count_partners(self.turns)
 
     def _turns_before(self, turn: Turn) -> list[Turn]:
         """The few turns just before ``turn``."""
-        i = self._turn_index()[id(turn)]
+        i = self.turn_index[id(turn)]
         return self.turns[max(0, i - 6) : i]
 
     def _other_voice(self, run: list[Turn], one: str) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -77,9 +77,6 @@ class SceneModel:
     debut: dict[str, int] = field(default_factory=dict)  # where each name first appears
     invent: bool = False  # may give a voice to someone the story never names
     invented: dict[str, Character] = field(default_factory=dict)
-    # Who traded tagged lines with whom (``partner.py``), counted once turns are known.
-    _partner_counts: dict[str, Counter[str]] | None = None
-    _turn_at: dict[int, int] = field(default_factory=dict)
     spoken: list[str | None] = field(default_factory=list)  # each turn's speaker so far
 
     def __post_init__(self) -> None:

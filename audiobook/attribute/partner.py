@@ -30,11 +30,14 @@ class Conversation(Protocol):
     narrator: str | None
     recent: list[Referent]
     turns: list[Turn]
-    _partner_counts: dict[str, Counter[str]] | None
+
+    @property
+    def partner_counts(self) -> dict[str, Counter[str]]: ...
+    @property
+    def turn_index(self) -> dict[int, int]: ...
 
     def _window(self, at: int, reach: int) -> list[Referent]: ...
     def _turns_before(self, turn: Turn) -> list[Turn]: ...
-    def _turn_index(self) -> dict[int, int]: ...
     def _index_at(self, at: int) -> int: ...
     def _scene_start(self, at: int) -> int: ...
     def _vocative(self, turn: Turn, lead: bool = False) -> str | None: ...
@@ -110,7 +113,7 @@ def candidate_features(
         if r.name and r.name != one
     }
     called = {v for t in run if t.speaker == one and (v := model._vocative(t, lead=True))} - {one}
-    partners = _partners(model).get(one, Counter())
+    partners = model.partner_counts.get(one, Counter())
     usual = partners.most_common(1)[0][0] if partners else None
     people = [
         rule,
@@ -145,24 +148,20 @@ def candidate_features(
 
 
 def _turns_after(model: Conversation, turn: Turn) -> Sequence[Turn]:
-    i = model._turn_index()[id(turn)]
+    i = model.turn_index[id(turn)]
     return model.turns[i + 1 : i + 1 + TURNS_AFTER]
 
 
-def _partners(model: Conversation) -> dict[str, Counter[str]]:
+def count_partners(turns: Sequence[Turn]) -> dict[str, Counter[str]]:
     """Who traded tagged lines with whom, over the whole book: adjacent paragraphs
     whose every placed quote was placed by a tag."""
-    if model._partner_counts is not None:
-        return model._partner_counts
     out: dict[str, Counter[str]] = {}
-    turns = model.turns
     for a, b in itertools.pairwise(turns):
         if not b.follows_turn or a.speaker is None or b.speaker is None or a.speaker == b.speaker:
             continue
         if _tagged(a.quotes) and _tagged(b.quotes):
             out.setdefault(a.speaker, Counter())[b.speaker] += 1
             out.setdefault(b.speaker, Counter())[a.speaker] += 1
-    model._partner_counts = out
     return out
 
 
