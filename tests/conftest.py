@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,19 @@ def write_story(tmp_path: Path) -> Callable[..., Path]:
         p = tmp_path / "stories" / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
+        return p
+
+    return write
+
+
+@pytest.fixture
+def weights_file(tmp_path: Path) -> Callable[..., Path]:
+    """Writes an attribution weights table (as ``AUDIOBOOK_ATTRIBUTION_WEIGHTS`` reads
+    it) and returns its path."""
+
+    def write(data: object, name: str = "w.json") -> Path:
+        p = tmp_path / name
+        p.write_text(json.dumps(data), encoding="utf-8")
         return p
 
     return write

@@ -3,7 +3,6 @@ the table they are given: the shipped fit, or the hand rule when the table is si
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,12 +29,8 @@ def speaker(text_path: Path, words: str) -> str | None:
     return next(s.speaker for s in script.segments if s.kind == "dialogue" and words in s.text)
 
 
-def rule_only(tmp_path: Path) -> Path:
-    """A table whose choices follow the hand rule alone."""
-    path = tmp_path / "rule.json"
-    data = {"weights": {"bias": 0.0}, "other_voice": {"rule": 1.0}, "pronoun": {"rule": 1.0}}
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
+# A table whose choices follow the hand rule alone.
+RULE_ONLY = {"weights": {"bias": 0.0}, "other_voice": {"rule": 1.0}, "pronoun": {"rule": 1.0}}
 
 
 def test_shipped_table_has_every_choice_feature() -> None:
@@ -45,16 +40,20 @@ def test_shipped_table_has_every_choice_feature() -> None:
 
 
 def test_the_table_decides_the_other_voice(
-    write_story: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    write_story: Callable[..., Path],
+    weights_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     story = write_story(NEWCOMER)
     assert speaker(story, "Not since noon") == "Ansel Brooke"  # the fitted partner
-    monkeypatch.setenv(WEIGHTS_ENV, str(rule_only(tmp_path)))
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights_file(RULE_ONLY)))
     assert speaker(story, "Not since noon") == "Tobias Hale"  # the rule: last to act
 
 
 def test_a_pronoun_never_means_whom_the_quote_calls(
-    write_story: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    write_story: Callable[..., Path],
+    weights_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Even a table that wants the nearest woman above all cannot give Nora a line
     # that calls Nora by name.
@@ -63,18 +62,15 @@ def test_a_pronoun_never_means_whom_the_quote_calls(
         "After a while Nora stopped.\n\n"
         '"You are quiet tonight, Nora," she said.\n'
     )
-    path = tmp_path / "nearest.json"
-    data = {"weights": {"bias": 0.0}, "pronoun": {"nearest": 5.0}}
-    path.write_text(json.dumps(data), encoding="utf-8")
-    monkeypatch.setenv(WEIGHTS_ENV, str(path))
+    nearest = weights_file({"weights": {"bias": 0.0}, "pronoun": {"nearest": 5.0}})
+    monkeypatch.setenv(WEIGHTS_ENV, str(nearest))
     assert speaker(write_story(text), "quiet tonight") == "Wenna Hale"
 
 
 def test_a_choice_table_that_is_not_a_table_names_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    weights_file: Callable[..., Path],
 ) -> None:
-    path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"weights": {"bias": 0.0}, "pronoun": [1, 2]}), encoding="utf-8")
+    path = weights_file({"weights": {"bias": 0.0}, "pronoun": [1, 2]}, "bad.json")
     with pytest.raises(AttributionError, match="pronoun") as err:
         load_weights(path)
     assert "bad.json" in str(err.value)

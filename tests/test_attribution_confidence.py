@@ -41,12 +41,6 @@ def line(script: Script, words: str) -> Segment:
     return next(s for s in script.segments if s.kind == "dialogue" and words in s.text)
 
 
-def table(tmp_path: Path, weights: object, name: str = "w.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(weights), encoding="utf-8")
-    return path
-
-
 def test_shipped_table_loads_and_knows_the_sieves() -> None:
     w = load_weights()
     assert "bias" in w.values
@@ -84,13 +78,15 @@ def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path
 
 
 def test_environment_table_replaces_the_shipped_one(
-    write_story: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    write_story: Callable[..., Path],
+    weights_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     story = write_story(SCENE)
-    monkeypatch.setenv(WEIGHTS_ENV, str(table(tmp_path, {"weights": {"bias": {"w": -5}}})))
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights_file({"weights": {"bias": {"w": -5}}})))
     low = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
     assert low and max(low) < 0.01
-    monkeypatch.setenv(WEIGHTS_ENV, str(table(tmp_path, {"weights": {"bias": 5}}, "up.json")))
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights_file({"weights": {"bias": 5}}, "up.json")))
     high = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
     assert min(high) > 0.99
 
