@@ -8,7 +8,7 @@ Usage (from the project root):
 For every PDNC novel X it runs ``../shared/eval/pdnc_bench.py --only X`` twice: with the
 shipped table ("plain": fitted on all fourteen novels, X among them) and with
 ``AUDIOBOOK_ATTRIBUTION_WEIGHTS=DIR/X.json`` (the fold fitted without X), in both cast
-modes (discovered, and ``--roster``). ``--fit`` (or missing fold tables) runs
+modes (discovered, and ``--roster``). ``--fit`` (or missing or stale fold tables) runs
 ``benchmarks/fit_attribution.py`` first. Prints one row per novel and the micro totals:
 attribution, quote_f1, ECE (recomputed from the pooled calibration bins the bench
 prints, as ``score_pdnc.calibration_table`` does), and the lines stated >= 0.9: their
@@ -20,6 +20,7 @@ the first-person narrator as the fit does (see ``fit_attribution.repair_narrator
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shlex
 import subprocess
@@ -115,6 +116,15 @@ def show(name: str, plain: Run, loo: Run) -> None:
     )
 
 
+def _stale(fold: Path) -> bool:
+    """A fold table to refit: missing, older than the shipped table, or without one of
+    its tables (folds written before a fitted choice was added would score without it)."""
+    shipped = ROOT / "audiobook" / "data" / "attribution_weights.json"
+    if not fold.exists() or fold.stat().st_mtime < shipped.stat().st_mtime:
+        return True
+    return bool(set(json.loads(shipped.read_text())) - set(json.loads(fold.read_text())))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--folds", type=Path, default=ROOT / "benchmarks" / "folds")
@@ -129,7 +139,7 @@ def main() -> int:
     a = ap.parse_args()
     novels = sorted(p.name for p in PDNC.iterdir() if (p / "quotation_info.csv").exists())
     novels = [n for n in novels if not a.only or n in a.only]
-    if a.fit or any(not (a.folds / f"{n}.json").exists() for n in novels):
+    if a.fit or any(_stale(a.folds / f"{n}.json") for n in novels):
         fit = [sys.executable, str(ROOT / "benchmarks" / "fit_attribution.py")]
         subprocess.run([*fit, "--folds", str(a.folds)], check=True, stdout=subprocess.DEVNULL)
     modes = {"plain": [False], "roster": [True], "both": [False, True]}[a.mode]
