@@ -317,10 +317,12 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
     form is ambiguous and stays on its own."""
-    if hon is None and len(words) == 1 and any(_uses(c, words[0]) >= 10 for c in fits):
+    plain_or_man = hon is None or HONORIFICS.get(hon) == "male"
+    if plain_or_man and len(words) == 1 and any(_uses(c, words[0]) >= 10 for c in fits):
         # A full name seen once ("Katharine Rodney": a wish, or two names side by side)
-        # is no rival for one seen often. (Not for titles: "Miss Elliot" is whichever
-        # sister is eldest, however often Anne's full name appears.)
+        # is no rival for one seen often, for "Rodney" or "Mr. Rodney". (Not for women's
+        # titles: "Miss Elliot" is whichever sister is eldest, however often Anne's full
+        # name appears.)
         fits = [c for c in fits if _uses(c, words[0]) > 1]
     if len(fits) == 1:
         return fits[0]

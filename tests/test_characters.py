@@ -128,6 +128,17 @@ def test_a_one_off_full_name_is_no_rival_for_a_frequent_name() -> None:
     assert home["Miss Oakes"] != home["Miss Wren Oakes"]
 
 
+def test_a_one_off_full_name_is_no_rival_for_a_mans_title_and_surname() -> None:
+    # "Mr. Oakes" and the bare "Oakes" are the Jasper Oakes seen twenty times, not the
+    # "Wren Oakes" she might become: else one man is split into two voices.
+    counts = Counter(
+        {"Jasper Oakes": 20, "Wren Oakes": 1, "Mr. Oakes": 12, "Oakes": 270, "Jasper": 200}
+    )
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Mr. Oakes"] == home["Oakes"] == home["Jasper Oakes"] == home["Jasper"]
+    assert home["Wren Oakes"] != home["Jasper Oakes"]
+
+
 def test_a_wife_called_by_her_husbands_name_is_neither_him_nor_his_mother() -> None:
     counts = Counter({"Mrs. Charles Pell": 12, "Charles Pell": 9, "Mrs. Pell": 40})
     home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
