@@ -280,6 +280,8 @@ def _compatible(
             return owords[-1] == w and ohon == hon
         if len(owords) > 1:  # "Tobias" / "Hale" / "Lizzy" ~ "Tobias Hale" / "Elizabeth Bennet"
             return _same_first(w, owords[0]) or w == owords[-1]
+        if ohon in FIRST_NAME_TITLES and owords == [w] and first_name_gender(w) != "unknown":
+            return True  # "Louisa" ~ "Miss Louisa": a title before a first name
         # "Hale" ~ "Mr. Hale"; but a bare surname is rarely a titled woman's ("Braddocks
         # asked" is Mr. Braddocks even when only "Mrs. Braddocks" was seen).
         return bool(ohon) and owords[-1] == w and og != "female"
@@ -326,6 +328,18 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
         fits = [c for c in fits if _uses(c, words[0]) > 1]
     if len(fits) == 1:
         return fits[0]
+    if hon in FIRST_NAME_TITLES and len(words) == 1:
+        # "Sir John" is the one "Sir John Middleton", not any other John.
+        alike = [
+            c
+            for c in fits
+            if any(
+                (h, ws[:1]) == (hon, words) and len(ws) > 1
+                for h, ws in map(split_honorific, c.forms)
+            )
+        ]
+        if len(alike) == 1:
+            return alike[0]
     if len(words) == 1 and len(fits) > 1:
         # "Frances" is Frances Clyne rather than a Frankie: the very name beats a
         # nickname of it.
@@ -735,7 +749,9 @@ class NameIndex:
         hon, words = split_honorific(surface)
         if hon and words:
             names = self._ix.get(norm(" ".join(words)))
-            if names and len(names) == 1:
+            # "Miss Bennet" is not the Mr. Bennet whom a bare "Bennet" names.
+            sex = HONORIFICS.get(hon, "unknown")
+            if names and len(names) == 1 and sex in ("unknown", self.gender(next(iter(names)))):
                 return next(iter(names))
             names = self._titled.get(f"{hon} {norm(words[-1])}")
             if names and len(names) == 1:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from audiobook.analyze import analyze
 from audiobook.attribute import discover_characters
-from audiobook.characters import cluster_names
+from audiobook.characters import NameIndex, cluster_names
 from audiobook.model import Character
 
 
@@ -185,3 +185,23 @@ def test_a_contracted_i_am_is_no_part_of_a_name() -> None:
     found = {m.surface for m in find_mentions(text, [(0, len(text))], WordStats.of(text))}
     assert "Wren Halloway" in found and "Mister Pell" in found
     assert not any("I'm" in f for f in found)
+
+
+def test_a_title_before_a_first_name_joins_the_bare_first_name() -> None:
+    # "Miss Wren" is the Wren of nine hundred mentions; "Sir Tobias" is the one
+    # "Sir Tobias Hale", not the Tobias Crane or Tobias Ash met in passing.
+    counts = Counter(
+        {"Miss Louisa": 15, "Louisa": 220, "Sir Tobias Hale": 6, "Sir Tobias": 110,
+         "Tobias Crane": 1, "Tobias Ash": 1}
+    )  # fmt: skip
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Miss Louisa"] == home["Louisa"]
+    assert home["Sir Tobias"] == home["Sir Tobias Hale"] != home["Tobias Crane"]
+
+
+def test_a_womans_title_never_resolves_to_a_man_by_the_surname() -> None:
+    index = NameIndex([Character("Mr. Pell", ["Pell"], "male")])
+    assert index.resolve("Pell") == "Mr. Pell"
+    assert index.resolve("Miss Pell") is None
+    assert index.resolve("Dr. Pell") == "Mr. Pell"
+
