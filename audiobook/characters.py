@@ -315,17 +315,22 @@ def _uses(cluster: Cluster, word: str) -> int:
     return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
 
 
+def _rivals(word: str, fits: list[Cluster]) -> list[Cluster]:
+    """A full name seen once ("Katharine Rodney": a wish, or two names side by side)
+    is no rival for one seen often."""
+    if any(_uses(c, word) >= 10 for c in fits):
+        return [c for c in fits if _uses(c, word) > 1]
+    return fits
+
+
 def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
     form is ambiguous and stays on its own."""
-    plain_or_man = hon is None or HONORIFICS.get(hon) == "male"
-    if plain_or_man and len(words) == 1 and any(_uses(c, words[0]) >= 10 for c in fits):
-        # A full name seen once ("Katharine Rodney": a wish, or two names side by side)
-        # is no rival for one seen often, for "Rodney" or "Mr. Rodney". (Not for women's
-        # titles: "Miss Elliot" is whichever sister is eldest, however often Anne's full
-        # name appears.)
-        fits = [c for c in fits if _uses(c, words[0]) > 1]
+    if (hon is None or HONORIFICS.get(hon) == "male") and len(words) == 1:
+        # For "Rodney" or "Mr. Rodney". (Not for women's titles: "Miss Elliot" is
+        # whichever sister is eldest, however often Anne's full name appears.)
+        fits = _rivals(words[0], fits)
     if len(fits) == 1:
         return fits[0]
     if hon in FIRST_NAME_TITLES and len(words) == 1:
@@ -358,8 +363,10 @@ def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluste
         men = [c for c in fits if c.gender_hint == "male"]
         # Only titled women ("Miss Bingley"); a named daughter means a family of
         # several, where the bare surname is anyone's.
+        # (A full name seen once is no sign of a named daughter: "Caroline Bingley".)
         women_titled = all(
-            c.gender_hint == "female" and all(split_honorific(f)[0] for f in c.forms)
+            c.gender_hint == "female"
+            and all(split_honorific(f)[0] or n == 1 for f, n in c.forms.items())
             for c in fits
             if c not in men
         )
@@ -471,7 +478,11 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
         if hon and len(words) == 1 and len(fits) == 1:
             shared = index.multi_last.get(words[0], set())
             titled_alike = any(split_honorific(o)[0] == hon for o in clusters[fits[0]].forms)
-            if len(shared) > 1 and not titled_alike:
+            # Not when the others were seen once: "Miss Howard" beside "Evelyn Howard"
+            # and a stray "Mr. Hastings Miss Howard" is Evelyn. ("Mrs. Miller" beside
+            # one "Annie Miller" and many a "Daisy Miller" is neither.)
+            rivals = _rivals(words[0], [clusters[i] for i in shared])
+            if len(shared) > 1 and not titled_alike and rivals != [clusters[fits[0]]]:
                 fits = []
         picked = _pick_home(hon, words, [clusters[i] for i in fits])
         home = next((i for i in fits if clusters[i] is picked), None)

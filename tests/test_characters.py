@@ -205,3 +205,19 @@ def test_a_womans_title_never_resolves_to_a_man_by_the_surname() -> None:
     assert index.resolve("Miss Pell") is None
     assert index.resolve("Dr. Pell") == "Mr. Pell"
 
+
+
+def test_a_stray_one_off_does_not_split_a_titled_surname_from_its_full_name() -> None:
+    # A run-together "Mr. Quill Miss Aster" seen once shares the surname; "Miss Aster"
+    # is still the Ivy Aster of the book.
+    counts = Counter({"Miss Aster": 90, "Ivy Aster": 16, "Mr. Quill Miss Aster": 1, "Ivy": 3})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Miss Aster"] == home["Ivy Aster"] == home["Ivy"]
+
+
+def test_a_bare_surname_is_the_man_when_his_sister_is_named_in_full_once() -> None:
+    counts = Counter(
+        {"Mr. Pell": 115, "Miss Pell": 103, "Pell": 100, "Harriet Pell": 1, "Harriet": 6}
+    )
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Pell"] == home["Mr. Pell"] != home["Miss Pell"]
