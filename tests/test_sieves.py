@@ -1254,3 +1254,24 @@ def test_a_fix_naming_the_narrator_is_the_first_person_narrator(
     names = [c.name for c in cast]
     assert names.count("Narrator") == 1
     assert next(c for c in cast if c.name == "Narrator").narrator
+
+
+def test_a_gap_in_a_run_alternates_from_the_tagged_lines_not_a_guessed_one(
+    write_story: Callable[..., Path],
+) -> None:
+    # The beat before the third line reports Ansel's words ("said something polite")
+    # and gives him the line; the gap after it still alternates from the tags
+    # around it, so one wrong guess does not carry into the lines after.
+    text = (
+        "The ferry came in late, and Nora was waiting on the quay.\n\n"
+        '"You\'re late," said Nora.\n\n'
+        '"The ferry was slow."\n\n'
+        "Ansel said something polite, and asked about the harvest. "
+        '"Oh! The harvest is in, mostly. I have not stopped since dawn."\n\n'
+        '"Did the boys help?"\n\n'
+        '"When they could be found."\n\n'
+        '"They will turn up," replied Ansel.\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Did the boys")[0] == "Ansel"
+    assert said(s, "When they could")[0] == "Nora"

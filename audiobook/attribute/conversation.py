@@ -304,6 +304,9 @@ class Conversation(SceneModel):
             people.append(other)
         a, b = people
         idx = [i for i, t in enumerate(run) if t.speaker]
+        # Parity runs from the lines a tag placed when there are any: a guessed line
+        # (a beat, a vocative) that is wrong would carry its error into the gap.
+        idx = [i for i in idx if _tagged_turn(run[i])] or idx
         for i, t in enumerate(run):
             if t.speaker is not None:
                 continue
@@ -385,3 +388,8 @@ class Conversation(SceneModel):
             if r.name and r.name not in barred:
                 return r.name
         return None
+
+
+def _tagged_turn(turn: Turn) -> bool:
+    """A turn whose speaker a tag (or the user) gave."""
+    return any((q.sieve or "").startswith(("tag", "user")) for q in turn.quotes if q.speaker)
