@@ -161,7 +161,7 @@ def main() -> int:
             f = run.figures()
             print(
                 f"{label:5s} {'roster' if roster else 'discovered':10s} "
-                + " ".join(f"{k}={v:.3f}" for k, v in f.items())
+                + " ".join(f"{k}={v:.4f}" for k, v in f.items())
             )
     return 0
 
