@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 
 from .model import Character, Gender, Segment
 from .text.titles import ABBREVIATED, FIRST_NAME_TITLES, HON_CANON, HONORIFICS
-from .text.wordlists import female_first_names, male_first_names, nicknames
+from .text.wordlists import (
+    census_first_names,
+    female_first_names,
+    male_first_names,
+    nicknames,
+)
 
 _HON_ALT = "|".join(sorted(HONORIFICS, key=len, reverse=True))
 _WORD = r"[A-Z][a-zA-Z'’]*(?:-[A-Za-z][a-zA-Z'’]*)*"
@@ -77,9 +82,13 @@ PERSON_VERBS = frozenset(
 )
 
 
-def first_name_gender(word: str) -> Gender:
+def first_name_gender(word: str, *, census: bool = False) -> Gender:
+    """The hand-written lists decide whether a word is a known first name; ``census``
+    also asks the wider census lists, for a gender only."""
     w = word.lower()
     female, male = w in female_first_names(), w in male_first_names()
+    if census and not female and not male:
+        female, male = w in census_first_names("female"), w in census_first_names("male")
     if female != male:
         return "female" if female else "male"
     return "unknown"
@@ -530,7 +539,7 @@ def cluster_gender(cluster: Cluster) -> Gender:
                 return table[rank]
     votes = Counter(cluster.gender_votes)
     for form in sorted(cluster.forms, key=lambda f: -cluster.forms[f]):
-        g = first_name_gender(split_honorific(form)[1][0])
+        g = first_name_gender(split_honorific(form)[1][0], census=True)
         if g != "unknown":
             votes[g] += 3 + sum(votes.values()) // 4
             break
@@ -568,11 +577,12 @@ def _subject(text: str, end: int) -> bool:
 _NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
 _PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
 # Words after "her" that show it is an object ("looked at her and"), not a possessive
-# ("her hair").
+# ("her hair"); a determiner makes it an indirect object ("Vale shot her a look").
 _NOT_A_NOUN = frozenset(
     """and or but as to at in on of for with from by into onto upon again once too so
     then now there here back away up down out off over when while if that than until
-    before after though although because since nor yet""".split()
+    before after though although because since nor yet a an the this these those some
+    his its their my your our""".split()
 )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from audiobook.analyze import analyze
 from audiobook.attribute import discover_characters
-from audiobook.characters import NameIndex, cluster_names
+from audiobook.characters import NameIndex, cluster_names, first_name_gender
 from audiobook.model import Character
 
 
@@ -206,7 +206,6 @@ def test_a_womans_title_never_resolves_to_a_man_by_the_surname() -> None:
     assert index.resolve("Dr. Pell") == "Mr. Pell"
 
 
-
 def test_a_stray_one_off_does_not_split_a_titled_surname_from_its_full_name() -> None:
     # A run-together "Mr. Quill Miss Aster" seen once shares the surname; "Miss Aster"
     # is still the Ivy Aster of the book.
@@ -221,3 +220,35 @@ def test_a_bare_surname_is_the_man_when_his_sister_is_named_in_full_once() -> No
     )
     home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
     assert home["Pell"] == home["Mr. Pell"] != home["Miss Pell"]
+
+
+def test_a_modern_first_name_gives_a_gender(write_story: Callable[..., Path]) -> None:
+    # Neither name is on the hand-written lists and no pronoun follows either as a
+    # sentence's subject; the census lists still know them.
+    text = (
+        "The first thing Dario noticed was Keisha at the window.\n\n"
+        '"You came," said Keisha.\n\n'
+        '"I said I would," said Dario.\n'
+    )
+    cast = _cast(write_story, text)
+    assert (cast["Keisha"].gender, cast["Dario"].gender) == ("female", "male")
+
+
+def test_the_census_lists_give_a_gender_only() -> None:
+    # Only the hand-written lists say a capitalised sentence opener is somebody: the
+    # census lists are wide enough to hold words a story may use otherwise.
+    assert first_name_gender("Dario") == "unknown"
+    assert first_name_gender("Dario", census=True) == "male"
+    assert first_name_gender("Emily", census=True) == "female"
+
+
+def test_her_before_an_article_is_an_object_not_a_possessive(
+    write_story: Callable[..., Path],
+) -> None:
+    # "shot her a look" says nothing about Voss; "He walked" after "Voss stood." does.
+    text = (
+        "Voss shot her a look. Voss handed her the chart.\n\n"
+        '"Fine," said Voss.\n\n'
+        "Voss stood. He walked to the window.\n"
+    )
+    assert _cast(write_story, text)["Voss"].gender == "male"

@@ -56,6 +56,13 @@ def male_first_names() -> frozenset[str]:
     return words("names_male.txt")
 
 
+def census_first_names(gender: str) -> frozenset[str]:
+    """Lower case, a wider and weaker gender hint than the hand-written lists: modern
+    first names ("Jonah", "Nadia") those lists never had, which says nothing about
+    whether a capitalised word is a name at all."""
+    return words(f"names_{gender}_census.txt")
+
+
 @cache
 def nicknames() -> dict[str, str]:
     """nick -> full first name ("lizzy" -> "elizabeth")."""
