@@ -621,6 +621,31 @@ def test_silence_hands_the_turn_back(write_story: Callable[..., Path]) -> None:
     assert said(s, "go alone") == ("Nora Quill", "previous-beat")
 
 
+def test_a_silence_that_ends_is_no_bar(write_story: Callable[..., Path]) -> None:
+    # "For a long moment" he kept quiet: then he speaks, and the beat in his own
+    # paragraph says so.
+    text = (
+        "Nora Quill sat with Ansel Brooke. Ansel nodded and lit his pipe.\n\n"
+        '"Will you come?" asked Nora.\n\n'
+        "For a long moment he didn't say anything. Then his shoulders dropped.\n\n"
+        '"Fine." He stood up. "I will."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Fine.") == ("Ansel Brooke", "beat")
+
+
+def test_whose_voice_it_is_speaks(write_story: Callable[..., Path]) -> None:
+    # Okoro is never a sentence's subject, only the owner of a voice over the radio.
+    text = (
+        "Nora Quill sat at the console. The radio crackled.\n\n"
+        '"Deck two, do you copy?" Okoro\'s voice was faint. "We have a leak."\n\n'
+        'Nora keyed the switch. "How bad?"\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "Deck two") == ("Okoro", "beat")
+    assert said(s, "We have a leak") == ("Okoro", "beat")
+
+
 def test_a_name_alone_at_the_start_is_an_answer(write_story: Callable[..., Path]) -> None:
     text = (
         "Ansel Brooke met Nora Quill at the fair.\n\n"

@@ -129,11 +129,19 @@ def _acting_people(text: str, mentions: Sequence[Mention]) -> set[str]:
         nxt = re.match(
             rf"(?:\s+and\s+{NAME_RE.pattern})?\s+(?:[a-z]+ly\s+)?([a-z]+)", text[m.end : m.end + 60]
         )
-        if split_honorific(m.surface)[0] or (
-            nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs)
+        if (
+            split_honorific(m.surface)[0]
+            or (nxt and (nxt.group(1) in PERSON_VERBS or nxt.group(1) in verbs))
+            or _BODY_OF.match(text, m.end - 2 if text[m.end - 2 : m.end] in ("'s", "’s") else m.end)
         ):
             person.add(norm(m.surface))
     return person
+
+
+# "Okoro's voice", "Corvin's jaw": only a person has one (a town has streets, not eyes).
+_BODY_OF = re.compile(
+    r"['’]s\s+(?:voice|face|eyes|jaw|mouth|lips|shoulders?|fingers|brow|gaze|cheeks)\b"
+)
 
 
 def _count_tag_subjects(

@@ -31,6 +31,7 @@ from .scene import (
     _LEADERS,
     _NEW_PERSON,
     _POSSESSIVE,
+    _SILENCE_ENDS,
     _SILENT,
     _SUBJECT_PRONOUN,
     _TITLE_MENTION,
@@ -50,6 +51,7 @@ from .tags import (
     _STYLE,
     _STYLES,
     _SUBJECT,
+    _VOICE_OF,
     BEAT_NOMINAL,
     _head_noun,
     clean_nominal,
@@ -319,6 +321,8 @@ class SceneModel:
         out: set[str] = set()
         for s in segs:
             for m in _SILENT.finditer(s.text):
+                if _SILENCE_ENDS.search(_sentence_around(s.text, m.start(), m.end())):
+                    continue
                 who = m.group("who")
                 if who == "I":
                     name = self.narrator
@@ -690,16 +694,16 @@ class SceneModel:
         for s in segs:
             if s.kind != "narration":
                 continue
-            for m in _SUBJECT.finditer(s.text):
-                who = m.group("who")
+            found = sorted(
+                [*_SUBJECT.finditer(s.text), *_VOICE_OF.finditer(s.text)], key=lambda m: m.start()
+            )
+            for m in found:
+                who = m.group("who") or _VOICE_PRONOUN[m.group("pronoun")[1]]
+                at = s.start + m.start("who" if m.group("who") else "pronoun")
                 if who == "I":
                     subjects.append(self.narrator)
                 elif who.lower() in ("he", "she"):
-                    subjects.append(
-                        self._pronoun(
-                            PRONOUN_GENDER[who.lower()], s.start + m.start("who"), exclude
-                        )
-                    )
+                    subjects.append(self._pronoun(PRONOUN_GENDER[who.lower()], at, exclude))
                 elif who[:1].isupper():
                     name = self.index.resolve(who)
                     if name is not None:
@@ -707,7 +711,7 @@ class SceneModel:
                 elif who.split()[0] == "the":
                     # "the count poured my glass full": a title or description the
                     # cast answers to (not an epithet that could be anyone).
-                    name, kind = self._who(who, s.start + m.start("who"), exclude)
+                    name, kind = self._who(who, at, exclude)
                     if name is not None and kind in BEAT_NOMINAL:
                         subjects.append(name)
         return subjects
@@ -732,6 +736,17 @@ class SceneModel:
         at = beat.start + text.rfind(last)
         near = self._subject_list([replace(beat, text=last, start=at)], exclude)[-1:]
         return near[0] if near else None
+
+
+# "His voice", "her voice": the pronoun subject whose voice it is.
+_VOICE_PRONOUN = {"i": "he", "e": "she"}
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` that holds ``text[start:end]``."""
+    before = max(text.rfind(c, 0, start) for c in ".!?")
+    after = [i for i in (text.find(c, end) for c in ".!?") if i >= 0]
+    return text[before + 1 : min(after) if after else len(text)]
 
 
 def _one_deleted(word: str) -> set[str]:

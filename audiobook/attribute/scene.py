@@ -158,6 +158,13 @@ _SILENT = re.compile(
     r"(?:said nothing|said no more|made no (?:answer|reply)|(?:was|remained|kept) silent"
     r"|(?:did not|didn't|could not|couldn't) (?:say anything|answer|reply|speak))\b"
 )
+# A silence the sentence bounds in time ("For a long moment he didn't say anything.",
+# "She didn't answer at first."): it ends in speech, very often their own.
+_SILENCE_ENDS = re.compile(
+    r"\b(?:for\s+(?:a|one)\s+(?:long\s+|little\s+|few\s+)?(?:moments?|whiles?|seconds?"
+    r"|minutes?|beats?|heartbeats?)|at\s+first|right\s+away|at\s+once|immediately)\b",
+    re.IGNORECASE,
+)
 # "Daisy's mamma", "the undertaker's wife": an owner and what is theirs.
 _POSSESSIVE = re.compile(rf"(?P<owner>{NAME_RE.pattern}|the\s+[a-z]+)['’]s\s+(?P<noun>.+)$")
 _TITLE_MENTION = re.compile(r"\b[Tt]he\s+([a-z]+)\b")

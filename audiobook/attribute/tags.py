@@ -123,6 +123,11 @@ _PRE = re.compile(
 _SUBJECT = re.compile(
     rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b"
 )
+# `Okoro's voice was thin with static.`, `Her voice cracked.`: whose voice it is speaks.
+_VOICE_OF = re.compile(
+    rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+)"
+    rf"(?:(?P<who>{NAME_RE.pattern})['’]s|(?P<pronoun>[Hh]is|[Hh]er))\s+voice\b"
+)
 _SPOUSE = re.compile(
     r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
 )
