@@ -1262,6 +1262,31 @@ def test_someone_the_story_never_names_gets_a_voice_of_their_own(
     assert said(analyze(write_story(text), roster=roster), "Cold night")[0] is None
 
 
+def test_the_unnamed_speaker_speaks_where_the_beats_say_so(
+    write_story: Callable[..., Path],
+) -> None:
+    # Once "she said" has given the unnamed woman a voice, "She ..." in a beat is her
+    # too: before her first tag, after it, and across a different way of calling her
+    # ("a girl", "the woman": still one person in one scene).
+    text = (
+        "A girl in a yellow coat stood at the rail when I got there.\n\n"
+        "She turned and looked at me.\n\n"
+        '"You took your time."\n\n'
+        '"The ferry was late."\n\n'
+        '"It always is," she said.\n\n'
+        "I leaned on the rail beside the woman and watched the gulls.\n\n"
+        '"Do you come here often?" I asked.\n\n'
+        '"Every Sunday."\n\n'
+        "I thought about my own Sundays. I had nothing to say about them.\n\n"
+        '"Hey." She nudged my arm. "Where did you go?"\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "You took your time")[0] == "the girl"
+    assert said(s, "ferry was late")[0] == "Narrator"
+    assert said(s, "Where did you go") == ("the girl", "beat")
+    assert [c.name for c in s.characters if not c.narrator] == ["the girl"]
+
+
 def test_a_fix_naming_the_narrator_is_the_first_person_narrator(
     write_story: Callable[..., Path],
 ) -> None:

@@ -335,7 +335,10 @@ class Conversation(SceneModel):
         for seg, g, barred in self.open_sex:
             if seg.speaker is not None or self._last_of_sex(seg.start, g, barred):
                 continue
-            name = self._unnamed_label(seg.start, g)
+            # One scene's unnamed man is one man, however the text goes on to call him.
+            scene = (self._scene_start(seg.start), g)
+            name = self.unnamed.get(scene) or self._unnamed_label(seg.start, g)
+            self.unnamed[scene] = name
             if name not in self.invented:
                 self.invented[name] = Character(name=name, gender=g)  # type: ignore[arg-type]
             turn = turn_of.get(id(seg))
@@ -343,6 +346,20 @@ class Conversation(SceneModel):
                 turn.assign(name, "unnamed")
             else:
                 seg.speaker, seg.sieve, seg.confidence = name, "unnamed", CONFIDENCE["unnamed"]
+        if self.unnamed:
+            self._unnamed_beats(turn_of)
+
+    def _unnamed_beats(self, turn_of: Mapping[int, Turn]) -> None:
+        """`"Hey." She bumps my shoulder.`: now that the scene's unnamed woman has a
+        voice, a beat whose one subject is her says the line is hers (the beat sieve
+        could not tell whom "She" meant while nobody of her sex had a name)."""
+        invented = set(self.unnamed.values())
+        for turn in {id(t): t for t in turn_of.values()}.values():
+            if turn.speaker is not None:
+                continue
+            subjects = set(self._subject_list(turn.segs, None))
+            if len(subjects) == 1 and subjects <= invented:
+                turn.assign(subjects.pop(), "beat")  # type: ignore[arg-type]
 
     def _unnamed_label(self, at: int, gender: str) -> str:
         """How the story refers to someone it never names: the last person-noun of

@@ -79,6 +79,8 @@ class SceneModel:
     debut: dict[str, int] = field(default_factory=dict)  # where each name first appears
     invent: bool = False  # may give a voice to someone the story never names
     invented: dict[str, Character] = field(default_factory=dict)
+    # (scene start, sex) -> the one person of that sex the scene never names
+    unnamed: dict[tuple[int, str], str] = field(default_factory=dict)
     spoken: list[str | None] = field(default_factory=list)  # each turn's speaker so far
 
     def __post_init__(self) -> None:
@@ -310,10 +312,13 @@ class SceneModel:
                 first = r
             if r.gender == "unknown" and r.name and r.name != self.narrator and unknown is None:
                 unknown = r.name
+        # The scene has someone of that sex it never names ("the girl", "She"): a
+        # pronoun with nobody named in sight is them.
+        unnamed = self.unnamed.get((self._scene_start(at), gender))
         if first is not None:
             self.hit = first
-            return first.name
-        return unknown
+            return unnamed if first.name is None and not first.kin and unnamed else first.name
+        return unknown or unnamed
 
     def _silent(self, segs: Sequence[Segment]) -> set[str]:
         """Who the narration says keeps quiet ("Cohn said nothing.", "I did not say
