@@ -574,6 +574,8 @@ def _subject(text: str, end: int) -> bool:
     return _NOT_SUBJECT.match(text, end) is None
 
 
+# ", who had been sitting so still that …, " between a name and its verb.
+_RELATIVE_CLAUSE = re.compile(r",\s+(?:who|whose)\b[^.;!?\n]{0,200}?,\s+(?=[a-z])")
 _NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
 _PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
 # Words after "her" that show it is an object ("looked at her and"), not a possessive
@@ -630,6 +632,13 @@ def _votes_after(text: str, end: int, next_name: int) -> list[Gender]:
     ``next_name``, "the girl"), else a next sentence that opens "He"/"She"."""
     if not _subject(text, end):
         return []
+    clause = _RELATIVE_CLAUSE.match(text, end)
+    if clause:
+        # "Penhallow, who had sat so still that Twitch forgot him, cleared his throat":
+        # the clause may name someone else; the sentence goes on about Penhallow.
+        end = clause.end()
+        later = re.search(NAME_RE.pattern, text[end : end + 200])
+        next_name = end + later.start() if later else len(text)
     found = re.search(r"[.!?;\n]", text[end : end + 200])
     stop = end + (found.start() if found else 200)
     if end <= next_name < stop:

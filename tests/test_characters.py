@@ -252,3 +252,15 @@ def test_her_before_an_article_is_an_object_not_a_possessive(
         "Voss stood. He walked to the window.\n"
     )
     assert _cast(write_story, text)["Voss"].gender == "male"
+
+
+def test_a_relative_clause_naming_someone_else_is_skipped(
+    write_story: Callable[..., Path],
+) -> None:
+    # The clause names Ines; "his throat" after it is still about Vorn.
+    text = (
+        "Vorn, who had sat so still that Ines forgot she was not alone, cleared his throat.\n\n"
+        '"Well?" said Vorn.\n\n'
+        '"Well what?" said Ines.\n'
+    )
+    assert _cast(write_story, text)["Vorn"].gender == "male"

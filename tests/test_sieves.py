@@ -660,6 +660,22 @@ def test_a_name_alone_at_the_start_is_an_answer(write_story: Callable[..., Path]
     assert said(s, "strange name")[0] == "Nora Quill"
 
 
+def test_a_name_alone_after_the_speakers_tag_is_a_call(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Nora." after Ansel's own tag calls her; the reply is hers, though three people
+    # are in the room and Mira spoke before him.
+    roster = [*ROSTER, Character("Mira Dane", ["Mira"], "female")]
+    text = (
+        "Nora Quill, Ansel Brooke and Mira Dane sat round the fire.\n\n"
+        '"It is late," said Mira.\n\n'
+        '"Hey," Ansel said. "Nora."\n\n'
+        '"Leave it. I am fine."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "Leave it") == ("Nora Quill", "vocative")
+
+
 def test_saying_to_herself(write_story: Callable[..., Path]) -> None:
     text = (
         "Nora Quill sat by the window.\n\n"

@@ -64,8 +64,8 @@ class Conversation(SceneModel):
         her hand. "Oh, my God!"`)."""
         speaking = {q.speaker for q in turn.quotes} | {turn.speaker}
         called = False  # the line calls someone we can't place: not whom it turns to
-        for q in turn.quotes:
-            for m in _vocatives(q.text):
+        for k, q in enumerate(turn.quotes):
+            for m in _vocatives(q.text, after_tag=k > 0):
                 if m.group("name").lower().rstrip(".") in HONORIFICS:
                     continue  # "Yes, Sir.", "Madam": a form of address, not a name
                 name = self.index.resolve(m.group("name"))

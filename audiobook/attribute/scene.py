@@ -186,10 +186,15 @@ _VOCATIVE = re.compile(
 )
 
 
-def _vocatives(text: str) -> Iterator[re.Match[str]]:
+def _vocatives(text: str, *, after_tag: bool = False) -> Iterator[re.Match[str]]:
     """Names a quote calls someone by. A name alone before a full stop at the start
-    is an answer, not a call (``"Georgette." / "What are you called?"``)."""
+    is an answer, not a call (``"Georgette." / "What are you called?"``) — unless the
+    quote comes after its own speaker's tag or beat (``"Hey," he said. "Dee."``)."""
     for m in _VOCATIVE.finditer(text):
-        if m.start("name") == 0 and not re.match(r"\s*[,!?;—–]", text[m.end("name") :]):
+        if (
+            not after_tag
+            and m.start("name") == 0
+            and not re.match(r"\s*[,!?;—–]", text[m.end("name") :])
+        ):
             continue
         yield m
