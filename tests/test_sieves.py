@@ -646,6 +646,17 @@ def test_whose_voice_it_is_speaks(write_story: Callable[..., Path]) -> None:
     assert said(s, "We have a leak") == ("Okoro", "beat")
 
 
+def test_a_beat_that_opens_with_a_phrase(write_story: Callable[..., Path]) -> None:
+    # "Fighting back tears, she …": the subject comes after the opening phrase.
+    text = (
+        "Ansel Brooke waited by the door while Nora Quill packed.\n\n"
+        '"You could stay," said Ansel.\n\n'
+        '"I could." Fighting back tears, she closed the case. "I won\'t."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "I could.") == ("Nora Quill", "beat")
+
+
 def test_a_name_alone_at_the_start_is_an_answer(write_story: Callable[..., Path]) -> None:
     text = (
         "Ansel Brooke met Nora Quill at the fair.\n\n"

@@ -120,8 +120,15 @@ _WHO_BEFORE_VERB = re.compile(rf"[\s,;:—–\-]*{_WHO}{_ADV}\s+(?:had\s+|then\s
 _PRE = re.compile(
     rf"{_WHO}{_ADV}\s+(?P<verb>[a-z]+)(?:\s+[a-z]+ly|\s+to\s+\w+(?:\s+\w+)?)?\s*[,:]?\s*$"
 )
+# A short phrase that opens a sentence before its subject: "Fighting back tears, she
+# threw…", "After a moment, he nodded.", "Slowly, Nora stood."
+_OPENING = (
+    r"(?:(?:[A-Z][a-z]+(?:ing|ly|ed)|After|Before|When|While|As|With|Without|Still|Instead"
+    r"|Finally|Then|Now|Once|For|At|In)(?:\s+[\w'’-]+){0,6},\s+)?"
+)
 _SUBJECT = re.compile(
-    rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+){_WHO}{_ADV}\s+(?P<verb>[a-z]+)\b"
+    rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+){_OPENING}{_WHO}{_ADV}"
+    rf"\s+(?P<verb>[a-z]+)\b"
 )
 # `Okoro's voice was thin with static.`, `Her voice cracked.`: whose voice it is speaks.
 _VOICE_OF = re.compile(
