@@ -94,6 +94,20 @@ def first_name_gender(word: str, *, census: bool = False) -> Gender:
     return "unknown"
 
 
+def known_first_name(word: str) -> bool:
+    """On any of the first-name lists, whatever the gender ("Sam", "Kit")."""
+    w = word.lower()
+    return any(
+        w in names
+        for names in (
+            female_first_names(),
+            male_first_names(),
+            census_first_names("female"),
+            census_first_names("male"),
+        )
+    )
+
+
 def split_honorific(surface: str) -> tuple[str | None, list[str]]:
     """``"Mrs. Bennet"`` -> ``("mrs", ["Bennet"])``; titles in their short form."""
     words = [w.rstrip(".") for w in surface.replace(".", ". ").split() if w.rstrip(".")]

@@ -439,6 +439,22 @@ def test_discovered_narrator_learns_the_name_as_an_alias(
     assert "Tom" in narrator.aliases
 
 
+def test_a_short_story_names_its_narrator_with_one_call(
+    write_story: Callable[..., Path],
+) -> None:
+    # Once is enough in a few hundred words, for a first name ("Tom"); a capitalised
+    # one-word question ("Harbour?") names nobody.
+    text = (
+        "I met Wenna Hale on the quay, and we walked up the hill together. I carried her "
+        "basket and I told her about my week.\n\n"
+        '"Harbour?" I asked.\n\n'
+        '"Harbour," said Wenna. "You look tired, Tom."\n\n'
+        '"I slept badly," I said.\n'
+    )
+    narrator = next(c for c in analyze(write_story(text)).characters if c.narrator)
+    assert narrator.aliases == ["Tom"]
+
+
 def test_the_narrator_is_never_he(write_story: Callable[..., Path]) -> None:
     roster = [
         Character("Tom Penrose", ["Tom"], "male"),
@@ -685,6 +701,21 @@ def test_a_name_alone_after_the_speakers_tag_is_a_call(
     )
     s = analyze(write_story(text), roster=roster)
     assert said(s, "Leave it") == ("Nora Quill", "vocative")
+
+
+def test_a_name_that_is_a_sentence_of_its_own_is_a_call(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Ah. Nora." greets her: the answer is hers, not the other woman's in the room.
+    roster = [*ROSTER, Character("Mira Dane", ["Mira"], "female")]
+    text = (
+        "Nora Quill came in late. Mira Dane was already at her desk.\n\n"
+        "Ansel Brooke looked up from his papers.\n\n"
+        '"Ah. Nora. Good of you to come."\n\n'
+        '"The bus was late."\n'
+    )
+    s = analyze(write_story(text), roster=roster)
+    assert said(s, "bus was late")[0] == "Nora Quill"
 
 
 def test_saying_to_herself(write_story: Callable[..., Path]) -> None:

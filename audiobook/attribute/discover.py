@@ -22,6 +22,7 @@ from ..characters import (
     cluster_names,
     find_mentions,
     first_name_gender,
+    known_first_name,
     nominal_genders,
     norm,
     note_places,
@@ -227,10 +228,20 @@ def _enrich(roster: Sequence[Character], found: Sequence[Character]) -> dict[str
     return dict(out)
 
 
+def _calendar(word: str) -> bool:
+    """ "Tuesdays," opening an answer is a day, not whom the line is said to."""
+    w = word.lower()
+    return w in STOPWORDS or w.removesuffix("s") in STOPWORDS
+
+
+NARRATOR_CALL_EVERY = 25_000  # chars of text per call that names a first-person narrator
+
+
 def _narrator_name(text: str, segments: Sequence[Segment], index: NameIndex) -> str | None:
     """The name a first-person narrator goes by: a name the quotes address someone by
-    at least five times that the narration, told as "I", hardly ever uses (at most one
-    time in ten). A character's name when the cast has one, else the bare word."""
+    at least five times (once in a short story, one more per 25,000 characters) that
+    the narration, told as "I", hardly ever uses (at most one time in ten). A
+    character's name when the cast has one, else the bare word."""
     stats = WordStats.of(text)
     called: Counter[str] = Counter()
     for seg in segments:
@@ -241,12 +252,19 @@ def _narrator_name(text: str, segments: Sequence[Segment], index: NameIndex) -> 
             who = index.resolve(word)
             if who is not None:
                 called[who] += 1
-            elif " " not in word and stats.namelike(word):
+            elif " " not in word and stats.namelike(word) and not _calendar(word):
                 called[word] += 1
     told: Counter[str] = Counter()
     for seg in segments:
         if seg.kind == "narration":
             for m in NAME_RE.finditer(seg.text):
                 told[index.resolve(m.group()) or m.group()] += 1
-    fits = [(n, k) for n, k in called.items() if k >= 5 and 10 * told[n] <= k]
+    # A short story calls its narrator by name once or twice, a novel dozens of times.
+    enough = min(5, 1 + len(text) // NARRATOR_CALL_EVERY)
+    # Called only a few times, it must at least be a first name ("Kit", not "Landlord?").
+    fits = [
+        (n, k)
+        for n, k in called.items()
+        if k >= enough and 10 * told[n] <= k and (k >= 5 or known_first_name(n.split()[-1]))
+    ]
     return max(fits, key=lambda f: f[1])[0] if fits else None

@@ -14,6 +14,7 @@ from ..characters import (
     PERSON_VERBS,
 )
 from ..model import Segment
+from ..text.titles import HONORIFICS
 from .tags import _PREPOSITIONS, speech_verbs
 
 NARRATOR_NAME = "Narrator"
@@ -186,11 +187,16 @@ _VOCATIVE = re.compile(
 )
 
 
+_NAME_SENTENCE = re.compile(rf"[.!?…]\s+(?P<name>{NAME_RE.pattern})\s*(?=[.!?])")
+
+
 def _vocatives(text: str, *, after_tag: bool = False) -> Iterator[re.Match[str]]:
     """Names a quote calls someone by. A name alone before a full stop at the start
     is an answer, not a call (``"Georgette." / "What are you called?"``) — unless the
     quote comes after its own speaker's tag or beat (``"Hey," he said. "Dee."``)."""
+    seen: set[int] = set()
     for m in _VOCATIVE.finditer(text):
+        seen.add(m.start("name"))
         if (
             not after_tag
             and m.start("name") == 0
@@ -198,3 +204,9 @@ def _vocatives(text: str, *, after_tag: bool = False) -> Iterator[re.Match[str]]
         ):
             continue
         yield m
+    # "Ah. Miss Fell. How good of you to come.": a name that is a sentence of its own
+    # after another is said to someone (not "Mr. Bennet.", whose "Mr." ends nothing).
+    for m in _NAME_SENTENCE.finditer(text):
+        before = text[: m.start("name")].split()
+        if m.start("name") not in seen and before[-1].rstrip(".").lower() not in HONORIFICS:
+            yield m
