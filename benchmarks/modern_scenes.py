@@ -90,18 +90,18 @@ def speaker_map(predicted: list[dict[str, Any]], cast: list[dict[str, Any]]) -> 
         if p.get("narrator") and narrator:
             out[p["name"]] = narrator
             continue
-        names = _names(p)
-        words = {w for n in names for w in n.split()}
-        for score in (
-            lambda g: len(names & _names(g)),
-            lambda g: len(words & {w for n in _names(g) for w in n.split()}),
-        ):
-            votes = Counter({g["name"]: score(g) for g in cast if score(g)})
+        for level in (_names, _name_words):  # a whole name first, else a word of one
+            mine = level(p)
+            votes = Counter({g["name"]: k for g in cast if (k := len(mine & level(g)))})
             best = votes.most_common(2)
             if best and (len(best) == 1 or best[0][1] > best[1][1]):
                 out[p["name"]] = best[0][0]
                 break
     return out
+
+
+def _name_words(c: dict[str, Any]) -> set[str]:
+    return {w for n in _names(c) for w in n.split()}
 
 
 def run_scene(path: Path, cast: list[dict[str, Any]], roster: bool) -> Result:
@@ -110,7 +110,8 @@ def run_scene(path: Path, cast: list[dict[str, Any]], roster: bool) -> Result:
         story = Path(tmp) / path.name
         story.write_text(text, encoding="utf-8")
         characters = parse_roster(cast, story) if roster else None
-        js = script_json(analyze(story, roster=characters, sidecar=Sidecar(path=story.with_suffix(".toml"))))
+        sidecar = Sidecar(path=story.with_suffix(".toml"))  # none: a fresh analysis
+        js = script_json(analyze(story, roster=characters, sidecar=sidecar))
     mapping = speaker_map(js["characters"], cast)
     segs = sorted((s for s in js["segments"] if s["kind"] == "dialogue"), key=lambda s: s["start"])
     starts = [s["start"] for s in segs]
@@ -136,14 +137,18 @@ def run_scene(path: Path, cast: list[dict[str, Any]], roster: bool) -> Result:
 
 def report(results: list[Result], title: str, verbose: bool) -> None:
     print(f"\n{title}")
-    print(f"{'scene':24s} {'quotes':>6s} {'right':>6s} {'acc':>6s} {'none':>5s} {'>=0.9':>6s} {'right':>6s}")
+    heads = ("quotes", "right", "acc", "none", ">=0.9", "right")
+    print(f"{'scene':24s} " + " ".join(f"{h:>6s}" for h in heads))
     total = Result("all")
     for r in [*results, total]:
         if r is not total:
             for k in ("quotes", "right", "unplaced", "sure", "sure_right"):
                 setattr(total, k, getattr(total, k) + getattr(r, k))
         acc = r.right / r.quotes if r.quotes else 0.0
-        print(f"{r.scene:24s} {r.quotes:6d} {r.right:6d} {acc:6.3f} {r.unplaced:5d} {r.sure:6d} {r.sure_right:6d}")
+        print(
+            f"{r.scene:24s} {r.quotes:6d} {r.right:6d} {acc:6.3f} {r.unplaced:6d} "
+            f"{r.sure:6d} {r.sure_right:6d}"
+        )
     if verbose:
         for r in results:
             if r.wrong:
