@@ -662,6 +662,32 @@ def test_whose_voice_it_is_speaks(write_story: Callable[..., Path]) -> None:
     assert said(s, "We have a leak") == ("Okoro", "beat")
 
 
+def test_whose_hand_it_is_speaks(write_story: Callable[..., Path]) -> None:
+    # "His fingers tightened": he acts in his own paragraph, though she acted last.
+    text = (
+        "Nora Quill sat by the bed where Ansel Brooke lay very still.\n\n"
+        '"Ansel?" Nora leaned closer.\n\n'
+        "She took his hand.\n\n"
+        '"Stay." His fingers tightened around hers. "Please."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "Stay.") == ("Ansel Brooke", "beat")
+
+
+def test_a_sentence_that_opens_with_then_has_its_own_subject(
+    write_story: Callable[..., Path],
+) -> None:
+    # "Then Nora leans over." is about Nora, not about a person called "Then Nora", and
+    # "Then he …" about him, not about someone called "Then".
+    text = (
+        "Ansel Brooke works in silence for a while. He almost enjoys it. "
+        "Then Nora Quill leans over.\n\n"
+        '"You know this is your fault."\n'
+    )
+    s = analyze(write_story(text), roster=ROSTER)
+    assert said(s, "your fault") == ("Nora Quill", "previous-beat")
+
+
 def test_a_beat_that_opens_with_a_phrase(write_story: Callable[..., Path]) -> None:
     # "Fighting back tears, she …": the subject comes after the opening phrase.
     text = (

@@ -710,7 +710,10 @@ class SceneModel:
                 elif who.lower() in ("he", "she"):
                     subjects.append(self._pronoun(PRONOUN_GENDER[who.lower()], at, exclude))
                 elif who[:1].isupper():
-                    name = self.index.resolve(who)
+                    # "Then Margo leans over.": a capitalised opener before the name.
+                    words = who.split()
+                    tails = (" ".join(words[k:]) for k in range(len(words)))
+                    name = next((n for t in tails if (n := self.index.resolve(t))), None)
                     if name is not None:
                         subjects.append(name)
                 elif who.split()[0] == "the":

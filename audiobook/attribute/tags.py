@@ -127,13 +127,17 @@ _OPENING = (
     r"|Finally|Then|Now|Once|For|At|In)(?:\s+[\w'’-]+){0,6},\s+)?"
 )
 _SUBJECT = re.compile(
-    rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+){_OPENING}{_WHO}{_ADV}"
+    rf"(?:^|[.!?]\s+|;\s+|\b[Tt]hen\s+|\b[Aa]nd\s+|\b[Bb]ut\s+)"
+    rf"(?!(?:Then|And|But|So|Yet|Or)\s){_OPENING}{_WHO}{_ADV}"
     rf"\s+(?P<verb>[a-z]+)\b"
 )
-# `Okoro's voice was thin with static.`, `Her voice cracked.`: whose voice it is speaks.
+# `Okoro's voice was thin with static.`, `Her voice cracked.`, `His fingers tightened
+# around hers.`: whose voice, face or hands the sentence is about is the one acting.
 _VOICE_OF = re.compile(
     rf"(?:^|[.!?]\s+|;\s+|\bthen\s+|\band\s+|\bbut\s+)"
-    rf"(?:(?P<who>{NAME_RE.pattern})['’]s|(?P<pronoun>[Hh]is|[Hh]er))\s+voice\b"
+    rf"(?:(?P<who>{NAME_RE.pattern})['’]s|(?P<pronoun>[Hh]is|[Hh]er))\s+"
+    r"(?:voice|face|eyes|jaw|mouth|lips|fingers|hands?|shoulders|brows?|gaze|smile)\s+"
+    r"(?:[a-z]+ly\s+)?(?:[a-z]+ed|was|went)\b"
 )
 _SPOUSE = re.compile(
     r"^(his|her)\s+(wife|lady|husband|mother|father|mamma|mama|papa|sister|brother)\b"
