@@ -710,10 +710,7 @@ class SceneModel:
                 elif who.lower() in ("he", "she"):
                     subjects.append(self._pronoun(PRONOUN_GENDER[who.lower()], at, exclude))
                 elif who[:1].isupper():
-                    # "Then Margo leans over.": a capitalised opener before the name.
-                    words = who.split()
-                    tails = (" ".join(words[k:]) for k in range(len(words)))
-                    name = next((n for t in tails if (n := self.index.resolve(t))), None)
+                    name = self.index.resolve(who)
                     if name is not None:
                         subjects.append(name)
                 elif who.split()[0] == "the":
