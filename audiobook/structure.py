@@ -338,15 +338,20 @@ def _md_heading(line: str) -> tuple[int, str] | None:
 
 def _is_break(line: str) -> bool:
     s = line.strip()
-    if not s or len(s) > 80 or any(c in _QUOTE_CHARS for c in s):
+    if not s or len(s) > 80:
         return False
-    alnum = [c for c in s if c.isalnum()]
-    if not alnum:
+    chars = set(s)  # every line is asked: set operations keep this off the profile
+    if not chars.isdisjoint(_QUOTE_CHARS):
+        return False
+    letters = {c for c in chars if c.isalnum()}
+    if not letters:
         return True
     if _BREAK_WORDS_RE.fullmatch(s.strip(_BREAK_DECOR)):
         return True
     # "oOo", "o0o", "-x-x-", "xxx": decorations made of o/0/x only (a lone "x" is a kiss).
-    return len(s) >= 3 and len(alnum) <= 12 and all(c in _BREAK_LETTERS for c in alnum)
+    if not letters <= _BREAK_LETTERS or len(s) < 3:
+        return False
+    return sum(c.isalnum() for c in s) <= 12
 
 
 def _clean_title(s: str) -> str:

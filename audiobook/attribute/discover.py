@@ -32,7 +32,15 @@ from ..characters import (
 from ..model import Character, Segment
 from ..text.titles import HONORIFICS
 from .scene import _vocatives
-from .tags import _ANAPHORIC_HEADS, _head_noun, clean_nominal, speech_verbs, tag_after, tag_before
+from .tags import (
+    _ANAPHORIC_HEADS,
+    Tag,
+    _head_noun,
+    clean_nominal,
+    speech_verbs,
+    tag_after,
+    tag_before,
+)
 
 _ROLE = r"(?:the\s+)?(?P<role>[a-z]+|[A-Z][a-z]+)"
 _APPOS_AFTER = re.compile(
@@ -100,7 +108,9 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
     person = _acting_people(text, mentions)
-    _count_tag_subjects(narration, stats, counts, person)
+    # Every narration segment's tags, parsed once for the two passes that read them.
+    tags = [t for s in narration for t in (tag_after(s.text), tag_before(s.text)) if t]
+    _count_tag_subjects(tags, stats, counts, person)
     # Cluster every name-like form, then keep the clusters that show a person: a person
     # verb or honorific, a known first name, or pronouns that follow the name.
     clusters: list[Cluster] = cluster_names(counts)
@@ -118,7 +128,7 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     ]
     out = _named_characters(clusters, mentions)
     _add_roles(text, narration, out)
-    return out + _unnamed_speakers(text, narration, NameIndex(out))
+    return out + _unnamed_speakers(text, tags, NameIndex(out))
 
 
 def _acting_people(text: str, mentions: Sequence[Mention]) -> set[str]:
@@ -146,23 +156,22 @@ _BODY_OF = re.compile(
 
 
 def _count_tag_subjects(
-    narration: Sequence[Segment], stats: WordStats, counts: Counter[str], person: set[str]
+    tags: Sequence[Tag], stats: WordStats, counts: Counter[str], person: set[str]
 ) -> None:
     """Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
     Gryphon`)."""
-    for seg in narration:
-        for tag in (tag_after(seg.text), tag_before(seg.text)):
-            who = re.sub(r"^the\s+", "", tag.who) if tag else ""
-            if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-                found = find_mentions(who, [(0, len(who))], stats)
-                if not found and tag and who != tag.who:
-                    # "said the Duck": capitalised after "the", a name even if the text
-                    # also has ducks.
-                    name = " ".join(w for w in who.split() if w[:1].isupper())
-                    found = [Mention(0, len(name), name, False, True)] if name else []
-                for m in found:
-                    counts[m.surface] += 1
-                    person.add(norm(m.surface))
+    for tag in tags:
+        who = re.sub(r"^the\s+", "", tag.who)
+        if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
+            found = find_mentions(who, [(0, len(who))], stats)
+            if not found and who != tag.who:
+                # "said the Duck": capitalised after "the", a name even if the text
+                # also has ducks.
+                name = " ".join(w for w in who.split() if w[:1].isupper())
+                found = [Mention(0, len(name), name, False, True)] if name else []
+            for m in found:
+                counts[m.surface] += 1
+                person.add(norm(m.surface))
 
 
 def _named_characters(clusters: Sequence[Cluster], mentions: Sequence[Mention]) -> list[Character]:
@@ -193,16 +202,15 @@ def _add_roles(text: str, narration: Sequence[Segment], out: list[Character]) ->
             aliases.append(b)  # (once: a role repeated a thousand times is one alias)
 
 
-def _unnamed_speakers(text: str, narration: Sequence[Segment], index: NameIndex) -> list[Character]:
+def _unnamed_speakers(text: str, tags: Sequence[Tag], index: NameIndex) -> list[Character]:
     """Unnamed speakers a tag points at ("said the tinker") are minor characters."""
     nominal: Counter[str] = Counter()
-    for seg in narration:
-        for tag in (tag_after(seg.text), tag_before(seg.text)):
-            phrase = clean_nominal(tag.who) if tag else None
-            head = _head_noun(phrase) if phrase else ""
-            definite = bool(tag) and tag.who.split()[0].lower() == "the"  # type: ignore[union-attr]
-            if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
-                nominal[phrase] += 1
+    for tag in tags:
+        phrase = clean_nominal(tag.who)
+        head = _head_noun(phrase) if phrase else ""
+        definite = tag.who.split()[0].lower() == "the"
+        if phrase and head.islower() and not (definite and head in GENDERED_NOUNS):
+            nominal[phrase] += 1
     told = nominal_genders(text, nominal)
     out = []
     for phrase in sorted(nominal):

@@ -573,8 +573,11 @@ def _fraction(m: re.Match[str]) -> str:
     return f"{cardinal(num)} {one if num == 1 else many}"
 
 
+_ANY_DIGIT = re.compile(r"\d")
+
+
 def _numbers(s: str) -> str:
-    if not any(c.isdigit() for c in s):
+    if not _ANY_DIGIT.search(s):  # most lines: one scan in C, not a generator
         return s
     s = re.sub(r"(?<=\d) ?– ?(?=\d)", " to ", s)  # "1990–1995"
     s = _PHONE.sub(lambda m: ", ".join(digits(g) for g in m.group(0).split("-")), s)
