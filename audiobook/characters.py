@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from .model import Character, Gender, Segment
@@ -338,22 +339,26 @@ def _uses(cluster: Cluster, word: str) -> int:
     return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
 
 
-def _rivals(word: str, fits: list[Cluster]) -> list[Cluster]:
+def _rivals(word: str, fits: list[Cluster], heard: AbstractSet[str]) -> list[Cluster]:
     """A full name seen once ("Katharine Rodney": a wish, or two names side by side)
-    is no rival for one seen often."""
+    is no rival for one seen often, nor is one only ever said in dialogue ("Loo
+    Bounderby", his wife's pet name in another's mouth, beside the narration's many
+    "Josiah Bounderby"): the narration says who is who. ``heard``: such forms."""
     if any(_uses(c, word) >= 10 for c in fits):
-        return [c for c in fits if _uses(c, word) > 1]
+        return [c for c in fits if _uses(c, word) > 1 and not set(c.forms) <= heard]
     return fits
 
 
-def _pick_home(hon: str | None, words: list[str], fits: list[Cluster]) -> Cluster | None:
+def _pick_home(
+    hon: str | None, words: list[str], fits: list[Cluster], heard: AbstractSet[str]
+) -> Cluster | None:
     """One fitting cluster is the home. Among several, a bare surname goes to the one
     man (in most fiction "Bingley" is Mr. Bingley, not his sisters); otherwise the
     form is ambiguous and stays on its own."""
     if (hon is None or HONORIFICS.get(hon) == "male") and len(words) == 1:
         # For "Rodney" or "Mr. Rodney". (Not for women's titles: "Miss Elliot" is
         # whichever sister is eldest, however often Anne's full name appears.)
-        fits = _rivals(words[0], fits)
+        fits = _rivals(words[0], fits, heard)
     if len(fits) == 1:
         return fits[0]
     if hon in FIRST_NAME_TITLES and len(words) == 1:
@@ -468,10 +473,11 @@ class _FormIndex:
         return sorted(found)
 
 
-def cluster_names(counts: Counter[str]) -> list[Cluster]:
+def cluster_names(counts: Counter[str], heard: AbstractSet[str] = frozenset()) -> list[Cluster]:
     """Group surface forms into characters: full names first, then titled names, then
     first names, nicknames and surnames join the one character they fit. A form that
-    fits several (the Bennet sisters' "Miss Bennet") stays on its own."""
+    fits several (the Bennet sisters' "Miss Bennet") stays on its own. ``heard``: forms
+    only ever said in dialogue."""
     clusters: list[Cluster] = []
     home_of: dict[str, int] = {}  # normalised form -> its cluster's place in ``clusters``
     index = _FormIndex()
@@ -504,10 +510,10 @@ def cluster_names(counts: Counter[str]) -> list[Cluster]:
             # Not when the others were seen once: "Miss Howard" beside "Evelyn Howard"
             # and a stray "Mr. Hastings Miss Howard" is Evelyn. ("Mrs. Miller" beside
             # one "Annie Miller" and many a "Daisy Miller" is neither.)
-            rivals = _rivals(words[0], [clusters[i] for i in shared])
+            rivals = _rivals(words[0], [clusters[i] for i in shared], heard)
             if len(shared) > 1 and not titled_alike and rivals != [clusters[fits[0]]]:
                 fits = []
-        picked = _pick_home(hon, words, [clusters[i] for i in fits])
+        picked = _pick_home(hon, words, [clusters[i] for i in fits], heard)
         home = next((i for i in fits if clusters[i] is picked), None)
         if home is None and hon and len(words) == 1 and len(words[0]) >= 5:
             # "Mr. Browlow" for "Mr. Brownlow": a one-letter slip of a titled name.

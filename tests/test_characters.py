@@ -264,3 +264,14 @@ def test_a_relative_clause_naming_someone_else_is_skipped(
         '"Well what?" said Ines.\n'
     )
     assert _cast(write_story, text)["Vorn"].gender == "male"
+
+
+def test_a_full_name_only_said_in_dialogue_is_no_rival_for_the_narrations() -> None:
+    # The narration calls him "Mr. Quill" and "Amos Quill"; only another character ever
+    # says "Dot Quill" (his wife's pet name): "Mr. Quill" is still Amos.
+    counts = Counter({"Mr. Quill": 390, "Quill": 230, "Amos Quill": 22, "Dot Quill": 5})
+    home = {f: i for i, c in enumerate(cluster_names(counts, {"Dot Quill"})) for f in c.forms}
+    assert home["Mr. Quill"] == home["Quill"] == home["Amos Quill"] != home["Dot Quill"]
+    # Seen in the narration, she is a rival, and "Mr. Quill" could be either.
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Mr. Quill"] != home["Amos Quill"]

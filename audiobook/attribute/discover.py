@@ -104,6 +104,7 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     quoted = find_mentions(
         text, ((s.start, s.end) for s in segments if s.kind == "dialogue"), stats
     )
+    heard = {m.surface for m in quoted} - set(counts)  # never in the narration
     for m in quoted:
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
@@ -113,7 +114,7 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
     _count_tag_subjects(tags, stats, counts, person)
     # Cluster every name-like form, then keep the clusters that show a person: a person
     # verb or honorific, a known first name, or pronouns that follow the name.
-    clusters: list[Cluster] = cluster_names(counts)
+    clusters: list[Cluster] = cluster_names(counts, heard)
     vote_gender(text, mentions, clusters)
     note_places(text, mentions, clusters)
     clusters = [
