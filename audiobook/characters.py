@@ -511,7 +511,8 @@ def cluster_names(counts: Counter[str], heard: AbstractSet[str] = frozenset()) -
             # and a stray "Mr. Hastings Miss Howard" is Evelyn. ("Mrs. Miller" beside
             # one "Annie Miller" and many a "Daisy Miller" is neither.)
             rivals = _rivals(words[0], [clusters[i] for i in shared], heard)
-            if len(shared) > 1 and not titled_alike and rivals != [clusters[fits[0]]]:
+            alone = len(rivals) == 1 and rivals[0] is clusters[fits[0]]
+            if len(shared) > 1 and not titled_alike and not alone:
                 fits = []
         picked = _pick_home(hon, words, [clusters[i] for i in fits], heard)
         home = next((i for i in fits if clusters[i] is picked), None)

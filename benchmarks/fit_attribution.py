@@ -148,8 +148,8 @@ def scored_lines(
 
 @dataclass
 class Choice:
-    """One recorded other-voice decision: candidate features, which one was right, and
-    how many lines rode on it."""
+    """One recorded candidate decision (other voice, pronoun): candidate features,
+    which one was right, and how many lines rode on it."""
 
     novel: str
     x: np.ndarray

@@ -703,7 +703,7 @@ class SceneModel:
                 [*_SUBJECT.finditer(s.text), *_VOICE_OF.finditer(s.text)], key=lambda m: m.start()
             )
             for m in found:
-                who = m.group("who") or _VOICE_PRONOUN[m.group("pronoun")[1]]
+                who = m.group("who") or _VOICE_PRONOUN[m.group("pronoun").lower()]
                 at = s.start + m.start("who" if m.group("who") else "pronoun")
                 if who == "I":
                     subjects.append(self.narrator)
@@ -744,7 +744,7 @@ class SceneModel:
 
 
 # "His voice", "her voice": the pronoun subject whose voice it is.
-_VOICE_PRONOUN = {"i": "he", "e": "she"}
+_VOICE_PRONOUN = {"his": "he", "her": "she"}
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:
