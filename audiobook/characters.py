@@ -473,14 +473,58 @@ class _FormIndex:
         return sorted(found)
 
 
-def cluster_names(counts: Counter[str], heard: AbstractSet[str] = frozenset()) -> list[Cluster]:
+class _Apart:
+    """Names that talk to each other are two people: a form never joins a cluster that
+    holds its interlocutor, nor one that its interlocutor, seen more often and still to
+    be placed, fits ("Miss Steele" talks to "Lucy", who is Lucy Steele; so Miss Steele
+    is not, for all that her title and surname fit)."""
+
+    def __init__(
+        self, pairs: AbstractSet[frozenset[str]], counts: Counter[str], home_of: dict[str, int]
+    ) -> None:
+        self.partners: defaultdict[str, set[str]] = defaultdict(set)
+        for pair in pairs:
+            for a in pair:
+                self.partners[a] |= pair - {a}
+        self.seen: Counter[str] = Counter()
+        self.forms: defaultdict[str, list[str]] = defaultdict(list)
+        for f, n in counts.items():
+            self.seen[norm(f)] += n
+            self.forms[norm(f)].append(f)
+        self.home_of = home_of
+
+    def __call__(self, form: str, cluster: Cluster) -> bool:
+        key = norm(form)
+        partners = self.partners.get(key)
+        if not partners:
+            return False
+        if any(norm(o) in partners for o in cluster.forms):
+            return True
+        return any(
+            self.seen[g] > self.seen[key] and _fits_cluster(split_honorific(f), cluster)
+            for g in partners - self.home_of.keys()
+            for f in self.forms[g]
+        )
+
+
+def _fits_cluster(name: tuple[str | None, list[str]], cluster: Cluster) -> bool:
+    return any(_compatible(*name, *split_honorific(o), cluster.gender_hint) for o in cluster.forms)
+
+
+def cluster_names(
+    counts: Counter[str],
+    heard: AbstractSet[str] = frozenset(),
+    apart: AbstractSet[frozenset[str]] = frozenset(),
+) -> list[Cluster]:
     """Group surface forms into characters: full names first, then titled names, then
     first names, nicknames and surnames join the one character they fit. A form that
     fits several (the Bennet sisters' "Miss Bennet") stays on its own. ``heard``: forms
-    only ever said in dialogue."""
+    only ever said in dialogue; ``apart``: pairs of normalised forms that are two
+    people (they talk to each other), never joined."""
     clusters: list[Cluster] = []
     home_of: dict[str, int] = {}  # normalised form -> its cluster's place in ``clusters``
     index = _FormIndex()
+    kept_apart = _Apart(apart, counts, home_of)
 
     def size(f: str) -> tuple[int, bool, int, str]:
         hon, words = split_honorific(f)
@@ -501,6 +545,7 @@ def cluster_names(counts: Counter[str], heard: AbstractSet[str] = frozenset()) -
                 for o in clusters[i].forms
             )
             and not any(_titles_clash(hon, split_honorific(o)[0]) for o in clusters[i].forms)
+            and not kept_apart(form, clusters[i])
         ]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.

@@ -109,12 +109,15 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
     person = _acting_people(text, mentions)
-    # Every narration segment's tags, parsed once for the two passes that read them.
-    tags = [t for s in narration for t in (tag_after(s.text), tag_before(s.text)) if t]
+    # Every narration segment's tags, parsed once for the passes that read them.
+    placed = [
+        (s.paragraph, t) for s in narration for t in (tag_after(s.text), tag_before(s.text)) if t
+    ]
+    tags = [t for _, t in placed]
     _count_tag_subjects(tags, stats, counts, person)
     # Cluster every name-like form, then keep the clusters that show a person: a person
     # verb or honorific, a known first name, or pronouns that follow the name.
-    clusters: list[Cluster] = cluster_names(counts, heard)
+    clusters: list[Cluster] = cluster_names(counts, heard, _answering(placed, stats))
     vote_gender(text, mentions, clusters)
     note_places(text, mentions, clusters)
     clusters = [
@@ -173,6 +176,29 @@ def _count_tag_subjects(
             for m in found:
                 counts[m.surface] += 1
                 person.add(norm(m.surface))
+
+
+APART_EXCHANGES = 2  # two names answering each other this often are two people
+
+
+def _answering(placed: Sequence[tuple[int, Tag]], stats: WordStats) -> set[frozenset[str]]:
+    """Pairs of names (normalised) whose tags answer each other in back-to-back
+    paragraphs, at least twice: one talking to the other, so two people even when the
+    names could be one ("Mr. Gradgrind" and his son "Tom", beside a "Tom Gradgrind")."""
+    named: dict[int, set[str]] = defaultdict(set)
+    for par, tag in placed:
+        who = tag.who.strip()
+        if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
+            for m in find_mentions(who, [(0, len(who))], stats):
+                named[par].add(norm(m.surface))
+    pairs: Counter[frozenset[str]] = Counter()
+    for par, names in named.items():
+        after = named.get(par + 1, set())
+        words = [set(" ".join(names).split()), set(" ".join(after).split())]
+        if len(names) == 1 and len(after) == 1 and not words[0] & words[1]:
+            # (Not "Kemp" and "Dr. Kemp": a narrator varies one man's name in a monologue.)
+            pairs[frozenset(names | after)] += 1
+    return {p for p, k in pairs.items() if k >= APART_EXCHANGES}
 
 
 def _named_characters(clusters: Sequence[Cluster], mentions: Sequence[Mention]) -> list[Character]:
