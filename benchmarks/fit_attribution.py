@@ -9,9 +9,10 @@ Every novel is analysed in-process twice (cast discovered, and the gold cast giv
 ``pdnc_bench.py --roster`` gives it), each placed line's features are read with
 ``audiobook.attribute.confidence.line_features`` and each line is marked right or
 wrong by ``../shared/eval/score_pdnc.py``. An L2-regularised logistic regression
-(Newton's method, numpy) is fitted on all of it and written to ``--out`` (default: the
-shipped ``audiobook/data/attribution_weights.json``); one table per novel, fitted on the
-others, goes to ``--folds`` (default ``benchmarks/folds/``, git-ignored) for
+(Newton's method, numpy) is fitted for each way of running (cast discovered: "weights";
+cast given: "weights_roster") and written to ``--out`` (default: the shipped
+``audiobook/data/attribution_weights.json``); one file per novel, fitted on the others,
+goes to ``--folds`` (default ``benchmarks/folds/``, git-ignored) for
 ``benchmarks/pdnc_loo.py``. The annotations are only read here: nothing of them but the
 fitted numbers is written.
 
@@ -118,9 +119,7 @@ def scored_lines(
     The scorer reports (confidence of the quote's main segment, right?) pairs; giving
     each line its own number as "confidence" tells us which line each pair is about."""
     script = analysed(novel, with_roster, cache, table)
-    rows = line_features(
-        script.text, script.segments, script.characters, with_roster, speech_verbs()
-    )
+    rows = line_features(script.text, script.segments, script.characters, speech_verbs())
     number = {id(seg): k for k, (seg, _) in enumerate(rows)}
     as_json = {
         "segments": [
@@ -264,6 +263,13 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float, names: Sequence[str]) -> np.nda
     return w
 
 
+def fit_modes(runs: Sequence[Lines], names: Sequence[str], l2: float) -> dict[bool, np.ndarray]:
+    """One table for lines of a discovered cast (False), one for a given cast (True)."""
+    return {
+        m: fit(*design([r for r in runs if r.roster == m], names), l2, names) for m in (False, True)
+    }
+
+
 def predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
 
@@ -277,7 +283,7 @@ def describe(name: str) -> str:
 def write_table(
     path: Path,
     names: Sequence[str],
-    w: np.ndarray,
+    w: dict[bool, np.ndarray],
     meta: dict[str, object],
     choices: dict[str, np.ndarray],
 ) -> None:
@@ -290,7 +296,10 @@ def write_table(
             for n, v in zip(names, w, strict=True)
         )
 
-    tables = [f' "weights": {{\n{rows(names, w, describe)}\n }}']
+    tables = [
+        f' "{key}": {{\n{rows(names, w[roster], describe)}\n }}'
+        for key, roster in (("weights", False), ("weights_roster", True))
+    ]
     for key, (_, feats) in CHOICES.items():
         tables.append(f' "{key}": {{\n{rows(list(feats), choices[key], feats.__getitem__)}\n }}')
     text = "{\n" + "\n".join(head) + "\n" + ",\n".join(tables) + "\n}\n"
@@ -333,7 +342,8 @@ def fit_candidate_choices(
         print(f"{'ALL':30s} {key:12s} lines right {rule:4d} -> {fitted:4d} (LOO)")
     meta: dict[str, object] = {"about": "choice fold tables, confidence not fitted yet"}
     for nov in novels:
-        write_table(folds / f"{nov.name}.json", ["bias"], np.zeros(1), meta, out[nov.name])
+        none = {False: np.zeros(1), True: np.zeros(1)}
+        write_table(folds / f"{nov.name}.json", ["bias"], none, meta, out[nov.name])
     return out
 
 
@@ -363,12 +373,11 @@ def main() -> int:
     took = time.perf_counter() - t0
     print(f"analysed and scored {len(novels)} novels three times in {took:.1f} s", file=sys.stderr)
     names = ["bias", *sorted({k for r in runs for f in r.feats for k in f} - {"bias"})]
-    x, y = design(runs, names)
-    w = fit(x, y, a.l2, names)
+    w = fit_modes(runs, names, a.l2)
     meta = {
         "about": "attribution confidence: P(line right) = 1 / (1 + exp(-sum(w * feature)))",
         "fitted_on": [n.name for n in novels],
-        "lines": len(y),
+        "lines": sum(len(r.right) for r in runs),
         "l2": a.l2,
     }
     write_table(a.out, names, w, meta, choices[""])
@@ -376,7 +385,7 @@ def main() -> int:
     plain: dict[bool, list[tuple[float, bool]]] = {False: [], True: []}
     for nov in novels:
         rest = [r for r in runs if r.novel != nov.name]
-        fold = fit(*design(rest, names), a.l2, names)
+        fold = fit_modes(rest, names, a.l2)
         write_table(
             a.folds / f"{nov.name}.json",
             names,
@@ -386,18 +395,18 @@ def main() -> int:
         )
         for r in (r for r in runs if r.novel == nov.name):
             xr, yr = design([r], names)
-            pooled[r.roster] += zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)
-            plain[r.roster] += zip(predict(xr, w).tolist(), map(bool, yr), strict=True)
-            print(
-                f"{nov.name:30s} {'roster' if r.roster else 'plain ':6s} "
-                + summary(list(zip(predict(xr, fold).tolist(), map(bool, yr), strict=True)))
-            )
+            loo = list(zip(predict(xr, fold[r.roster]).tolist(), map(bool, yr), strict=True))
+            pooled[r.roster] += loo
+            plain[r.roster] += zip(predict(xr, w[r.roster]).tolist(), map(bool, yr), strict=True)
+            print(f"{nov.name:30s} {'roster' if r.roster else 'plain ':6s} " + summary(loo))
     for roster in (False, True):
         label = "--roster" if roster else "discovered"
         print(f"{'ALL fitted':14s} {label:10s} {summary(plain[roster])}")
         print(f"{'ALL LOO':14s} {label:10s} {summary(pooled[roster])}")
-    print("weights: " + " ".join(f"{n}={v:+.2f}" for n, v in zip(names, w, strict=True)))
-    return 0 if math.isfinite(float(w.sum())) else 1
+    for roster in (False, True):
+        table = " ".join(f"{n}={v:+.2f}" for n, v in zip(names, w[roster], strict=True))
+        print(f"weights{'_roster' if roster else ''}: {table}")
+    return 0 if all(math.isfinite(float(v.sum())) for v in w.values()) else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from audiobook.attribute.confidence import (
 )
 from audiobook.cli import main
 from audiobook.errors import AttributionError
-from audiobook.model import Script, Segment
+from audiobook.model import Character, Script, Segment
 from audiobook.sidecar import Sidecar, SpeakerFix, save_sidecar, sidecar_path
 
 # Two people talk, one names the other, then a third joins and the talk goes untagged.
@@ -63,8 +63,7 @@ def test_confidence_is_a_probability_and_a_naming_tag_beats_a_guess(
 def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path]) -> None:
     s = analyze(write_story(SCENE))
     feats = dict(
-        (seg.text, f)
-        for seg, f in line_features(s.text, s.segments, s.characters, False, speech_verbs())
+        (seg.text, f) for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
     )
     tea = next(f for text, f in feats.items() if "Tea, then" in text)
     assert tea["tag_next"] == 1.0 and tea["par_named"] == 1.0
@@ -75,6 +74,58 @@ def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path
     assert calls["calls_self"] == 0.0  # Nora calls Ansel by name: not her own
     for f in feats.values():
         assert set(f) - set(FEATURES) <= {k for k in f if k.startswith(SIEVE_PREFIX)}
+
+
+# A duet whose tags, two turns apart, fit strict turn-taking; then one that breaks it.
+DUET = (
+    "Chapter 1\n\n"
+    '"Is the ferry in?" said Posy.\n\n'
+    '"Not yet."\n\n'
+    '"Then we wait," said Posy. "We always wait."\n\n'
+    '"We do."\n\n'
+    "The gulls wheeled over the wall for a long while.\n\n"
+    '"Cold," said Tobias.\n\n'
+    '"Very."\n\n'
+    '"Colder than yesterday," said Tobias.\n'
+)
+
+
+def test_features_say_whether_the_tags_around_a_line_fit_turn_taking(
+    write_story: Callable[..., Path],
+) -> None:
+    s = analyze(write_story(DUET))
+    feats = {
+        seg.text: f for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
+    }
+    wait = feats["Then we wait,"]
+    assert wait["behind_agrees"] == 1.0 and wait["ahead_disagrees"] == 0.0
+    # A paragraph's second quote is described by its tagged first one, marked borrowed.
+    borrowed = feats["We always wait."]
+    assert borrowed["inherited"] == 1.0
+    assert {k: v for k, v in borrowed.items() if k != "inherited"} == wait
+    # "Colder…" is said by the speaker of two turns back: the tag of the run's first
+    # line (Tobias, then someone, then Tobias) agrees; none lies ahead.
+    colder = feats["Colder than yesterday,"]
+    assert colder["behind_agrees"] == 1.0 and colder["ahead_agrees"] == 0.0
+
+
+def test_a_reviewed_cast_reads_its_own_table(
+    write_story: Callable[..., Path],
+    weights_file: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    story = write_story(SCENE)
+    table = {"weights": {"bias": -5}, "weights_roster": {"bias": 5}}
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights_file(table)))
+    found = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    assert found and max(found) < 0.01
+    cast = [
+        Character("Nora Quill", ["Nora"], "female"),
+        Character("Ansel Brooke", ["Ansel"], "male"),
+    ]
+    given = analyze(story, roster=cast).segments
+    sure = [x.confidence for x in given if x.speaker and x.kind == "dialogue"]
+    assert sure and min(sure) > 0.99
 
 
 def test_environment_table_replaces_the_shipped_one(

@@ -3,9 +3,10 @@
 Once attribution has chosen every dialogue line's speaker, each line gets a few named
 features read off the finished script (which sieve decided it, whether a speech verb
 and the speaker's name sit right next to the quote, how far back the last tag was, how
-crowded the scene is, …). One small logistic-regression table turns them into the
-probability that the line is right. The table is fitted on annotated novels by
-``benchmarks/fit_attribution.py`` and shipped as ``data/attribution_weights.json``;
+crowded the scene is, …). A small logistic-regression table turns them into the
+probability that the line is right: one table for a cast found in the text, one for a
+reviewed cast, whose mistakes differ. The tables are fitted on annotated novels by
+``benchmarks/fit_attribution.py`` and shipped in ``data/attribution_weights.json``;
 ``AUDIOBOOK_ATTRIBUTION_WEIGHTS=path.json`` replaces it (the leave-one-novel-out runs
 score each novel with a table that never saw it).
 
@@ -42,7 +43,6 @@ _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 # The features besides the sieve one-hots, each in about [0, 1] so the weights compare.
 FEATURES: dict[str, str] = {
     "bias": "every line",
-    "roster": "the cast was given (reviewed) rather than discovered",
     "first_person": "the story has a first-person narrator",
     "is_narrator": "the line is given to the first-person narrator",
     "tag_next": "a speech verb within four words of the quote, in its paragraph",
@@ -63,35 +63,44 @@ FEATURES: dict[str, str] = {
     "share": "the speaker's share of all placed lines",
     "quote_len": "length of the quote (log characters, /8)",
     "continued": "a later paragraph of a quotation running over several",
+    "ahead_agrees": "the next tagged turn of the run fits strict turn-taking from this line",
+    "ahead_disagrees": "the next tagged turn of the run breaks strict turn-taking from this line",
+    "behind_agrees": "the last tagged turn of the run fits strict turn-taking up to this line",
+    "behind_disagrees": "the last tagged turn of the run breaks strict turn-taking to this line",
+    "inherited": "the speaker came from another quote of the paragraph, whose features these are",
 }
 
 
 @dataclass(frozen=True)
 class Weights:
-    """A fitted table: feature name -> weight (unknown features weigh nothing)."""
+    """The fitted tables: feature name -> weight (unknown features weigh nothing)."""
 
-    values: Mapping[str, float]
+    values: Mapping[str, float]  # lines of a cast the text showed (discovered)
     source: str
     # Whom a two-person run of replies is with: candidate feature -> weight (see
     # ``conversation.OTHER_VOICE_FEATURES``); empty: the hand rule alone decides.
     other_voice: Mapping[str, float] = field(default_factory=dict)
     # Whom "he said" means: candidate feature -> weight (``pronoun.PRONOUN_FEATURES``).
     pronoun: Mapping[str, float] = field(default_factory=dict)
+    # Lines of a reviewed cast, whose mistakes are of other kinds (no split or merged
+    # people): a table of their own; empty: ``values`` serves both.
+    roster: Mapping[str, float] = field(default_factory=dict)
 
-    def probability(self, feats: Mapping[str, float]) -> float:
-        z = sum(self.values.get(k, 0.0) * v for k, v in feats.items())
+    def probability(self, feats: Mapping[str, float], roster_given: bool = False) -> float:
+        table = self.roster if roster_given and self.roster else self.values
+        z = sum(table.get(k, 0.0) * v for k, v in feats.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 def weights_from_json(data: object, where: str | Path) -> Weights:
-    """``{"weights": {name: {"w": float, "why": str}}, "other_voice": {…}, "pronoun":
-    {…}}`` (``why`` optional; a bare number for the entry will do; the two choice
-    tables optional)."""
+    """``{"weights": {name: {"w": float, "why": str}}, "weights_roster": {…},
+    "other_voice": {…}, "pronoun": {…}}`` (``why`` optional; a bare number for the
+    entry will do; all tables but "weights" optional)."""
     table = data.get("weights") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise AttributionError('weights file needs a non-empty "weights" table', where)
     choices = []
-    for key in ("other_voice", "pronoun"):
+    for key in ("other_voice", "pronoun", "weights_roster"):
         choice = data.get(key, {}) if isinstance(data, dict) else {}
         if not isinstance(choice, dict):
             raise AttributionError(f'"{key}" must be a table of weights', where)
@@ -219,6 +228,7 @@ class _Scene:
         self.speaker = {p: _turn_speaker(self.pars[p]) for p in self.turns}
         self.tags = {id(s): self._tag(text, s, speech_verbs) for s in placed}
         tagged = {p for p in self.turns if any(_is_tag(s) for s in self.pars[p])}
+        self.tagged = tagged
         self.since = _turns_since(self.turns, tagged)
 
     def _tag(self, text: str, seg: Segment, speech_verbs: frozenset[str]) -> _Tag:
@@ -242,6 +252,25 @@ class _Scene:
             if s.kind == "dialogue" and s.speaker
         )
 
+    def _parity(self, t: int, who: str) -> dict[str, float]:
+        """Whether the nearest tagged turns of the same run, ahead and behind, fit the
+        line under strict alternation (two people taking turns)."""
+        out = {}
+        for name, step in (("ahead", 1), ("behind", -1)):
+            k, agrees = t, None
+            while (
+                abs(k - t) < RECENT_TURNS
+                and 0 <= k + step < len(self.turns)
+                and abs(self.turns[k + step] - self.turns[k]) == 1
+            ):
+                k += step
+                if self.turns[k] in self.tagged:
+                    agrees = ((k - t) % 2 == 0) == (self.speaker[self.turns[k]] == who)
+                    break
+            out[name + "_agrees"] = float(agrees is True)
+            out[name + "_disagrees"] = float(agrees is False)
+        return out
+
     def _says_own_name(self, seg: Segment) -> bool:
         own = self.forms.get(seg.speaker or "")
         if not own:
@@ -251,7 +280,7 @@ class _Scene:
             self.own_name[seg.speaker or ""] = re.compile(rf"\b(?:{alt})\b", re.IGNORECASE)
         return self.own_name[seg.speaker or ""].search(seg.text) is not None
 
-    def features(self, seg: Segment, roster_given: bool) -> dict[str, float]:
+    def features(self, seg: Segment) -> dict[str, float]:
         who = seg.speaker or ""
         par = self.pars[seg.paragraph]
         tag = self.tags[id(seg)]
@@ -264,7 +293,6 @@ class _Scene:
         return {
             "bias": 1.0,
             SIEVE_PREFIX + (seg.sieve or "none"): 1.0,
-            "roster": float(roster_given),
             "first_person": float(self.narrator is not None),
             "is_narrator": float(who == self.narrator),
             "tag_next": float(tag.verb),
@@ -280,6 +308,7 @@ class _Scene:
             "duet": float(len(recent | {who}) <= 2 and prev2 == who and prev1 not in (None, who)),
             "names_near": min(1.0, len(near) / 5),
             "speaker_near": float(who in near),
+            **self._parity(t, who),
             "calls_self": float(self._says_own_name(seg)),
             "mixed_titles": float(who in self.titled),
             "share": self.lines[who] / self.total,
@@ -299,16 +328,39 @@ def line_features(
     text: str,
     segments: Sequence[Segment],
     characters: Sequence[Character],
-    roster_given: bool,
     speech_verbs: frozenset[str],
 ) -> list[tuple[Segment, dict[str, float]]]:
     """The features of every placed, unfixed dialogue line, in text order."""
     scene = _Scene(text, segments, characters, speech_verbs)
-    return [
-        (s, scene.features(s, roster_given))
+    rows = [
+        (s, scene.features(s))
         for s in segments
         if s.kind == "dialogue" and s.speaker and s.sieve != "user"
     ]
+    return _inherited(rows, scene)
+
+
+def _inherited(
+    rows: list[tuple[Segment, dict[str, float]]], scene: _Scene
+) -> list[tuple[Segment, dict[str, float]]]:
+    """A quote that took its speaker from another quote of its paragraph is as sure as
+    that one: it is described by the other's features, marked as borrowed."""
+    feats = {id(s): f for s, f in rows}
+    out = []
+    for seg, f in rows:
+        if seg.sieve == "paragraph":
+            source = next(
+                (
+                    q
+                    for q in scene.pars[seg.paragraph]
+                    if q.speaker == seg.speaker and q.sieve != "paragraph" and id(q) in feats
+                ),
+                None,
+            )
+            if source is not None:
+                f = {**feats[id(source)], "inherited": 1.0}
+        out.append((seg, f))
+    return out
 
 
 def _is_tag(seg: Segment) -> bool:
@@ -353,8 +405,8 @@ def calibrate(
 ) -> None:
     """Replace each placed line's sieve confidence with the fitted probability."""
     table = weights or load_weights()
-    for seg, feats in line_features(text, segments, characters, roster_given, speech_verbs()):
-        seg.confidence = table.probability(feats)
+    for seg, feats in line_features(text, segments, characters, speech_verbs()):
+        seg.confidence = table.probability(feats, roster_given)
 
 
 __all__ = [
