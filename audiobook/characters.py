@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -473,11 +473,20 @@ class _FormIndex:
         return sorted(found)
 
 
-class _Apart:
+def share_a_name(a: str, b: str) -> bool:
+    """Two surface forms share a word of the name itself, titles aside, or a first name
+    and its nickname ("Kemp" / "Dr. Kemp", "Lizzy" / "Elizabeth Bennet")."""
+    wa, wb = split_honorific(a)[1], split_honorific(b)[1]
+    return bool({w.lower() for w in wa} & {w.lower() for w in wb}) or any(
+        _same_first(x, y) for x in wa for y in wb
+    )
+
+
+class _Interlocutors:
     """Names that talk to each other are two people: a form never joins a cluster that
-    holds its interlocutor, nor one that its interlocutor, seen more often and still to
-    be placed, fits ("Miss Steele" talks to "Lucy", who is Lucy Steele; so Miss Steele
-    is not, for all that her title and surname fit)."""
+    holds its interlocutor, nor the one cluster its interlocutor, seen more often and
+    still to be placed, would join ("Miss Steele" talks to "Lucy", who is Lucy Steele;
+    so Miss Steele is not, for all that her title and surname fit)."""
 
     def __init__(
         self, pairs: AbstractSet[frozenset[str]], counts: Counter[str], home_of: dict[str, int]
@@ -493,22 +502,24 @@ class _Apart:
             self.forms[norm(f)].append(f)
         self.home_of = home_of
 
-    def __call__(self, form: str, cluster: Cluster) -> bool:
+    def bar(
+        self,
+        form: str,
+        home: int,
+        clusters: Sequence[Cluster],
+        fitting: Callable[[str | None, list[str]], list[int]],
+    ) -> bool:
         key = norm(form)
         partners = self.partners.get(key)
         if not partners:
             return False
-        if any(norm(o) in partners for o in cluster.forms):
+        if any(norm(o) in partners for o in clusters[home].forms):
             return True
         return any(
-            self.seen[g] > self.seen[key] and _fits_cluster(split_honorific(f), cluster)
+            self.seen[g] > self.seen[key] and fitting(*split_honorific(f)) == [home]
             for g in partners - self.home_of.keys()
             for f in self.forms[g]
         )
-
-
-def _fits_cluster(name: tuple[str | None, list[str]], cluster: Cluster) -> bool:
-    return any(_compatible(*name, *split_honorific(o), cluster.gender_hint) for o in cluster.forms)
 
 
 def cluster_names(
@@ -524,7 +535,18 @@ def cluster_names(
     clusters: list[Cluster] = []
     home_of: dict[str, int] = {}  # normalised form -> its cluster's place in ``clusters``
     index = _FormIndex()
-    kept_apart = _Apart(apart, counts, home_of)
+    talking = _Interlocutors(apart, counts, home_of)
+
+    def fitting(hon: str | None, words: list[str]) -> list[int]:
+        return [
+            i
+            for i in index.could_fit(words)
+            if any(
+                _compatible(hon, words, *split_honorific(o), clusters[i].gender_hint)
+                for o in clusters[i].forms
+            )
+            and not any(_titles_clash(hon, split_honorific(o)[0]) for o in clusters[i].forms)
+        ]
 
     def size(f: str) -> tuple[int, bool, int, str]:
         hon, words = split_honorific(f)
@@ -537,16 +559,7 @@ def cluster_names(
             clusters[home_of[key]].forms[form] += counts[form]
             index.add(form, home_of[key])
             continue
-        fits = [
-            i
-            for i in index.could_fit(words)
-            if any(
-                _compatible(hon, words, *split_honorific(o), clusters[i].gender_hint)
-                for o in clusters[i].forms
-            )
-            and not any(_titles_clash(hon, split_honorific(o)[0]) for o in clusters[i].forms)
-            and not kept_apart(form, clusters[i])
-        ]
+        fits = [i for i in fitting(hon, words) if not talking.bar(form, i, clusters, fitting)]
         # A titled surname shared by several full names (Mrs. Bennet and the Bennet
         # daughters) is a different person from all of them.
         if hon and len(words) == 1 and len(fits) == 1:
@@ -570,6 +583,7 @@ def cluster_names(
                     split_honorific(o)[0] == hon and one_edit(split_honorific(o)[1][-1], words[0])
                     for o in clusters[i].forms
                 )
+                and not talking.bar(form, i, clusters, fitting)
             ]
             home = near[0] if len(near) == 1 else None
         if home is None:

@@ -76,7 +76,7 @@ def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path
         assert set(f) - set(FEATURES) <= {k for k in f if k.startswith(SIEVE_PREFIX)}
 
 
-# A duet whose tags, two turns apart, fit strict turn-taking; then one that breaks it.
+# Two duets whose tags, two turns apart, fit strict turn-taking.
 DUET = (
     "Chapter 1\n\n"
     '"Is the ferry in?" said Posy.\n\n'
@@ -98,7 +98,8 @@ def test_features_say_whether_the_tags_around_a_line_fit_turn_taking(
         seg.text: f for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
     }
     wait = feats["Then we wait,"]
-    assert wait["behind_agrees"] == 1.0 and wait["ahead_disagrees"] == 0.0
+    assert wait["behind_agrees"] == 1.0 and wait["behind_disagrees"] == 0.0
+    assert wait["ahead_agrees"] == wait["ahead_disagrees"] == 0.0  # no tag ahead in the run
     # A paragraph's second quote is described by its tagged first one, marked borrowed.
     borrowed = feats["We always wait."]
     assert borrowed["inherited"] == 1.0
@@ -107,6 +108,15 @@ def test_features_say_whether_the_tags_around_a_line_fit_turn_taking(
     # line (Tobias, then someone, then Tobias) agrees; none lies ahead.
     colder = feats["Colder than yesterday,"]
     assert colder["behind_agrees"] == 1.0 and colder["ahead_agrees"] == 0.0
+    # Given to Posy, whose tags stand one turn before and one after it, "Not yet."
+    # breaks the alternation both ways.
+    not_yet = next(x for x in s.segments if x.text.startswith("Not yet"))
+    assert not_yet.speaker != "Posy"
+    not_yet.speaker = "Posy"
+    feats = {
+        seg.text: f for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
+    }
+    assert feats["Not yet."]["behind_disagrees"] == feats["Not yet."]["ahead_disagrees"] == 1.0
 
 
 def test_a_reviewed_cast_reads_its_own_table(

@@ -105,7 +105,10 @@ def weights_from_json(data: object, where: str | Path) -> Weights:
         if not isinstance(choice, dict):
             raise AttributionError(f'"{key}" must be a table of weights', where)
         choices.append(_numbers(choice, where))
-    return Weights(_numbers(table, where), str(where), *choices)
+    other_voice, pronoun, roster = choices
+    return Weights(
+        _numbers(table, where), str(where), other_voice=other_voice, pronoun=pronoun, roster=roster
+    )
 
 
 def _numbers(table: Mapping[object, object], where: str | Path) -> dict[str, float]:
@@ -227,9 +230,8 @@ class _Scene:
         self.turn_pos = {p: i for i, p in enumerate(self.turns)}
         self.speaker = {p: _turn_speaker(self.pars[p]) for p in self.turns}
         self.tags = {id(s): self._tag(text, s, speech_verbs) for s in placed}
-        tagged = {p for p in self.turns if any(_is_tag(s) for s in self.pars[p])}
-        self.tagged = tagged
-        self.since = _turns_since(self.turns, tagged)
+        self.tagged = {p for p in self.turns if any(_is_tag(s) for s in self.pars[p])}
+        self.since = _turns_since(self.turns, self.tagged)
 
     def _tag(self, text: str, seg: Segment, speech_verbs: frozenset[str]) -> _Tag:
         par = self.pars[seg.paragraph]
@@ -344,23 +346,19 @@ def _inherited(
     rows: list[tuple[Segment, dict[str, float]]], scene: _Scene
 ) -> list[tuple[Segment, dict[str, float]]]:
     """A quote that took its speaker from another quote of its paragraph is as sure as
-    that one: it is described by the other's features, marked as borrowed."""
+    that one: it is described by the other's features (a tagged one's first), marked as
+    borrowed."""
     feats = {id(s): f for s, f in rows}
-    out = []
-    for seg, f in rows:
-        if seg.sieve == "paragraph":
-            source = next(
-                (
-                    q
-                    for q in scene.pars[seg.paragraph]
-                    if q.speaker == seg.speaker and q.sieve != "paragraph" and id(q) in feats
-                ),
-                None,
-            )
-            if source is not None:
-                f = {**feats[id(source)], "inherited": 1.0}
-        out.append((seg, f))
-    return out
+    source: dict[tuple[int, str | None], dict[str, float]] = {}
+    for seg, f in sorted(rows, key=lambda row: not _is_tag(row[0])):
+        if seg.sieve != "paragraph":
+            source.setdefault((seg.paragraph, seg.speaker), f)
+    return [
+        (seg, {**source[key], "inherited": 1.0})
+        if seg.sieve == "paragraph" and (key := (seg.paragraph, seg.speaker)) in source
+        else (seg, feats[id(seg)])
+        for seg, _ in rows
+    ]
 
 
 def _is_tag(seg: Segment) -> bool:

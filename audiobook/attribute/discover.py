@@ -26,6 +26,7 @@ from ..characters import (
     nominal_genders,
     norm,
     note_places,
+    share_a_name,
     split_honorific,
     vote_gender,
 )
@@ -128,11 +129,17 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
             any(norm(f) in person for f in c.forms)
             or sum(c.gender_votes.values()) >= 2
             or any(first_name_gender(split_honorific(f)[1][0]) != "unknown" for f in c.forms)
+            # A first name only the census lists know ("Otis") needs a pronoun too.
+            or (sum(c.gender_votes.values()) >= 1 and any(map(_census_first, c.forms)))
         )
     ]
     out = _named_characters(clusters, mentions)
     _add_roles(text, narration, out)
     return out + _unnamed_speakers(text, tags, NameIndex(out))
+
+
+def _census_first(form: str) -> bool:
+    return known_first_name(split_honorific(form)[1][0])
 
 
 def _acting_people(text: str, mentions: Sequence[Mention]) -> set[str]:
@@ -178,27 +185,29 @@ def _count_tag_subjects(
                 person.add(norm(m.surface))
 
 
-APART_EXCHANGES = 2  # two names answering each other this often are two people
+REPLIES_APART = 2  # names whose tags reply to each other this often are two people
 
 
 def _answering(placed: Sequence[tuple[int, Tag]], stats: WordStats) -> set[frozenset[str]]:
-    """Pairs of names (normalised) whose tags answer each other in back-to-back
-    paragraphs, at least twice: one talking to the other, so two people even when the
-    names could be one ("Mr. Gradgrind" and his son "Tom", beside a "Tom Gradgrind")."""
+    """Pairs of names (normalised) whose tags reply to each other, one paragraph
+    straight after the other, at least twice (A then B then A is two replies): one is
+    talking to the other, so they are two people even where the names could be one
+    ("Miss Steele" and "Lucy", beside a "Lucy Steele")."""
     named: dict[int, set[str]] = defaultdict(set)
     for par, tag in placed:
         who = tag.who.strip()
         if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-            for m in find_mentions(who, [(0, len(who))], stats):
-                named[par].add(norm(m.surface))
-    pairs: Counter[frozenset[str]] = Counter()
+            named[par].update(m.surface for m in find_mentions(who, [(0, len(who))], stats))
+    replies: Counter[frozenset[str]] = Counter()
     for par, names in named.items():
         after = named.get(par + 1, set())
-        words = [set(" ".join(names).split()), set(" ".join(after).split())]
-        if len(names) == 1 and len(after) == 1 and not words[0] & words[1]:
-            # (Not "Kemp" and "Dr. Kemp": a narrator varies one man's name in a monologue.)
-            pairs[frozenset(names | after)] += 1
-    return {p for p, k in pairs.items() if k >= APART_EXCHANGES}
+        if len(names) == 1 == len(after):
+            (first,), (second,) = names, after
+            # Not "Kemp" and "Dr. Kemp", nor "Lizzy" and "Elizabeth": a narrator varies
+            # one man's name while he talks on alone.
+            if not share_a_name(first, second):
+                replies[frozenset((norm(first), norm(second)))] += 1
+    return {pair for pair, k in replies.items() if k >= REPLIES_APART}
 
 
 def _named_characters(clusters: Sequence[Cluster], mentions: Sequence[Mention]) -> list[Character]:
