@@ -656,6 +656,12 @@ def _subject(text: str, end: int) -> bool:
 
 # ", who had been sitting so still that …, " between a name and its verb.
 _RELATIVE_CLAUSE = re.compile(r",\s+(?:who|whose)\b[^.;!?\n]{0,200}?,\s+(?=[a-z])")
+# A name after a preposition of place and "the" ("by the Old Quay", "in the Great
+# Hall") is a place, not someone a next sentence's "She" could be ("with Maren" is).
+_AFTER_PREPOSITION = re.compile(
+    r"\b(?:by|at|in|into|from|near|towards?|past|through|across|inside|outside|on|onto)"
+    r"\s+the\s+(?:[A-Z]\w*\s+){0,2}$"
+)
 _NEXT_SUBJECT = re.compile(r"[ \t]*(He|She)\b")
 _PRONOUN = re.compile(r"\b(he|him|his|himself|she|her|herself)\b(?:\s+([a-z]+))?")
 # Words after "her" that show it is an object ("looked at her and"), not a possessive
@@ -721,11 +727,15 @@ def _votes_after(text: str, end: int, next_name: int) -> list[Gender]:
         next_name = end + later.start() if later else len(text)
     found = re.search(r"[.!?;\n]", text[end : end + 200])
     stop = end + (found.start() if found else 200)
+    object_only = False
     if end <= next_name < stop:
+        object_only = _AFTER_PREPOSITION.search(text, max(0, next_name - 40), next_name) is not None
         stop = next_name
     rest = text[end:stop]
     other = _OTHER_PERSON.search(rest)
     votes = _pronoun_votes(rest[: other.start()] if other else rest)
+    if object_only and not votes and other is None and found:
+        stop = end + found.start()
     if not votes and other is None and found and text[stop] in ".!?;":
         # "Marisol Vance hated the harbour. She pulled her coat tighter.": the next
         # sentence goes on about the one this one was about.

@@ -103,6 +103,20 @@ def test_gender_comes_from_pronouns_about_the_person(write_story: Callable[..., 
     assert cast["Corin"].gender == "male"
 
 
+def test_a_name_after_a_preposition_does_not_hide_the_next_sentences_subject(
+    write_story: Callable[..., Path],
+) -> None:
+    # "the Old Quay" is where Ysolde waits, not someone "She" could be.
+    text = (
+        "Ysolde was waiting by the Old Quay, arms folded. She smirked when the boat came.\n\n"
+        '"Late again," said Ysolde.\n'
+    )
+    assert _cast(write_story, text)["Ysolde"].gender == "female"
+    # Beside someone "She" might be, the next sentence says nothing.
+    text = text.replace("by the Old Quay", "beside Brannagh")
+    assert _cast(write_story, text)["Ysolde"].gender == "unknown"
+
+
 def test_titles_that_clash_keep_mother_and_daughter_apart() -> None:
     counts = Counter(
         {"Miss Wren Halloway": 1, "Wren Halloway": 20, "Mrs. Halloway": 200,
