@@ -320,9 +320,11 @@ class Conversation(SceneModel):
                 guess = b if guess == a else a
             t.assign(guess, "conversation")  # type: ignore[arg-type]
 
-    def _last_of_sex(self, at: int, gender: str, barred: frozenset[str]) -> str | None:
+    def _last_of_sex(
+        self, at: int, gender: str, barred: frozenset[str], reach: int = OPEN_REACH
+    ) -> str | None:
         for r in reversed(self.recent[: self._index_at(at)]):
-            if at - r.offset > OPEN_REACH:
+            if at - r.offset > reach:
                 return None
             if r.name and r.gender == gender and r.name not in barred | {self.narrator}:
                 return r.name
@@ -334,6 +336,13 @@ class Conversation(SceneModel):
         conversation alternates with them."""
         for seg, g, barred in self.open_sex:
             if seg.speaker is not None or self._last_of_sex(seg.start, g, barred):
+                continue
+            untold = self._last_of_sex(seg.start, "unknown", barred, SALIENT_REACH)
+            if untold is not None:
+                # "the younger man protested" beside a Jun and a Kaito whose sex the
+                # text never told: one of them, not a stranger.
+                seg.speaker, seg.sieve = untold, "tag-sex-untold"
+                seg.confidence = CONFIDENCE["tag-sex-untold"]
                 continue
             # One scene's unnamed man is one man, however the text goes on to call him.
             scene = (self._scene_start(seg.start), g)

@@ -29,7 +29,7 @@ CONFIDENCE = {
     "tag-pronoun": 0.8, "continued": 0.9, "paragraph": 0.8, "beat": 0.65, "vocative": 0.7,
     "turn-taking": 0.6, "conversation": 0.5, "tag-epithet": 0.7,
     "previous-beat": 0.45, "self-named": 0.9, "salient": 0.35, "tag-look-back": 0.6,
-    "unnamed": 0.7,
+    "unnamed": 0.7, "tag-sex-untold": 0.5,
 }  # fmt: skip
 
 
