@@ -1409,3 +1409,27 @@ def test_a_gap_in_a_run_alternates_from_the_tagged_lines_not_a_guessed_one(
     s = analyze(write_story(text))
     assert said(s, "Did the boys")[0] == "Ansel"
     assert said(s, "When they could")[0] == "Nora"
+
+
+def test_a_tag_of_one_sex_goes_to_someone_whose_sex_the_text_never_told(
+    write_story: Callable[..., Path],
+) -> None:
+    # Nothing tells Kaito's or Jun's sex; "the younger man" is one of them (not Kaito,
+    # who spoke last), not a stranger of the story's own.
+    text = (
+        "Chapter 2\n\n"
+        "The kitchen was too small for three people, but Kaito had never let that stop him.\n\n"
+        '"Move," he said, elbowing Jun away from the stove.\n\n'
+        '"I was here first." Jun didn\'t budge. "And you burn everything."\n\n'
+        '"I burned one thing. Once."\n\n'
+        '"Twice," Mei called from the doorway. "I was there for both."\n\n'
+        'The older man rolled his eyes. "Nobody asked you."\n\n'
+        '"Nobody ever does." She stole a piece of toast and grinned at her brother.\n\n'
+        'Jun snorted. "Since when?"\n\n'
+        '"Since always."\n\n'
+        'Kaito pointed the spatula at her. "Out. Both of you."\n\n'
+        '"It\'s my kitchen too," the younger man protested.\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "my kitchen too") == ("Jun", "tag-sex-untold")
+    assert {c.name for c in s.characters} == {"Kaito", "Jun", "Mei"}
