@@ -194,9 +194,6 @@ class AudiobookApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LexiconScreen):
                 screen.show(self.session)
-        for screen in self.screen_stack:
-            if isinstance(screen, LexiconScreen):
-                screen.show(self.session)
 
     def on_decide(self, msg: Decide) -> None:
         """The one place a decision is applied: re-analyse, save, redraw."""
