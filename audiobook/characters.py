@@ -344,6 +344,8 @@ def _rivals(word: str, fits: list[Cluster], heard: AbstractSet[str]) -> list[Clu
     is no rival for one seen often, nor is one only ever said in dialogue ("Loo
     Bounderby", his wife's pet name in another's mouth, beside the narration's many
     "Josiah Bounderby"): the narration says who is who. ``heard``: such forms."""
+    # A saint's name is a church or a village ("Styles St. Mary"), no one's rival.
+    fits = [c for c in fits if not all(split_honorific(f)[0] == "st" for f in c.forms)]
     if any(_uses(c, word) >= 10 for c in fits):
         return [c for c in fits if _uses(c, word) > 1 and not set(c.forms) <= heard]
     return fits

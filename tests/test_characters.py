@@ -370,3 +370,10 @@ def test_a_census_first_name_with_a_pronoun_after_it_is_a_person(
     script = analyze(write_story(LATECOMER))
     groan = next(s for s in script.segments if s.text.startswith("Don't ask"))
     assert groan.speaker == "Otis"
+
+
+def test_a_saints_name_is_no_rival_for_a_first_name() -> None:
+    # "Little Hampton St. Agnes" is the village; "Agnes" is Agnes Varley, one voice.
+    counts = Counter({"Agnes Varley": 30, "Agnes": 30, "St. Agnes": 5, "Mr. Varley": 12})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Agnes"] == home["Agnes Varley"] != home["St. Agnes"]
