@@ -339,7 +339,9 @@ def _uses(cluster: Cluster, word: str) -> int:
     return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
 
 
-def _rivals(word: str, fits: list[Cluster], heard: AbstractSet[str]) -> list[Cluster]:
+def _rivals(
+    word: str, fits: list[Cluster], heard: AbstractSet[str], bare: bool = False
+) -> list[Cluster]:
     """A full name seen once ("Katharine Rodney": a wish, or two names side by side)
     is no rival for one seen often, nor is one only ever said in dialogue ("Loo
     Bounderby", his wife's pet name in another's mouth, beside the narration's many
@@ -347,8 +349,22 @@ def _rivals(word: str, fits: list[Cluster], heard: AbstractSet[str]) -> list[Clu
     # A saint's name is a church or a village ("Styles St. Mary"), no one's rival.
     fits = [c for c in fits if not all(split_honorific(f)[0] == "st" for f in c.forms)]
     if any(_uses(c, word) >= 10 for c in fits):
-        return [c for c in fits if _uses(c, word) > 1 and not set(c.forms) <= heard]
+        uses = _bare_uses if bare else _uses
+        return [c for c in fits if uses(c, word) > 1 and not set(c.forms) <= heard]
     return fits
+
+
+# Titles a rank puts before a first name for good: "Sir John" is never plain "John".
+_RANK_FIRST = frozenset({"sir", "lord", "lady", "dame", "king", "queen", "prince", "princess"})
+
+
+def _bare_uses(cluster: Cluster, word: str) -> int:
+    """Uses of ``word`` in forms without a rank before it: what a bare "John" could be."""
+    return sum(
+        n
+        for f, n in cluster.forms.items()
+        if word in (parts := split_honorific(f))[1] and parts[0] not in _RANK_FIRST
+    )
 
 
 def _pick_home(
@@ -360,7 +376,7 @@ def _pick_home(
     if (hon is None or HONORIFICS.get(hon) == "male") and len(words) == 1:
         # For "Rodney" or "Mr. Rodney". (Not for women's titles: "Miss Elliot" is
         # whichever sister is eldest, however often Anne's full name appears.)
-        fits = _rivals(words[0], fits, heard)
+        fits = _rivals(words[0], fits, heard, bare=hon is None)
     if len(fits) == 1:
         return fits[0]
     if hon in FIRST_NAME_TITLES and len(words) == 1:

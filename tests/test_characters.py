@@ -377,3 +377,12 @@ def test_a_saints_name_is_no_rival_for_a_first_name() -> None:
     counts = Counter({"Agnes Varley": 30, "Agnes": 30, "St. Agnes": 5, "Mr. Varley": 12})
     home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
     assert home["Agnes"] == home["Agnes Varley"] != home["St. Agnes"]
+
+
+def test_a_first_name_a_rank_always_goes_with_is_no_rival_for_the_bare_name() -> None:
+    # "Sir Hugo" is never plain "Hugo": the bare name is Hugo Penn's, however often the
+    # baronet is talked of; "Sir Hugo" still finds Sir Hugo Marsh.
+    counts = Counter({"Sir Hugo Marsh": 6, "Sir Hugo": 110, "Hugo Penn": 11, "Hugo": 19})
+    home = {f: i for i, c in enumerate(cluster_names(counts)) for f in c.forms}
+    assert home["Hugo"] == home["Hugo Penn"] != home["Sir Hugo"]
+    assert home["Sir Hugo"] == home["Sir Hugo Marsh"]
