@@ -1433,3 +1433,17 @@ def test_a_tag_of_one_sex_goes_to_someone_whose_sex_the_text_never_told(
     s = analyze(write_story(text))
     assert said(s, "my kitchen too") == ("Jun", "tag-sex-untold")
     assert {c.name for c in s.characters} == {"Kaito", "Jun", "Mei"}
+
+
+def test_speech_the_narration_reports_is_a_turn(write_story: Callable[..., Path]) -> None:
+    # Wenna's answer is told, not quoted; the bare question after it is Tobias's again,
+    # not hers for being the paragraph's subject.
+    text = (
+        "Chapter 1\n\n"
+        '"Who is that on the quay?" said Tobias Hale, lowering his glass.\n\n'
+        "Wenna Price shaded her eyes against the glare, and said that she did not know.\n\n"
+        '"Would it be the new keeper, come early?"\n\n'
+        '"It may be," said Wenna. "He was due on Monday."\n'
+    )
+    s = analyze(write_story(text))
+    assert said(s, "new keeper") == ("Tobias Hale", "previous-beat")

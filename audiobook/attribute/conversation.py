@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections import Counter
 from collections.abc import Mapping
 from functools import cached_property
@@ -29,6 +30,14 @@ from .scene import (
     _alternate,
     _runs,
     _vocatives,
+)
+
+# Speech the narration reports ("said that she did not know", "asked whether it was
+# far"): its speaker has just had a turn.
+_REPORTED = re.compile(
+    r"\b(?:said|replied|answered|observed|remarked|declared|explained|admitted|agreed"
+    r"|added|protested|assured \w+)(?:,?\s+[^.;!?\"“”]{0,40}?,)?\s+that\b"
+    r"|\basked(?:\s+\w+)?\s+(?:whether|if)\b"
 )
 
 
@@ -137,7 +146,7 @@ class Conversation(SceneModel):
             ):
                 t.assign(asked, "previous-beat")
             if t.speaker is None and t.beat_before:
-                guess = self._beat_guess(t)
+                guess = self._beat_guess(t, asked)
                 if guess is not None:
                     t.assign(guess, "previous-beat")
         self.turns = turns
@@ -147,14 +156,22 @@ class Conversation(SceneModel):
         for earlier, run in itertools.pairwise(runs):
             self._bridge(earlier, run)
 
-    def _beat_guess(self, t: Turn) -> str | None:
-        """Who the narration paragraph just before a bare quote is about."""
+    def _beat_guess(self, t: Turn, asked: str | None = None) -> str | None:
+        """Who the narration paragraph just before a bare quote is about (``asked``:
+        who spoke the turn before it)."""
         # "She sipped at her glass." then a bare quote: she says it.
         subjects = self._subjects(t.beat_before[-1:], None) - {self.narrator}
         seq = self._subject_list(t.beat_before[-1:], None)
         if self.narrator and seq and seq[-1] == self.narrator:
             # "Bill was on the balcony. I stood beside him.": I speak next.
             subjects = {self.narrator}
+        if _REPORTED.search(t.beat_before[-1].text):
+            # "Helen … said that she did not know." has had her say: the quote after
+            # it answers her, from whoever spoke before her.
+            reporter = seq[-1] if len(subjects) == 1 and seq else None
+            if reporter is None or asked in (None, reporter) or asked == self._vocative(t):
+                return None
+            return asked
         if len(subjects) == 1 and None not in subjects and self._vocative(t) not in subjects:
             return next(iter(subjects))
         if len(subjects) > 1:
