@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from ..characters import NameIndex, first_person_narrator
 from ..model import Character, Segment
 from .confidence import calibrate
+from .described import merge_described
 from .discover import _enrich, _narrator_name, discover_characters
 from .scene import CONFIDENCE, NARRATOR_NAME
 from .sieves import Attributor
@@ -94,6 +95,8 @@ def attribute(
     )
     attributor.run()
     chars.extend(c for c in attributor.invented.values() if c.name not in known)
+    if roster is None:
+        chars = merge_described(segments, chars)
     lines = Counter(s.speaker for s in segments if s.kind == "dialogue" and s.speaker)
     for c in chars:
         c.lines = lines.get(c.name, 0)
