@@ -334,9 +334,18 @@ def one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
 
 
-def _uses(cluster: Cluster, word: str) -> int:
-    """How often the cluster's forms holding ``word`` were seen."""
-    return sum(n for f, n in cluster.forms.items() if word in split_honorific(f)[1])
+# Titles a rank puts before a first name for good: "Sir John" is never plain "John".
+_RANK_FIRST = frozenset({"sir", "lord", "lady", "dame", "king", "queen", "prince", "princess"})
+
+
+def _uses(cluster: Cluster, word: str, *, bare: bool = False) -> int:
+    """How often the cluster's forms holding ``word`` were seen; ``bare``: only forms
+    without a rank before it, what a bare "John" could be."""
+    return sum(
+        n
+        for f, n in cluster.forms.items()
+        if word in (parts := split_honorific(f))[1] and not (bare and parts[0] in _RANK_FIRST)
+    )
 
 
 def _rivals(
@@ -349,22 +358,8 @@ def _rivals(
     # A saint's name is a church or a village ("Styles St. Mary"), no one's rival.
     fits = [c for c in fits if not all(split_honorific(f)[0] == "st" for f in c.forms)]
     if any(_uses(c, word) >= 10 for c in fits):
-        uses = _bare_uses if bare else _uses
-        return [c for c in fits if uses(c, word) > 1 and not set(c.forms) <= heard]
+        return [c for c in fits if _uses(c, word, bare=bare) > 1 and not set(c.forms) <= heard]
     return fits
-
-
-# Titles a rank puts before a first name for good: "Sir John" is never plain "John".
-_RANK_FIRST = frozenset({"sir", "lord", "lady", "dame", "king", "queen", "prince", "princess"})
-
-
-def _bare_uses(cluster: Cluster, word: str) -> int:
-    """Uses of ``word`` in forms without a rank before it: what a bare "John" could be."""
-    return sum(
-        n
-        for f, n in cluster.forms.items()
-        if word in (parts := split_honorific(f))[1] and parts[0] not in _RANK_FIRST
-    )
 
 
 def _pick_home(

@@ -341,8 +341,8 @@ def fit_candidate_choices(
             print(f"{nov.name:30s} {key:12s} lines right {before:4d} -> {after:4d} (LOO)")
         print(f"{'ALL':30s} {key:12s} lines right {rule:4d} -> {fitted:4d} (LOO)")
     meta: dict[str, object] = {"about": "choice fold tables, confidence not fitted yet"}
+    none = {False: np.zeros(1), True: np.zeros(1)}
     for nov in novels:
-        none = {False: np.zeros(1), True: np.zeros(1)}
         write_table(folds / f"{nov.name}.json", ["bias"], none, meta, out[nov.name])
     return out
 

@@ -37,6 +37,15 @@ SCENE = (
 )
 
 
+def features_by_text(script: Script) -> dict[str, dict[str, float]]:
+    rows = line_features(script.text, script.segments, script.characters, speech_verbs())
+    return {seg.text: f for seg, f in rows}
+
+
+def placed_confidences(script: Script) -> list[float]:
+    return [x.confidence for x in script.segments if x.speaker and x.kind == "dialogue"]
+
+
 def line(script: Script, words: str) -> Segment:
     return next(s for s in script.segments if s.kind == "dialogue" and words in s.text)
 
@@ -62,9 +71,7 @@ def test_confidence_is_a_probability_and_a_naming_tag_beats_a_guess(
 
 def test_features_read_the_tag_next_to_the_quote(write_story: Callable[..., Path]) -> None:
     s = analyze(write_story(SCENE))
-    feats = dict(
-        (seg.text, f) for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
-    )
+    feats = features_by_text(s)
     tea = next(f for text, f in feats.items() if "Tea, then" in text)
     assert tea["tag_next"] == 1.0 and tea["par_named"] == 1.0
     assert tea[SIEVE_PREFIX + "tag-name"] == 1.0
@@ -94,9 +101,7 @@ def test_features_say_whether_the_tags_around_a_line_fit_turn_taking(
     write_story: Callable[..., Path],
 ) -> None:
     s = analyze(write_story(DUET))
-    feats = {
-        seg.text: f for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
-    }
+    feats = features_by_text(s)
     wait = feats["Then we wait,"]
     assert wait["behind_agrees"] == 1.0 and wait["behind_disagrees"] == 0.0
     assert wait["ahead_agrees"] == wait["ahead_disagrees"] == 0.0  # no tag ahead in the run
@@ -113,9 +118,7 @@ def test_features_say_whether_the_tags_around_a_line_fit_turn_taking(
     not_yet = next(x for x in s.segments if x.text.startswith("Not yet"))
     assert not_yet.speaker != "Posy"
     not_yet.speaker = "Posy"
-    feats = {
-        seg.text: f for seg, f in line_features(s.text, s.segments, s.characters, speech_verbs())
-    }
+    feats = features_by_text(s)
     assert feats["Not yet."]["behind_disagrees"] == feats["Not yet."]["ahead_disagrees"] == 1.0
 
 
@@ -127,14 +130,13 @@ def test_a_reviewed_cast_reads_its_own_table(
     story = write_story(SCENE)
     table = {"weights": {"bias": -5}, "weights_roster": {"bias": 5}}
     monkeypatch.setenv(WEIGHTS_ENV, str(weights_file(table)))
-    found = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    found = placed_confidences(analyze(story))
     assert found and max(found) < 0.01
     cast = [
         Character("Nora Quill", ["Nora"], "female"),
         Character("Ansel Brooke", ["Ansel"], "male"),
     ]
-    given = analyze(story, roster=cast).segments
-    sure = [x.confidence for x in given if x.speaker and x.kind == "dialogue"]
+    sure = placed_confidences(analyze(story, roster=cast))
     assert sure and min(sure) > 0.99
 
 
@@ -145,10 +147,10 @@ def test_environment_table_replaces_the_shipped_one(
 ) -> None:
     story = write_story(SCENE)
     monkeypatch.setenv(WEIGHTS_ENV, str(weights_file({"weights": {"bias": {"w": -5}}})))
-    low = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    low = placed_confidences(analyze(story))
     assert low and max(low) < 0.01
     monkeypatch.setenv(WEIGHTS_ENV, str(weights_file({"weights": {"bias": 5}}, "up.json")))
-    high = [x.confidence for x in analyze(story).segments if x.speaker and x.kind == "dialogue"]
+    high = placed_confidences(analyze(story))
     assert min(high) > 0.99
 
 

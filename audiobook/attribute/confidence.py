@@ -348,7 +348,6 @@ def _inherited(
     """A quote that took its speaker from another quote of its paragraph is as sure as
     that one: it is described by the other's features (a tagged one's first), marked as
     borrowed."""
-    feats = {id(s): f for s, f in rows}
     source: dict[tuple[int, str | None], dict[str, float]] = {}
     for seg, f in sorted(rows, key=lambda row: not _is_tag(row[0])):
         if seg.sieve != "paragraph":
@@ -356,8 +355,8 @@ def _inherited(
     return [
         (seg, {**source[key], "inherited": 1.0})
         if seg.sieve == "paragraph" and (key := (seg.paragraph, seg.speaker)) in source
-        else (seg, feats[id(seg)])
-        for seg, _ in rows
+        else (seg, f)
+        for seg, f in rows
     ]
 
 

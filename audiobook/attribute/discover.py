@@ -110,15 +110,17 @@ def discover_characters(text: str, segments: Sequence[Segment]) -> list[Characte
         if len(split_honorific(m.surface)[1]) > 1 or split_honorific(m.surface)[0]:
             counts[m.surface] += 1
     person = _acting_people(text, mentions)
-    # Every narration segment's tags, parsed once for the passes that read them.
+    # Every narration segment's tags, and the names their subjects hold, read once for
+    # the passes that use them.
     placed = [
         (s.paragraph, t) for s in narration for t in (tag_after(s.text), tag_before(s.text)) if t
     ]
     tags = [t for _, t in placed]
-    _count_tag_subjects(tags, stats, counts, person)
+    names = [_subject_names(t, stats) for t in tags]
+    _count_tag_subjects(names, counts, person)
     # Cluster every name-like form, then keep the clusters that show a person: a person
     # verb or honorific, a known first name, or pronouns that follow the name.
-    clusters: list[Cluster] = cluster_names(counts, heard, _answering(placed, stats))
+    clusters: list[Cluster] = cluster_names(counts, heard, _answering(placed, names))
     vote_gender(text, mentions, clusters)
     note_places(text, mentions, clusters)
     clusters = [
@@ -166,43 +168,52 @@ _BODY_OF = re.compile(
 )
 
 
+def _subject_names(tag: Tag, stats: WordStats) -> list[Mention]:
+    """The names a tag's subject holds (`"Yes," said Ruth`, `said the Gryphon`); none
+    for a pronoun or a lower-case description."""
+    who = re.sub(r"^the\s+", "", tag.who)
+    if not who[:1].isupper() or who.lower() in PRONOUN_GENDER:
+        return []
+    found = find_mentions(who, [(0, len(who))], stats)
+    if not found and who != tag.who:
+        # "said the Duck": capitalised after "the", a name even if the text also has
+        # ducks.
+        name = " ".join(w for w in who.split() if w[:1].isupper())
+        found = [Mention(0, len(name), name, False, True)] if name else []
+    return found
+
+
 def _count_tag_subjects(
-    tags: Sequence[Tag], stats: WordStats, counts: Counter[str], person: set[str]
+    named: Sequence[list[Mention]], counts: Counter[str], person: set[str]
 ) -> None:
     """Tag subjects are people even when named once (`"Yes," said Ruth`, `said the
     Gryphon`)."""
-    for tag in tags:
-        who = re.sub(r"^the\s+", "", tag.who)
-        if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-            found = find_mentions(who, [(0, len(who))], stats)
-            if not found and who != tag.who:
-                # "said the Duck": capitalised after "the", a name even if the text
-                # also has ducks.
-                name = " ".join(w for w in who.split() if w[:1].isupper())
-                found = [Mention(0, len(name), name, False, True)] if name else []
-            for m in found:
-                counts[m.surface] += 1
-                person.add(norm(m.surface))
+    for found in named:
+        for m in found:
+            counts[m.surface] += 1
+            person.add(norm(m.surface))
 
 
 REPLIES_APART = 2  # names whose tags reply to each other this often are two people
 
 
-def _answering(placed: Sequence[tuple[int, Tag]], stats: WordStats) -> set[frozenset[str]]:
+def _answering(
+    placed: Sequence[tuple[int, Tag]], names: Sequence[list[Mention]]
+) -> set[frozenset[str]]:
     """Pairs of names (normalised) whose tags reply to each other, one paragraph
     straight after the other, at least twice (A then B then A is two replies): one is
     talking to the other, so they are two people even where the names could be one
-    ("Miss Steele" and "Lucy", beside a "Lucy Steele")."""
+    ("Miss Steele" and "Lucy", beside a "Lucy Steele"). ``placed``: each tag and its
+    paragraph; ``names``: the names each tag's subject holds."""
     named: dict[int, set[str]] = defaultdict(set)
-    for par, tag in placed:
-        who = tag.who.strip()
-        if who[:1].isupper() and who.lower() not in PRONOUN_GENDER:
-            named[par].update(m.surface for m in find_mentions(who, [(0, len(who))], stats))
+    for (par, tag), found in zip(placed, names, strict=True):
+        if tag.who[:1].isupper():  # not a description ("said the Duck")
+            named[par].update(m.surface for m in found)
     replies: Counter[frozenset[str]] = Counter()
-    for par, names in named.items():
+    for par, here in named.items():
         after = named.get(par + 1, set())
-        if len(names) == 1 == len(after):
-            (first,), (second,) = names, after
+        if len(here) == 1 == len(after):
+            (first,), (second,) = here, after
             # Not "Kemp" and "Dr. Kemp", nor "Lizzy" and "Elizabeth": a narrator varies
             # one man's name while he talks on alone.
             if not share_a_name(first, second):
